@@ -1,0 +1,97 @@
+"""Argument checks shared by every operator.
+
+Each check raises ``ValueError`` or ``TypeError`` with a message that names the function, the
+argument, what was expected and what was given, written for a student reading a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+PADDING_STRINGS = ("valid", "same", "full")
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def check_array(x: Any, name: str, fn: str, layout: str) -> None:
+    """Check that ``x`` is a real floating array of the rank of ``layout``, e.g. "(N, C, H, W)"."""
+    ndim = len([part for part in layout.strip("()").split(",") if part.strip()])
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        raise TypeError(f"{fn}: {name} must be an array of shape {layout}, got {type(x).__name__}")
+    if x.ndim != ndim:
+        hint = ""
+        if x.ndim == ndim - 1 and layout.startswith("(N,"):
+            hint = f"; for a single example add the batch axis with {name}[None]"
+        raise ValueError(
+            f"{fn}: {name} must have {ndim} dimensions {layout}, got shape {tuple(x.shape)}{hint}"
+        )
+    if np.dtype(x.dtype).kind != "f":
+        raise TypeError(
+            f"{fn}: {name} must hold real floating-point numbers (float32 or float64), "
+            f"got dtype {x.dtype}; convert it with {name}.astype(float)"
+        )
+    if 0 in x.shape:
+        raise ValueError(f"{fn}: {name} must not be empty, got shape {tuple(x.shape)}")
+
+
+def check_same_dtype(fn: str, **arrays: Any) -> None:
+    """Check that every given array (``None`` skipped) has one dtype, as PyTorch requires."""
+    given = {name: a for name, a in arrays.items() if a is not None}
+    dtypes = {np.dtype(a.dtype) for a in given.values()}
+    if len(dtypes) > 1:
+        listing = ", ".join(f"{name} is {a.dtype}" for name, a in given.items())
+        raise TypeError(f"{fn}: all arrays must have the same dtype, got {listing}")
+
+
+def pair(value: Any, name: str, fn: str, minimum: int = 1) -> tuple[int, int]:
+    """An int or a pair of ints, each at least ``minimum``, as a pair (height, width)."""
+    values = value if isinstance(value, tuple | list) else (value, value)
+    ok = len(values) == 2 and all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= minimum
+        for v in values
+    )
+    if not ok:
+        kind = "positive" if minimum == 1 else f"at least {minimum}"
+        raise ValueError(f"{fn}: {name} must be an int or a pair of ints, {kind}, got {value!r}")
+    return int(values[0]), int(values[1])
+
+
+def check_padding_mode(mode: Any, fn: str) -> str:
+    if mode not in PADDING_MODES:
+        raise ValueError(f"{fn}: padding_mode must be one of {PADDING_MODES}, got {mode!r}")
+    return mode
+
+
+def resolve_padding(
+    padding: Any,
+    kernel: tuple[int, int],
+    dilation: tuple[int, int],
+    stride: tuple[int, int],
+    fn: str,
+) -> tuple[int, int, int, int]:
+    """Padding as (top, bottom, left, right) rows and columns.
+
+    ``padding`` is an int, a pair (rows, columns), or ``"valid"`` (none), ``"same"`` (output as
+    large as the input; stride 1 only; an odd total puts the extra row/column at the bottom/right,
+    as PyTorch does) or ``"full"`` (dilation * (k - 1) on every side).
+    """
+    if isinstance(padding, str):
+        spans = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        if padding == "valid":
+            return 0, 0, 0, 0
+        if padding == "full":
+            return spans[0], spans[0], spans[1], spans[1]
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(
+                    f"{fn}: padding='same' needs stride 1, got stride {stride}; "
+                    "pass the padding as numbers instead"
+                )
+            top, left = spans[0] // 2, spans[1] // 2
+            return top, spans[0] - top, left, spans[1] - left
+        raise ValueError(
+            f"{fn}: padding must be an int, a pair, or one of {PADDING_STRINGS}, got {padding!r}"
+        )
+    ph, pw = pair(padding, "padding", fn, minimum=0)
+    return ph, ph, pw, pw

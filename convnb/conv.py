@@ -1,0 +1,373 @@
+"""Convolution layers (cross-correlation, as in every deep-learning library): forward and backward.
+
+For each output channel ``f`` in group ``g`` (``F // groups`` output and ``C // groups`` input
+channels per group), with padded input ``xpad``::
+
+    out[n, f, i, j] = b[f] + sum_{c, u, v} w[f, c, u, v] * xpad[n, c0 + c, i*sh + u*dh, j*sw + v*dw]
+
+where ``c0 = g * C/groups`` is the first input channel of the group.
+
+``conv2d_naive`` is that sum written as loops. ``conv2d`` computes the same numbers with "im2col":
+gather every input patch as a row of a matrix (``sliding_windows``), then one matrix product per
+group does all the multiply-adds; ``algo="fft"`` multiplies Fourier transforms instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ._checks import check_array, check_padding_mode, check_same_dtype, pair, resolve_padding
+from .backend import get_array_module
+from .windows import fold_windows, pad2d, pad2d_backward, sliding_windows
+
+__all__ = [
+    "conv1d", "conv1d_backward", "conv1d_backward_naive", "conv1d_naive",
+    "conv2d", "conv2d_backward", "conv2d_backward_naive", "conv2d_naive",
+]
+
+ALGOS = ("auto", "im2col", "fft")
+
+
+class ConvGeometry(NamedTuple):
+    """Everything a convolution's loops need to know, checked once."""
+
+    N: int
+    C: int
+    H: int
+    W: int
+    F: int
+    KH: int
+    KW: int
+    groups: int
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[int, int, int, int]  # top, bottom, left, right
+    padding_mode: str
+    H_out: int
+    W_out: int
+
+    @property
+    def padded_size(self) -> tuple[int, int]:
+        top, bottom, left, right = self.pads
+        return self.H + top + bottom, self.W + left + right
+
+
+def out_extent(fn: str, axis: str, size: int, pad_total: int, k: int, s: int, d: int) -> int:
+    """Output size along one axis; raises when the dilated kernel does not fit."""
+    span = d * (k - 1) + 1
+    if span > size + pad_total:
+        raise ValueError(
+            f"{fn}: the kernel {axis} {k} (spanning {span} with dilation {d}) is larger than the "
+            f"padded input {axis} {size + pad_total} ({size} + {pad_total} padding)"
+        )
+    return (size + pad_total - span) // s + 1
+
+
+def conv_geometry(fn: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, dilation: Any,
+                  groups: Any, padding_mode: str) -> ConvGeometry:
+    """Check a convolution's arguments (see :func:`conv2d`) and work out its sizes."""
+    check_array(x, "x", fn, "(N, C, H, W)")
+    check_array(w, "w", fn, "(F, C/groups, KH, KW)")
+    if b is not None:
+        check_array(b, "b", fn, "(F,)")
+    check_same_dtype(fn, x=x, w=w, b=b)
+    stride, dilation = pair(stride, "stride", fn), pair(dilation, "dilation", fn)
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+    check_padding_mode(padding_mode, fn)
+    N, C, H, W = x.shape
+    F, C_per_group, KH, KW = w.shape
+    if C % groups:
+        raise ValueError(f"{fn}: groups ({groups}) must divide the channels of x ({C})")
+    if F % groups:
+        raise ValueError(f"{fn}: groups ({groups}) must divide the filters of w ({F}, w.shape[0])")
+    if C_per_group * groups != C:
+        raise ValueError(
+            f"{fn}: x has {C} channels but w expects {C_per_group * groups} "
+            f"(w.shape[1] * groups = {C_per_group} * {groups})"
+        )
+    if b is not None and tuple(b.shape) != (F,):
+        raise ValueError(f"{fn}: b must have shape (F,) = ({F},), got {tuple(b.shape)}")
+    pads = resolve_padding(padding, (KH, KW), dilation, stride, fn)
+    H_out = out_extent(fn, "height", H, pads[0] + pads[1], KH, stride[0], dilation[0])
+    W_out = out_extent(fn, "width", W, pads[2] + pads[3], KW, stride[1], dilation[1])
+    return ConvGeometry(N, C, H, W, F, KH, KW, groups, stride, dilation, pads, padding_mode,
+                        H_out, W_out)
+
+
+def check_dout(fn: str, dout: Any, expected: tuple[int, ...], like: Any) -> None:
+    """``dout`` must have the forward output's shape and the input's dtype."""
+    check_array(dout, "dout", fn, "(" + ", ".join("NFHW"[: len(expected)]) + ")")
+    if tuple(dout.shape) != expected:
+        raise ValueError(f"{fn}: dout must have the output's shape {expected}, "
+                         f"got {tuple(dout.shape)}")
+    check_same_dtype(fn, dout=dout, x=like)
+
+
+# --- im2col: patches as rows of a matrix, one matrix product per group ----------------------------
+
+def im2col(xpad: Any, g: ConvGeometry) -> Any:
+    """Every receptive field as a row, grouped.
+
+    Shapes: xpad (N, C, Hp, Wp) -> (groups, N*H_out*W_out, C/groups*KH*KW)
+    """
+    G, Cg = g.groups, g.C // g.groups
+    windows = sliding_windows(xpad, (g.KH, g.KW), g.stride, g.dilation, (g.H_out, g.W_out))
+    windows = windows.reshape(g.N, G, Cg, g.H_out, g.W_out, g.KH, g.KW)
+    rows = windows.transpose(1, 0, 3, 4, 2, 5, 6)  # (G, N, H_out, W_out, Cg, KH, KW)
+    return rows.reshape(G, g.N * g.H_out * g.W_out, Cg * g.KH * g.KW)
+
+
+def col2im(cols: Any, g: ConvGeometry) -> Any:
+    """Adjoint of :func:`im2col`: add every row back onto the patch it came from.
+
+    Shapes: cols (groups, N*H_out*W_out, C/groups*KH*KW) -> (N, C, Hp, Wp)
+    """
+    G, Cg = g.groups, g.C // g.groups
+    cols = cols.reshape(G, g.N, g.H_out, g.W_out, Cg, g.KH, g.KW).transpose(1, 0, 4, 2, 3, 5, 6)
+    cols = cols.reshape(g.N, g.C, g.H_out, g.W_out, g.KH, g.KW)
+    return fold_windows(cols, g.padded_size, g.stride, g.dilation)
+
+
+def _weights_as_matrix(w: Any, groups: int) -> Any:
+    """Shapes: w (F, C/groups, KH, KW) -> (groups, F/groups, C/groups*KH*KW)"""
+    return w.reshape(groups, w.shape[0] // groups, -1)
+
+
+def _rows_to_nchw(rows: Any, g: ConvGeometry) -> Any:
+    """Shapes: rows (groups, N*H_out*W_out, F/groups) -> (N, F, H_out, W_out)"""
+    out = rows.reshape(g.groups, g.N, g.H_out, g.W_out, g.F // g.groups)
+    return out.transpose(1, 0, 4, 2, 3).reshape(g.N, g.F, g.H_out, g.W_out)
+
+
+def _nchw_to_rows(dout: Any, g: ConvGeometry) -> Any:
+    """Shapes: dout (N, F, H_out, W_out) -> (groups, N*H_out*W_out, F/groups)"""
+    d = dout.reshape(g.N, g.groups, g.F // g.groups, g.H_out, g.W_out).transpose(1, 0, 3, 4, 2)
+    return d.reshape(g.groups, g.N * g.H_out * g.W_out, g.F // g.groups)
+
+
+def _conv2d_fft(xpad: Any, w: Any, g: ConvGeometry) -> Any:
+    """Cross-correlation by the convolution theorem: corr(x, w) = ifft(fft(x) * conj(fft(w))).
+
+    Shapes: xpad (N, C, Hp, Wp), w (F, C/groups, KH, KW) -> (N, F, H_out, W_out)
+    """
+    xp = get_array_module(xpad, w)
+    G, Cg, Fg = g.groups, g.C // g.groups, g.F // g.groups
+    (dh, dw), (sh, sw) = g.dilation, g.stride
+    Hp, Wp = g.padded_size
+    # Dilate the kernel by inserting zeros, then zero-fill it to the input's size.
+    wide = xp.zeros((g.F, Cg, Hp, Wp), dtype=w.dtype)
+    wide[:, :, : dh * (g.KH - 1) + 1 : dh, : dw * (g.KW - 1) + 1 : dw] = w
+    X = xp.fft.rfft2(xpad).reshape(g.N, G, Cg, Hp, Wp // 2 + 1)
+    K = xp.conj(xp.fft.rfft2(wide)).reshape(G, Fg, Cg, Hp, Wp // 2 + 1)
+    spectrum = xp.einsum("ngchw,gfchw->ngfhw", X, K).reshape(g.N, g.F, Hp, Wp // 2 + 1)
+    full = xp.fft.irfft2(spectrum, s=(Hp, Wp))
+    # Positions past the last full placement wrapped around the edge: keep only valid ones.
+    out = full[:, :, : sh * (g.H_out - 1) + 1 : sh, : sw * (g.W_out - 1) + 1 : sw]
+    return out.astype(xpad.dtype, copy=False)
+
+
+def _conv2d(x, w, b, stride, padding, dilation, groups, padding_mode, algo, fn):
+    g = conv_geometry(fn, x, w, b, stride, padding, dilation, groups, padding_mode)
+    if algo not in ALGOS:
+        raise ValueError(f"{fn}: algo must be one of {ALGOS}, got {algo!r}")
+    xp = get_array_module(x, w, b)
+    xpad = pad2d(x, g.pads, padding_mode, fn=fn)
+    if algo == "fft":
+        out = _conv2d_fft(xpad, w, g)
+    else:
+        rows = xp.matmul(im2col(xpad, g), _weights_as_matrix(w, g.groups).transpose(0, 2, 1))
+        out = _rows_to_nchw(rows, g)
+    if b is not None:
+        out = out + b.reshape(1, g.F, 1, 1)
+    return xp.ascontiguousarray(out)
+
+
+def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1, padding_mode: str = "zeros", algo: str = "auto") -> Any:
+    """2-D convolution layer (cross-correlation), as ``torch.nn.functional.conv2d``.
+
+    Parameters
+    ----------
+    x : input, float array.
+    w : filters; ``w[f]`` is compared with every patch of the ``C/groups`` channels of its group.
+    b : optional bias, one per filter.
+    stride, dilation : int or (rows, columns) pair.
+    padding : int, (rows, columns) pair, ``"valid"``, ``"same"`` or ``"full"``.
+    groups : split channels and filters into this many independent groups
+        (``groups == C`` with ``w.shape[1] == 1`` is a depthwise convolution).
+    padding_mode : ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
+    algo : ``"im2col"`` (the default for ``"auto"``) or ``"fft"``.
+
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out), with
+    ``H_out = (H + pad_top + pad_bottom - dilation*(KH-1) - 1) // stride + 1`` (likewise W_out).
+    """
+    return _conv2d(x, w, b, stride, padding, dilation, groups, padding_mode, algo, "conv2d")
+
+
+def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode, fn):
+    g = conv_geometry(fn, x, w, None, stride, padding, dilation, groups, padding_mode)
+    check_dout(fn, dout, (g.N, g.F, g.H_out, g.W_out), x)
+    xp = get_array_module(dout, x, w)
+    rows = im2col(pad2d(x, g.pads, padding_mode, fn=fn), g)  # (G, N*Ho*Wo, Cg*KH*KW)
+    dout_rows = _nchw_to_rows(dout, g)                       # (G, N*Ho*Wo, Fg)
+    w_rows = _weights_as_matrix(w, g.groups)                  # (G, Fg, Cg*KH*KW)
+    dw = xp.matmul(dout_rows.transpose(0, 2, 1), rows).reshape(w.shape)
+    dxpad = col2im(xp.matmul(dout_rows, w_rows), g)
+    dx = pad2d_backward(dxpad, (g.H, g.W), g.pads, padding_mode)
+    return xp.ascontiguousarray(dx), dw, dout.sum(axis=(0, 2, 3))
+
+
+def conv2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0,
+                    dilation: Any = 1, groups: int = 1,
+                    padding_mode: str = "zeros") -> tuple[Any, Any, Any]:
+    """Gradients of :func:`conv2d` given ``dout``, the gradient of the loss w.r.t. its output.
+
+    ``dw`` correlates the input patches with ``dout``; ``dx`` sends each ``dout`` entry back through
+    the same weights onto the patch it came from (a transposed convolution); ``db`` sums ``dout``.
+
+    Shapes: dout (N, F, H_out, W_out), x (N, C, H, W), w (F, C/groups, KH, KW)
+    -> dx (N, C, H, W), dw (F, C/groups, KH, KW), db (F,)
+    """
+    return _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode,
+                            "conv2d_backward")
+
+
+def conv2d_naive(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros") -> Any:
+    """:func:`conv2d` as explicit loops over every output number: the definition, slowly.
+
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out)
+    """
+    g = conv_geometry("conv2d_naive", x, w, b, stride, padding, dilation, groups, padding_mode)
+    xp = get_array_module(x, w, b)
+    xpad = pad2d(x, g.pads, padding_mode, fn="conv2d_naive")
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    Cg, Fg = g.C // g.groups, g.F // g.groups
+    out = xp.zeros((g.N, g.F, g.H_out, g.W_out), dtype=x.dtype)
+    for n in range(g.N):
+        for f in range(g.F):
+            c0 = (f // Fg) * Cg  # first input channel of this filter's group
+            for i in range(g.H_out):
+                for j in range(g.W_out):
+                    patch = xpad[n, c0:c0 + Cg, i * sh: i * sh + dh * (g.KH - 1) + 1: dh,
+                                 j * sw: j * sw + dw * (g.KW - 1) + 1: dw]
+                    out[n, f, i, j] = (patch * w[f]).sum() + (0 if b is None else b[f])
+    return out
+
+
+def conv2d_backward_naive(dout: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0,
+                          dilation: Any = 1, groups: int = 1,
+                          padding_mode: str = "zeros") -> tuple[Any, Any, Any]:
+    """:func:`conv2d_backward` as loops: each output number hands its gradient to the inputs and
+    weights it was computed from.
+
+    Shapes: dout (N, F, H_out, W_out), x (N, C, H, W), w (F, C/groups, KH, KW)
+    -> dx (N, C, H, W), dw (F, C/groups, KH, KW), db (F,)
+    """
+    fn = "conv2d_backward_naive"
+    g = conv_geometry(fn, x, w, None, stride, padding, dilation, groups, padding_mode)
+    check_dout(fn, dout, (g.N, g.F, g.H_out, g.W_out), x)
+    xp = get_array_module(dout, x, w)
+    xpad = pad2d(x, g.pads, padding_mode, fn=fn)
+    dxpad, dw = xp.zeros(xpad.shape, dtype=x.dtype), xp.zeros(w.shape, dtype=w.dtype)
+    (sh, sw), (dh, dwid) = g.stride, g.dilation
+    Cg, Fg = g.C // g.groups, g.F // g.groups
+    for n in range(g.N):
+        for f in range(g.F):
+            c0 = (f // Fg) * Cg
+            for i in range(g.H_out):
+                for j in range(g.W_out):
+                    rows = slice(i * sh, i * sh + dh * (g.KH - 1) + 1, dh)
+                    cols = slice(j * sw, j * sw + dwid * (g.KW - 1) + 1, dwid)
+                    dw[f] += dout[n, f, i, j] * xpad[n, c0:c0 + Cg, rows, cols]
+                    dxpad[n, c0:c0 + Cg, rows, cols] += dout[n, f, i, j] * w[f]
+    dx = pad2d_backward(dxpad, (g.H, g.W), g.pads, padding_mode)
+    return dx, dw, dout.sum(axis=(0, 2, 3))
+
+
+# --- 1-D: a 2-D convolution over an image one row high --------------------------------------------
+
+def _as_rows(fn: str, x: Any, w: Any, stride: Any, padding: Any, dilation: Any):
+    """Check 1-D arguments and restate them for a (N, C, 1, L) image."""
+    check_array(x, "x", fn, "(N, C, L)")
+    check_array(w, "w", fn, "(F, C/groups, K)")
+    for name, value, low in (("stride", stride, 1), ("dilation", dilation, 1)):
+        pair(value, name, fn, low)
+        if isinstance(value, tuple | list):
+            raise ValueError(f"{fn}: {name} must be an int for a 1-D convolution, got {value!r}")
+    if not isinstance(padding, str):
+        pair(padding, "padding", fn, 0)
+        if isinstance(padding, tuple | list):
+            raise ValueError(f"{fn}: padding must be an int or a string for a 1-D convolution, "
+                             f"got {padding!r}")
+        padding = (0, padding)
+    return x[:, :, None, :], w[:, :, None, :], (1, stride), padding, (1, dilation)
+
+
+def conv1d(x: Any, w: Any, b: Any = None, stride: int = 1, padding: Any = 0, dilation: int = 1,
+           groups: int = 1, padding_mode: str = "zeros") -> Any:
+    """1-D convolution layer (cross-correlation), as ``torch.nn.functional.conv1d``.
+
+    ``out[n, f, i] = b[f] + sum_{c, k} w[f, c, k] * xpad[n, group's c, i*stride + k*dilation]``;
+    arguments as in :func:`conv2d`, with ints where :func:`conv2d` takes pairs.
+
+    Shapes: x (N, C, L), w (F, C/groups, K), b (F,) -> out (N, F, L_out)
+    """
+    x2, w2, s, p, d = _as_rows("conv1d", x, w, stride, padding, dilation)
+    return _conv2d(x2, w2, b, s, p, d, groups, padding_mode, "auto", "conv1d")[:, :, 0, :]
+
+
+def conv1d_backward(dout: Any, x: Any, w: Any, stride: int = 1, padding: Any = 0,
+                    dilation: int = 1, groups: int = 1,
+                    padding_mode: str = "zeros") -> tuple[Any, Any, Any]:
+    """Gradients of :func:`conv1d`.
+
+    Shapes: dout (N, F, L_out), x (N, C, L), w (F, C/groups, K)
+    -> dx (N, C, L), dw (F, C/groups, K), db (F,)
+    """
+    fn = "conv1d_backward"
+    x2, w2, s, p, d = _as_rows(fn, x, w, stride, padding, dilation)
+    check_array(dout, "dout", fn, "(N, F, L_out)")
+    dx, dw, db = _conv2d_backward(dout[:, :, None, :], x2, w2, s, p, d, groups, padding_mode, fn)
+    return dx[:, :, 0, :], dw[:, :, 0, :], db
+
+
+def conv1d_naive(x: Any, w: Any, b: Any = None, stride: int = 1, padding: Any = 0,
+                 dilation: int = 1, groups: int = 1, padding_mode: str = "zeros") -> Any:
+    """:func:`conv1d` as explicit loops.
+
+    Shapes: x (N, C, L), w (F, C/groups, K), b (F,) -> out (N, F, L_out)
+    """
+    fn = "conv1d_naive"
+    x2, w2, s, p, d = _as_rows(fn, x, w, stride, padding, dilation)
+    g = conv_geometry(fn, x2, w2, b, s, p, d, groups, padding_mode)
+    xp = get_array_module(x, w, b)
+    xpad = pad2d(x2, g.pads, padding_mode, fn=fn)[:, :, 0, :]
+    Cg, Fg, K = g.C // groups, g.F // groups, g.KW
+    out = xp.zeros((g.N, g.F, g.W_out), dtype=x.dtype)
+    for n in range(g.N):
+        for f in range(g.F):
+            c0 = (f // Fg) * Cg
+            for i in range(g.W_out):
+                total = 0 if b is None else b[f]
+                for c in range(Cg):
+                    for k in range(K):
+                        total = total + w[f, c, k] * xpad[n, c0 + c, i * stride + k * dilation]
+                out[n, f, i] = total
+    return out
+
+
+def conv1d_backward_naive(dout: Any, x: Any, w: Any, stride: int = 1, padding: Any = 0,
+                          dilation: int = 1, groups: int = 1,
+                          padding_mode: str = "zeros") -> tuple[Any, Any, Any]:
+    """:func:`conv1d_backward` as loops.
+
+    Shapes: dout (N, F, L_out), x (N, C, L), w (F, C/groups, K)
+    -> dx (N, C, L), dw (F, C/groups, K), db (F,)
+    """
+    fn = "conv1d_backward_naive"
+    x2, w2, s, p, d = _as_rows(fn, x, w, stride, padding, dilation)
+    check_array(dout, "dout", fn, "(N, F, L_out)")
+    dx, dw, db = conv2d_backward_naive(dout[:, :, None, :], x2, w2, s, p, d, groups, padding_mode)
+    return dx[:, :, 0, :], dw[:, :, 0, :], db
