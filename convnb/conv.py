@@ -129,18 +129,18 @@ def col2im(cols: Any, g: ConvGeometry) -> Any:
     return fold_windows(cols, g.padded_size, g.stride, g.dilation)
 
 
-def _weights_as_matrix(w: Any, groups: int) -> Any:
+def weights_as_matrix(w: Any, groups: int) -> Any:
     """Shapes: w (F, C/groups, KH, KW) -> (groups, F/groups, C/groups*KH*KW)"""
     return w.reshape(groups, w.shape[0] // groups, -1)
 
 
-def _rows_to_nchw(rows: Any, g: ConvGeometry) -> Any:
+def rows_to_nchw(rows: Any, g: ConvGeometry) -> Any:
     """Shapes: rows (groups, N*H_out*W_out, F/groups) -> (N, F, H_out, W_out)"""
     out = rows.reshape(g.groups, g.N, g.H_out, g.W_out, g.F // g.groups)
     return out.transpose(1, 0, 4, 2, 3).reshape(g.N, g.F, g.H_out, g.W_out)
 
 
-def _nchw_to_rows(dout: Any, g: ConvGeometry) -> Any:
+def nchw_to_rows(dout: Any, g: ConvGeometry) -> Any:
     """Shapes: dout (N, F, H_out, W_out) -> (groups, N*H_out*W_out, F/groups)"""
     d = dout.reshape(g.N, g.groups, g.F // g.groups, g.H_out, g.W_out).transpose(1, 0, 3, 4, 2)
     return d.reshape(g.groups, g.N * g.H_out * g.W_out, g.F // g.groups)
@@ -176,8 +176,8 @@ def _conv2d(x, w, b, stride, padding, dilation, groups, padding_mode, algo, fn):
     if algo == "fft":
         out = _conv2d_fft(xpad, w, g)
     else:
-        rows = xp.matmul(im2col(xpad, g), _weights_as_matrix(w, g.groups).transpose(0, 2, 1))
-        out = _rows_to_nchw(rows, g)
+        rows = xp.matmul(im2col(xpad, g), weights_as_matrix(w, g.groups).transpose(0, 2, 1))
+        out = rows_to_nchw(rows, g)
     if b is not None:
         out = out + b.reshape(1, g.F, 1, 1)
     return xp.ascontiguousarray(out)
@@ -210,8 +210,8 @@ def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode
     check_dout(fn, dout, (g.N, g.F, g.H_out, g.W_out), x)
     xp = get_array_module(dout, x, w)
     rows = im2col(pad2d(x, g.pads, padding_mode, fn=fn), g)  # (G, N*Ho*Wo, Cg*KH*KW)
-    dout_rows = _nchw_to_rows(dout, g)                       # (G, N*Ho*Wo, Fg)
-    w_rows = _weights_as_matrix(w, g.groups)                  # (G, Fg, Cg*KH*KW)
+    dout_rows = nchw_to_rows(dout, g)                       # (G, N*Ho*Wo, Fg)
+    w_rows = weights_as_matrix(w, g.groups)                  # (G, Fg, Cg*KH*KW)
     dw = xp.matmul(dout_rows.transpose(0, 2, 1), rows).reshape(w.shape)
     dxpad = col2im(xp.matmul(dout_rows, w_rows), g)
     dx = pad2d_backward(dxpad, (g.H, g.W), g.pads, padding_mode)

@@ -1,4 +1,4 @@
-"""Shared test set-up: importable helpers, hypothesis profiles, and the array backends to test on."""
+"""Shared test set-up: importable helpers, hypothesis profiles, the array backends to test on."""
 
 from __future__ import annotations
 

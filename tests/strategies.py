@@ -61,3 +61,40 @@ def conv2d_cases(draw, max_batch: int = 2, max_size: int = 9, padding_modes=("ze
         "kwargs": {"stride": (sh, sw), "padding": padding, "dilation": (dh, dw),
                    "groups": groups, "padding_mode": mode},
     }
+
+
+@st.composite
+def transposed_cases(draw, max_batch: int = 2, max_size: int = 5):
+    """A valid conv_transpose2d problem: dict with x, w, b, dout and the keyword arguments.
+
+    Shapes: x (N, C_in, H, W), w (C_in, C_out/groups, KH, KW), b (C_out,),
+    dout (N, C_out, H_out, W_out)
+    """
+    groups = draw(st.integers(1, 3))
+    C_in, C_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    N, H, W = draw(st.integers(1, max_batch)), draw(st.integers(1, max_size)), draw(
+        st.integers(1, max_size))
+    K, stride, dilation, pads, out_pads = [], [], [], [], []
+    for size in (H, W):
+        k, s, d = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        op = draw(st.integers(0, max(s, d) - 1))
+        # The output (size-1)*s - 2p + d*(k-1) + op + 1 must not be empty.
+        p = draw(st.integers(0, min(3, ((size - 1) * s + d * (k - 1) + op) // 2)))
+        for values, v in ((K, k), (stride, s), (dilation, d), (pads, p), (out_pads, op)):
+            values.append(v)
+    kwargs = {"stride": tuple(stride), "padding": tuple(pads), "output_padding": tuple(out_pads),
+              "groups": groups, "dilation": tuple(dilation)}
+    if draw(st.booleans()) and len(set(stride)) == len(set(pads)) == len(set(dilation)) == 1:
+        kwargs.update(stride=stride[0], padding=pads[0], dilation=dilation[0])  # plain ints
+    H_out, W_out = (
+        (i - 1) * s - 2 * p + d * (k - 1) + op + 1
+        for i, k, s, p, d, op in zip((H, W), K, stride, pads, dilation, out_pads, strict=True)
+    )
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return {
+        "x": rng.standard_normal((N, C_in, H, W)),
+        "w": rng.standard_normal((C_in, C_out // groups, *K)),
+        "b": rng.standard_normal(C_out),
+        "dout": rng.standard_normal((N, C_out, H_out, W_out)),
+        "kwargs": kwargs,
+    }

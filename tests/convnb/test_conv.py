@@ -261,7 +261,7 @@ def test_strided_convolution_is_equivariant_to_shifts_by_the_stride(a, b, seed):
     np.testing.assert_allclose(shifted, np.roll(conv(x), (a, b), axis=(2, 3)), atol=1e-10)
 
 
-# --- dtypes, layouts, devices ----------------------------------------------------------------------
+# --- dtypes, layouts, devices -------------------------------------------------------------------
 
 def test_float32_stays_float32_and_close_to_float64():
     rng = np.random.default_rng(7)
@@ -356,7 +356,8 @@ X, W = np.zeros((1, 3, 5, 5)), np.zeros((2, 3, 3, 3))
      r"conv2d_backward: dout must have the output's shape \(1, 2, 3, 3\), got \(1, 2, 4, 4\)"),
     (lambda: conv2d_backward(np.zeros((1, 2, 3, 3), np.float32), X, W), TypeError,
      r"conv2d_backward: all arrays must have the same dtype"),
-    (lambda: conv1d(X[0, :, 0], W[:, :, 0]), ValueError, r"conv1d: x must have 3 dimensions.*x\[None\]"),
+    (lambda: conv1d(X[0, :, 0], W[:, :, 0]), ValueError,
+     r"conv1d: x must have 3 dimensions.*x\[None\]"),
     (lambda: conv1d(X[:, :, 0], W[:, :, 0], stride=(1, 2)), ValueError,
      r"conv1d: stride must be an int for a 1-D convolution"),
     (lambda: conv1d(X[:, :, 0], W[:, :, 0], padding=(1, 2)), ValueError,
