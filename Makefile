@@ -1,0 +1,58 @@
+# make test   lint and run every test (creates .venv and the book's JavaScript on first use)
+# make book   build the HTML book into _build/html/
+# make bench  run the benchmarks in bench/
+# make clean  remove what the targets above build (not .venv/ nor node_modules/)
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+VENDOR := book/_vendor
+
+.PHONY: test book bench clean vendor env
+.DELETE_ON_ERROR:
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# A stamp per set of extras: the environment is brought up to date whenever pyproject.toml is
+# newer than the last install. The test extras include the book's, so they satisfy it too.
+$(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e ".[test,torch,book]"
+	touch $(VENV)/.stamp-book $@
+
+$(VENV)/.stamp-book: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e ".[book]"
+	touch $@
+
+env: $(VENV)/.stamp-test
+
+# MathJax, require.js and the ipywidgets HTML manager, served by the book itself (see _config.yml).
+$(VENDOR)/public/.stamp: $(addprefix $(VENDOR)/,package.json package-lock.json copy.mjs require-config.js)
+	cd $(VENDOR) && npm ci --ignore-scripts --no-audit --no-fund
+	node $(VENDOR)/copy.mjs
+	touch $@
+
+vendor: $(VENDOR)/public/.stamp
+
+test: $(VENV)/.stamp-test vendor
+	$(BIN)/ruff check $(wildcard convnb autograder tests bench)
+	$(BIN)/python -m pytest
+
+# --all and `execute_notebooks: force` rerun every chapter: convnb may have changed even when no
+# chapter did. -W with --keep-going reports every warning, then fails.
+book: $(VENV)/.stamp-book vendor
+	$(BIN)/python -c "import matplotlib.pyplot"  # builds matplotlib's font cache outside a cell
+	$(BIN)/jupyter-book build . --all -W --keep-going
+	@echo "The book: $(CURDIR)/_build/html/index.html"
+
+bench: $(VENV)/.stamp-test
+	@if [ -f bench/__main__.py ]; then \
+		$(BIN)/python -m bench; \
+	else \
+		echo "bench/ has no benchmarks yet (expected bench/__main__.py)"; \
+	fi
+
+clean:
+	rm -rf _build $(VENDOR)/public .pytest_cache .ruff_cache .hypothesis
+	find . \( -path ./$(VENV) -o -name node_modules \) -prune -o -name __pycache__ -type d \
+		-prune -exec rm -rf {} +
