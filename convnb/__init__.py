@@ -7,6 +7,8 @@ the input does.
 """
 
 from . import backend as backend
+from . import data as data
+from . import nn as nn
 from .arithmetic import *  # noqa: F403
 from .backend import asnumpy as asnumpy
 from .backend import get_array_module as get_array_module
