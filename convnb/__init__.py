@@ -17,7 +17,9 @@ from .conv import *  # noqa: F403
 from .filters import *  # noqa: F403
 from .gradcheck import *  # noqa: F403
 from .local import *  # noqa: F403
+from .lp_pool import *  # noqa: F403
 from .pool import *  # noqa: F403
+from .pool_random import *  # noqa: F403
 from .transposed import *  # noqa: F403
 
 __version__ = "0.1.0"

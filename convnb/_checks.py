@@ -95,3 +95,14 @@ def resolve_padding(
         )
     ph, pw = pair(padding, "padding", fn, minimum=0)
     return ph, ph, pw, pw
+
+
+def check_dout(fn: str, dout: Any, expected: tuple[int, ...], like: Any,
+               layout: str = "(N, F, H_out, W_out)") -> None:
+    """``dout`` must have the forward output's shape (``layout`` names its axes) and the input's
+    dtype."""
+    check_array(dout, "dout", fn, layout)
+    if tuple(dout.shape) != expected:
+        raise ValueError(f"{fn}: dout must have the output's shape {expected}, "
+                         f"got {tuple(dout.shape)}")
+    check_same_dtype(fn, dout=dout, x=like)

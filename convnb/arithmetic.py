@@ -48,9 +48,10 @@ def pool_output_size(
     """
     s = k if s is None else s
     _check_ints("pool_output_size", {"p": 0}, {"i": i, "k": k, "s": s, "p": p, "d": d})
-    if p > (d * (k - 1) + 1) // 2:
+    if p > k // 2:  # PyTorch's rule, whatever the dilation
         raise ValueError(
-            f"pool_output_size: padding must be at most half the window ({k}), got {p}"
+            f"pool_output_size: padding must be at most half the window ({k} // 2 = {k // 2}), "
+            f"got {p}"
         )
     span = d * (k - 1) + 1
     if span > i + 2 * p:

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._checks import check_array, check_same_dtype, pair, resolve_padding
+from ._checks import check_array, check_dout, check_same_dtype, pair, resolve_padding
 from .backend import get_array_module
-from .conv import ConvGeometry, check_dout, out_extent
+from .conv import ConvGeometry, out_extent
 from .windows import fold_windows, pad2d, pad2d_backward, sliding_windows
 
 __all__ = [

@@ -30,12 +30,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._checks import check_array, check_same_dtype, pair
+from ._checks import check_array, check_dout, check_same_dtype, pair
 from .arithmetic import conv_transpose_output_size
 from .backend import get_array_module
 from .conv import (
     ConvGeometry,
-    check_dout,
     col2im,
     im2col,
     nchw_to_rows,
@@ -140,7 +139,7 @@ def conv_transpose2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1, paddin
     """
     fn = "conv_transpose2d_backward"
     g = transpose_geometry(fn, x, w, None, stride, padding, output_padding, groups, dilation)
-    check_dout(fn, dout, (g.N, g.C, g.H, g.W), x)
+    check_dout(fn, dout, (g.N, g.C, g.H, g.W), x, "(N, C_out, H_out, W_out)")
     xp = get_array_module(dout, x, w)
     patches = im2col(pad2d(dout, g.pads), g)          # (G, N*H*W, C_out/G*KH*KW)
     w_rows = weights_as_matrix(w, g.groups)           # (G, C_in/G, C_out/G*KH*KW)
@@ -188,7 +187,7 @@ def conv_transpose2d_backward_naive(dout: Any, x: Any, w: Any, stride: Any = 1, 
     """
     fn = "conv_transpose2d_backward_naive"
     g = transpose_geometry(fn, x, w, None, stride, padding, output_padding, groups, dilation)
-    check_dout(fn, dout, (g.N, g.C, g.H, g.W), x)
+    check_dout(fn, dout, (g.N, g.C, g.H, g.W), x, "(N, C_out, H_out, W_out)")
     xp = get_array_module(dout, x, w)
     dcanvas = pad2d(dout, g.pads)
     dx, dw = xp.zeros(x.shape, dtype=x.dtype), xp.zeros(w.shape, dtype=w.dtype)

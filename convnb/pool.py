@@ -1,0 +1,337 @@
+"""Pooling: summarise each neighbourhood of a feature map by one number.
+
+A pooling layer slides a window over every channel separately, as a convolution does, but instead
+of a learned weighted sum it applies a fixed summary: the largest value (max pooling), the mean
+(average pooling) or a p-norm (Lp pooling; p = 2 is "L2 pooling", p -> inf is max pooling of |x|).
+It has no parameters. With the usual 2x2 window and stride 2 it keeps one number in four::
+
+    out[n, c, i, j] = max_{u, v} xpad[n, c, i*sh + u*dh, j*sw + v*dw]          (max pooling)
+
+Max pooling remembers *where* each maximum came from, the "switch" (``return_indices=True``
+gives it as a flat index into ``H*W``, as PyTorch does). Backpropagation routes each output's
+gradient to its switch and nowhere else; average pooling spreads it evenly over the window.
+
+Why pool: the summary hardly cares where in its window a feature sits, so moving the input by a
+pixel changes few outputs (approximate translation *invariance*), while moving it by a whole stride
+moves the output by exactly one step (*equivariance*); and every later layer works on fewer numbers.
+
+``*_naive`` functions are the definitions as loops over every output number; the others compute
+the same numbers from a strided view of all windows at once (loops over window offsets only).
+Lp pooling is in :mod:`convnb.lp_pool`; random pooling (stochastic, fractional) and
+:func:`~convnb.pool_random.max_unpool2d`, the backward pass of any pooling that returns indices,
+are in :mod:`convnb.pool_random`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ._checks import check_array, check_dout, pair
+from .arithmetic import pool_output_size
+from .backend import get_array_module
+from .windows import fold_windows, pad2d, sliding_windows
+
+__all__ = [
+    "avg_pool2d", "avg_pool2d_backward", "avg_pool2d_backward_naive", "avg_pool2d_naive",
+    "max_pool2d", "max_pool2d_backward", "max_pool2d_backward_naive", "max_pool2d_naive",
+]
+
+
+class PoolGeometry(NamedTuple):
+    """A pooling's sizes, checked once. ``extra`` counts the rows/columns past the padded input
+    that ``ceil_mode`` windows reach (they read nothing there)."""
+
+    N: int
+    C: int
+    H: int
+    W: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    H_out: int
+    W_out: int
+    extra: tuple[int, int]
+
+    def positions(self, axis: int) -> np.ndarray:
+        """Input row (axis 0) or column (axis 1) of every (output, window offset) pair.
+
+        Shapes: -> (H_out, KH) or (W_out, KW); padding gives negative or too large positions.
+        """
+        out = (self.H_out, self.W_out)[axis]
+        return (np.arange(out)[:, None] * self.stride[axis] - self.padding[axis]
+                + np.arange(self.kernel[axis])[None, :] * self.dilation[axis])
+
+    def first_index(self) -> np.ndarray:
+        """PyTorch's index for a window that sees nothing above -inf: its first row and column at
+        or past 0. Shapes: -> (H_out, W_out)"""
+        firsts = []
+        for axis in (0, 1):
+            start, d = self.positions(axis)[:, 0], self.dilation[axis]
+            firsts.append(start + (np.maximum(-start, 0) + d - 1) // d * d)
+        return np.add.outer(firsts[0] * self.W, firsts[1])
+
+
+def pool_geometry(fn: str, x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                  dilation: Any = 1, ceil_mode: bool = False) -> PoolGeometry:
+    """Check a pooling's arguments (see :func:`max_pool2d`) and work out its sizes."""
+    check_array(x, "x", fn, "(N, C, H, W)")
+    kernel = pair(kernel_size, "kernel_size", fn)
+    stride = kernel if stride is None else pair(stride, "stride", fn)
+    dilation = pair(dilation, "dilation", fn)
+    padding = pair(padding, "padding", fn, minimum=0)
+    if not isinstance(ceil_mode, bool | np.bool_):
+        raise TypeError(f"{fn}: ceil_mode must be True or False, got {ceil_mode!r}")
+    N, C, H, W = x.shape
+    out, extra = [], []
+    for axis, size, k, s, p, d in zip(("height", "width"), (H, W), kernel, stride, padding,
+                                      dilation, strict=True):
+        span = d * (k - 1) + 1
+        if p > k // 2:  # PyTorch's rule: half the kernel, whatever the dilation
+            raise ValueError(f"{fn}: padding must be at most half the kernel_size, got padding "
+                             f"{p} for a kernel {axis} of {k}")
+        if span > size + 2 * p:
+            raise ValueError(f"{fn}: the window {axis} {span} (kernel_size {k}, dilation {d}) is "
+                             f"larger than the padded input {axis} {size + 2 * p} "
+                             f"({size} + 2*{p} padding)")
+        o = pool_output_size(size, k, s, p, d, ceil_mode)
+        out.append(o)
+        extra.append(max(0, (o - 1) * s + span - (size + 2 * p)))
+    return PoolGeometry(N, C, H, W, kernel, stride, padding, dilation, out[0], out[1],
+                        (extra[0], extra[1]))
+
+
+def pool_windows(x: Any, g: PoolGeometry, fill: float) -> Any:
+    """Every window, reading ``fill`` outside the input. Shapes: -> (N, C, H_out, W_out, KH, KW)"""
+    (ph, pw), (eh, ew) = g.padding, g.extra
+    xpad = pad2d(x, (ph, ph + eh, pw, pw + ew), value=fill)
+    return sliding_windows(xpad, g.kernel, g.stride, g.dilation, (g.H_out, g.W_out))
+
+
+def _fold(cols: Any, g: PoolGeometry) -> Any:
+    """Add window entries back where they came from, dropping padding. -> (N, C, H, W)"""
+    (ph, pw), (eh, ew) = g.padding, g.extra
+    padded = fold_windows(cols, (g.H + 2 * ph + eh, g.W + 2 * pw + ew), g.stride, g.dilation)
+    return padded[..., ph:ph + g.H, pw:pw + g.W]
+
+
+def _inside(pos: int, size: int) -> bool:
+    return 0 <= pos < size
+
+
+# --- max pooling ----------------------------------------------------------------------------------
+
+def switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
+    """Maximum of every window and its offset ``u * KW + v`` (first maximum in row-major order)."""
+    xp = get_array_module(x)
+    windows = pool_windows(x, g, -math.inf).reshape(g.N, g.C, g.H_out, g.W_out, -1)
+    offset = xp.argmax(windows, axis=-1)
+    return xp.take_along_axis(windows, offset[..., None], axis=-1)[..., 0], offset
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
+
+    Parameters
+    ----------
+    x : input, float array.
+    kernel_size, stride, dilation : int or (rows, columns) pair; ``stride`` defaults to the window.
+    padding : int or pair, at most half the (dilated) window; padded entries never win.
+    ceil_mode : round the output size up, so a last partial window is kept (if it starts inside).
+    return_indices : also return the switches: for each output, the flat index ``row * W + col``
+        of its maximum in its input plane (int64). Ties go to the first maximum in row-major order.
+
+    Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out) [, indices (N, C, H_out, W_out)], with
+    ``H_out = (H + 2*pad - dilation*(KH-1) - 1) // stride + 1`` (rounded up with ``ceil_mode``).
+    """
+    g = pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    out, offset = switches(x, g)
+    if not return_indices:
+        return out
+    xp = get_array_module(x)
+    KW, (sh, sw), (dh, dw), (ph, pw) = g.kernel[1], g.stride, g.dilation, g.padding
+    rows = xp.arange(g.H_out)[:, None] * sh - ph + (offset // KW) * dh
+    cols = xp.arange(g.W_out) * sw - pw + (offset % KW) * dw
+    indices = xp.where(out == -math.inf, xp.asarray(g.first_index()), rows * g.W + cols)
+    return out, indices.astype(xp.int64)
+
+
+def max_pool2d_backward(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
+                        padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False) -> Any:
+    """Gradient of :func:`max_pool2d`: each ``dout`` entry goes to its window's maximum (the
+    switch); an input that is the maximum of several overlapping windows collects them all.
+
+    Shapes: dout (N, C, H_out, W_out), x (N, C, H, W) -> dx (N, C, H, W)
+    """
+    fn = "max_pool2d_backward"
+    g = pool_geometry(fn, x, kernel_size, stride, padding, dilation, ceil_mode)
+    check_dout(fn, dout, (g.N, g.C, g.H_out, g.W_out), x, "(N, C, H_out, W_out)")
+    return max_backward(dout, x, g)
+
+
+def max_backward(dout: Any, x: Any, g: PoolGeometry) -> Any:
+    xp = get_array_module(dout, x)
+    out, offset = switches(x, g)
+    dout = xp.where(out == -math.inf, 0, dout)  # a window that saw only padding or -inf
+    onehot = offset[..., None] == xp.arange(g.kernel[0] * g.kernel[1])
+    cols = (onehot * dout[..., None]).reshape(*dout.shape, *g.kernel)
+    return xp.ascontiguousarray(_fold(cols, g))
+
+
+def _max_switch_naive(x, g: PoolGeometry, n: int, c: int, i: int, j: int) -> tuple[Any, int]:
+    """Largest value of window (i, j) and its flat index, scanning in row-major order (PyTorch's
+    loop: the index starts at the window's first position and moves only for a larger value)."""
+    best, where = -math.inf, int(g.first_index()[i, j])
+    for r in g.positions(0)[i]:
+        for col in g.positions(1)[j]:
+            if _inside(r, g.H) and _inside(col, g.W) and x[n, c, r, col] > best:
+                best, where = x[n, c, r, col], int(r) * g.W + int(col)
+    return best, where
+
+
+def max_pool2d_naive(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                     dilation: Any = 1, ceil_mode: bool = False,
+                     return_indices: bool = False) -> Any:
+    """:func:`max_pool2d` as loops: the largest input in each window.
+
+    Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out) [, indices (N, C, H_out, W_out)]
+    """
+    g = pool_geometry("max_pool2d_naive", x, kernel_size, stride, padding, dilation, ceil_mode)
+    xp = get_array_module(x)
+    out = xp.zeros((g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
+    indices = xp.zeros(out.shape, dtype=xp.int64)
+    for n in range(g.N):
+        for c in range(g.C):
+            for i in range(g.H_out):
+                for j in range(g.W_out):
+                    out[n, c, i, j], indices[n, c, i, j] = _max_switch_naive(x, g, n, c, i, j)
+    return (out, indices) if return_indices else out
+
+
+def max_pool2d_backward_naive(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
+                              padding: Any = 0, dilation: Any = 1,
+                              ceil_mode: bool = False) -> Any:
+    """:func:`max_pool2d_backward` as loops: ``dx[switch] += dout`` for every output.
+
+    Shapes: dout (N, C, H_out, W_out), x (N, C, H, W) -> dx (N, C, H, W)
+    """
+    fn = "max_pool2d_backward_naive"
+    g = pool_geometry(fn, x, kernel_size, stride, padding, dilation, ceil_mode)
+    check_dout(fn, dout, (g.N, g.C, g.H_out, g.W_out), x, "(N, C, H_out, W_out)")
+    dx = get_array_module(dout, x).zeros((g.N, g.C, g.H * g.W), dtype=x.dtype)
+    for n in range(g.N):
+        for c in range(g.C):
+            for i in range(g.H_out):
+                for j in range(g.W_out):
+                    best, switch = _max_switch_naive(x, g, n, c, i, j)
+                    if best > -math.inf:
+                        dx[n, c, switch] += dout[n, c, i, j]
+    return dx.reshape(x.shape)
+
+
+# --- average pooling ------------------------------------------------------------------------------
+
+def _window_counts(g: PoolGeometry, axis: int, count_include_pad: bool) -> np.ndarray:
+    """How many rows (columns) each window averages over, by PyTorch's rule: padding counts with
+    ``count_include_pad``, but the part of a ``ceil_mode`` window past the padding never does."""
+    size, p = (g.H, g.W)[axis], g.padding[axis]
+    low, high = (0, size) if not count_include_pad else (-p, size + p)
+    pos = g.positions(axis)
+    return ((pos >= low) & (pos < high)).sum(axis=1)
+
+
+def divisor(g: PoolGeometry, x: Any, count_include_pad: bool) -> Any:
+    """Shapes: -> (H_out, W_out), on the device of ``x``."""
+    rows, cols = (_window_counts(g, axis, count_include_pad) for axis in (0, 1))
+    return get_array_module(x).asarray(np.outer(rows, cols).astype(x.dtype))
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Any:
+    """2-D average pooling, as ``torch.nn.functional.avg_pool2d``: each window's sum over its size.
+
+    Parameters
+    ----------
+    x : input, float array.
+    kernel_size, stride, padding, ceil_mode : as in :func:`max_pool2d` (no dilation).
+    count_include_pad : count the padded zeros in the window's size (the default, as PyTorch);
+        the part of a ``ceil_mode`` window past the padding is never counted.
+
+    Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
+    """
+    g = pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    return pool_windows(x, g, 0.0).sum(axis=(-2, -1)) / divisor(g, x, count_include_pad)
+
+
+def avg_pool2d_backward(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
+                        padding: Any = 0, ceil_mode: bool = False,
+                        count_include_pad: bool = True) -> Any:
+    """Gradient of :func:`avg_pool2d`: each ``dout`` entry is shared equally (``dout / divisor``)
+    by the inputs of its window.
+
+    Shapes: dout (N, C, H_out, W_out), x (N, C, H, W) -> dx (N, C, H, W)
+    """
+    fn = "avg_pool2d_backward"
+    g = pool_geometry(fn, x, kernel_size, stride, padding, 1, ceil_mode)
+    check_dout(fn, dout, (g.N, g.C, g.H_out, g.W_out), x, "(N, C, H_out, W_out)")
+    return avg_backward(dout, x, g, count_include_pad)
+
+
+def avg_backward(dout: Any, x: Any, g: PoolGeometry, count_include_pad: bool) -> Any:
+    xp = get_array_module(dout, x)
+    share = (dout / divisor(g, x, count_include_pad))[..., None, None]
+    return xp.ascontiguousarray(_fold(xp.broadcast_to(share, (*dout.shape, *g.kernel)), g))
+
+
+def avg_window_naive(g: PoolGeometry, i: int, j: int, count_include_pad: bool):
+    """The input positions of window (i, j) and the number PyTorch divides their sum by."""
+    inside = [(int(r), int(c)) for r in g.positions(0)[i] for c in g.positions(1)[j]
+              if _inside(r, g.H) and _inside(c, g.W)]
+    if not count_include_pad:
+        return inside, len(inside)
+    (ph, pw) = g.padding
+    padded = [(r, c) for r in g.positions(0)[i] for c in g.positions(1)[j]
+              if -ph <= r < g.H + ph and -pw <= c < g.W + pw]
+    return inside, len(padded)
+
+
+def avg_pool2d_naive(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                     ceil_mode: bool = False, count_include_pad: bool = True) -> Any:
+    """:func:`avg_pool2d` as loops: the window's sum over its size.
+
+    Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
+    """
+    g = pool_geometry("avg_pool2d_naive", x, kernel_size, stride, padding, 1, ceil_mode)
+    out = get_array_module(x).zeros((g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
+    for n in range(g.N):
+        for c in range(g.C):
+            for i in range(g.H_out):
+                for j in range(g.W_out):
+                    inside, divisor = avg_window_naive(g, i, j, count_include_pad)
+                    out[n, c, i, j] = sum(x[n, c, r, col] for r, col in inside) / divisor
+    return out
+
+
+def avg_pool2d_backward_naive(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
+                              padding: Any = 0, ceil_mode: bool = False,
+                              count_include_pad: bool = True) -> Any:
+    """:func:`avg_pool2d_backward` as loops.
+
+    Shapes: dout (N, C, H_out, W_out), x (N, C, H, W) -> dx (N, C, H, W)
+    """
+    fn = "avg_pool2d_backward_naive"
+    g = pool_geometry(fn, x, kernel_size, stride, padding, 1, ceil_mode)
+    check_dout(fn, dout, (g.N, g.C, g.H_out, g.W_out), x, "(N, C, H_out, W_out)")
+    dx = get_array_module(dout, x).zeros(x.shape, dtype=x.dtype)
+    for n in range(g.N):
+        for c in range(g.C):
+            for i in range(g.H_out):
+                for j in range(g.W_out):
+                    inside, divisor = avg_window_naive(g, i, j, count_include_pad)
+                    for r, col in inside:
+                        dx[n, c, r, col] += dout[n, c, i, j] / divisor
+    return dx
