@@ -19,7 +19,7 @@ from device_double import DeviceArray  # noqa: E402
 from convnb.backend import asnumpy, gpu_available  # noqa: E402
 
 settings.register_profile(
-    "default", deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow]
+    "default", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("default")
 
