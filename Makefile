@@ -17,7 +17,7 @@ $(BIN)/python:
 # A stamp per set of extras: the environment is brought up to date whenever pyproject.toml is
 # newer than the last install. The test extras include the book's, so they satisfy it too.
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e ".[test,torch,book]"
+	$(BIN)/python -m pip install -e ".[test,torch,book,labs]"
 	touch $(VENV)/.stamp-book $@
 
 $(VENV)/.stamp-book: pyproject.toml | $(BIN)/python

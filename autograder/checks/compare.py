@@ -1,0 +1,204 @@
+"""What "correct" means for a student's result: strict types, shapes, dtypes, finiteness, tolerance.
+
+A result is first turned into an :class:`Output` (its kind, type, shape, dtype and a copy of its
+values, or the exception the function raised). Outputs are what grading records store, so the same
+:meth:`ArrayResult.judge` / :meth:`IntResult.judge` decide a case in the student's kernel and again
+in the grader's process (:mod:`autograder.rescore`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# Larger results are described (kind, shape, dtype) but their values are not kept: no lab's
+# expected output comes near this, and a record must stay small.
+MAX_RECORDED = 100_000
+
+
+@dataclass(frozen=True)
+class Output:
+    """One call's result as the checks see it.
+
+    ``kind`` is one of ``"ndarray"`` (exactly ``np.ndarray``), ``"subclass"`` (a subclass of it),
+    ``"int"``, ``"float"``, ``"bool"``, ``"none"``, ``"other"`` or ``"error"`` (the call raised;
+    ``error`` holds ``"TypeName: message"``). ``values`` is a plain-ndarray copy of the result when
+    it converts to a numeric array of at most :data:`MAX_RECORDED` entries.
+    """
+
+    kind: str
+    type_name: str
+    shape: tuple[int, ...] | None = None
+    dtype: str | None = None
+    values: np.ndarray | None = None
+    error: str | None = None
+
+
+def type_name(value: Any) -> str:
+    """``list``, ``numpy.ndarray``, ``numpy.matrix``: short names a student recognises."""
+    cls = type(value)
+    module = cls.__module__
+    if module == "builtins":
+        return cls.__qualname__
+    if module.split(".")[0] == "numpy":
+        return "numpy." + cls.__qualname__
+    return f"{module}.{cls.__qualname__}"
+
+
+def _kind(value: Any) -> str:
+    if type(value) is np.ndarray:
+        return "ndarray"
+    if isinstance(value, np.ndarray):
+        return "subclass"
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int | np.integer):
+        return "int"
+    if isinstance(value, float | np.floating):
+        return "float"
+    return "none" if value is None else "other"
+
+
+def describe(value: Any) -> Output:
+    """The :class:`Output` for a returned value. Never raises, whatever the value is."""
+    kind, name = _kind(value), type_name(value)
+    try:
+        array = np.array(value, subok=False)  # a copy: the student may reuse a buffer
+    except Exception:  # noqa: BLE001 - any object may come back; it just has no values
+        return Output(kind, name)
+    if array.dtype.kind not in "biufc":
+        return Output(kind, name, tuple(array.shape), str(array.dtype))
+    values = array if array.size <= MAX_RECORDED else None
+    return Output(kind, name, tuple(array.shape), str(array.dtype), values)
+
+
+def from_exception(exc: BaseException) -> Output:
+    """The :class:`Output` of a call that raised ``exc``."""
+    message = str(exc)
+    name = type(exc).__name__
+    return Output("error", type_name(exc), error=f"{name}: {message}" if message else name)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision on one case: ``problem`` is one line for the student, ``lines`` show
+    expected against got and the largest error."""
+
+    passed: bool
+    problem: str = ""
+    lines: tuple[str, ...] = ()
+
+
+PASS = Verdict(True)
+
+
+def _show(a: np.ndarray) -> str:
+    return np.array2string(np.asarray(a), precision=4, suppress_small=True, threshold=30,
+                           edgeitems=2, max_line_width=88).replace("\n", "\n" + " " * 14)
+
+
+def _side_by_side(expected: np.ndarray, got: Output) -> tuple[str, ...]:
+    lines = [f"expected:     {_show(expected)}"]
+    if got.values is not None:
+        lines.append(f"got:          {_show(got.values)}")
+    return tuple(lines)
+
+
+def _type_problem(got: Output, wanted: str) -> str:
+    if got.kind == "none":
+        return f"returned None instead of {wanted} (is the `return` statement missing?)"
+    if got.kind == "subclass":
+        return (f"returned a {got.type_name}, a subclass of numpy.ndarray; return a plain "
+                "numpy.ndarray (np.asarray(result))")
+    return f"returned a {got.type_name}; return {wanted}"
+
+
+@dataclass(frozen=True)
+class ArrayResult:
+    """The result must be a plain ``np.ndarray`` of the expected shape and dtype, finite, and
+    ``np.allclose(got, expected, rtol, atol)`` entry by entry."""
+
+    rtol: float = 1e-6
+    atol: float = 1e-9
+
+    def tolerance(self) -> str:
+        return (f"a numpy.ndarray of the expected shape and dtype, every entry within "
+                f"{self.atol:g} + {self.rtol:g} * |expected|")
+
+    def judge(self, expected: np.ndarray, got: Output) -> Verdict:
+        if got.kind == "error":
+            return Verdict(False, f"raised {got.error}")
+        if got.kind != "ndarray":
+            wanted = "a numpy.ndarray"
+            if got.kind == "other" and got.values is not None:
+                wanted += " (np.array(result))"
+            return Verdict(False, _type_problem(got, wanted), _side_by_side(expected, got))
+        if got.shape != expected.shape:
+            lines = _side_by_side(expected, got) + ("max error:    n/a (the shapes differ)",)
+            return Verdict(False, f"shape {got.shape}, expected {expected.shape}", lines)
+        if got.dtype != str(expected.dtype):
+            return Verdict(False, f"dtype {got.dtype}, expected {expected.dtype}",
+                           _side_by_side(expected, got))
+        if got.values is None:
+            return Verdict(False, f"{got.dtype} values that could not be recorded")
+        bad = ~np.isfinite(got.values)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            return Verdict(False, f"contains NaN or infinity (first at index {where})",
+                           _side_by_side(expected, got))
+        close = np.isclose(got.values, expected, rtol=self.rtol, atol=self.atol)
+        if close.all():
+            return PASS
+        return Verdict(False, f"{int((~close).sum())} of {close.size} entries are wrong",
+                       self._entries(expected, got.values, close))
+
+    def _entries(self, expected: np.ndarray, got: np.ndarray, close: np.ndarray) -> tuple[str, ...]:
+        lines = []
+        for index in np.argwhere(~close)[:4]:
+            at = tuple(int(i) for i in index)
+            lines.append(f"at {at}: expected {expected[at]:.6g}, got {got[at]:.6g}")
+        error = np.abs(got.astype(float) - expected)
+        worst = tuple(int(i) for i in np.unravel_index(np.argmax(error), error.shape))
+        lines.append(f"max error:    {error[worst]:.3g} (|got - expected| at index {worst})")
+        return tuple(lines)
+
+    def matches(self, wrong: Any, got: Output) -> bool:
+        """Whether the student's values equal ``wrong`` (a mistaken answer), whatever their type."""
+        if wrong is None or got.values is None:
+            return False
+        wrong = np.asarray(wrong)
+        return got.values.shape == wrong.shape and bool(
+            np.allclose(got.values, wrong, rtol=self.rtol, atol=self.atol))
+
+
+@dataclass(frozen=True)
+class IntResult:
+    """The result must be an ``int`` (a NumPy integer also counts) equal to the expected one."""
+
+    def tolerance(self) -> str:
+        return "an int, exactly equal"
+
+    def judge(self, expected: int, got: Output) -> Verdict:
+        if got.kind == "error":
+            return Verdict(False, f"raised {got.error}")
+        shown = () if got.values is None else (f"expected {expected}, got {got.values!s}",)
+        if got.kind == "float":
+            return Verdict(False, f"returned a float ({got.values!s}); return an int "
+                           "(floor division // keeps ints)", shown)
+        if got.kind != "int":
+            return Verdict(False, _type_problem(got, "an int"), shown)
+        if got.values is None or got.values.shape != ():
+            return Verdict(False, "returned an int too large to record")
+        if int(got.values) != expected:
+            return Verdict(False, f"returned {got.values!s}, expected {expected}", shown)
+        return PASS
+
+    def matches(self, wrong: Any, got: Output) -> bool:
+        if wrong is None or got.values is None or got.values.shape != ():
+            return False
+        return float(got.values) == float(wrong)
+
+
+Result = ArrayResult | IntResult

@@ -1,0 +1,198 @@
+"""Checks: run a student's function on many cases, compare with convnb, score, explain, record.
+
+A lab module describes each function to check with one :class:`Check`: how to draw a random case,
+a few fixed cases for the visible test, the reference answer (convnb), the result's strictness
+(:mod:`.compare`) and the classic mistakes (:class:`Diagnoser`). Calling the check runs it::
+
+    check_correlate1d(correlate1d)                       # visible test: fixed cases, raises
+    check_correlate1d(correlate1d, seed=7, points=3)     # hidden test: random cases, returns points
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import records
+from .capture import Captured, capture
+from .compare import Output, Result, Verdict, describe, from_exception
+from .hints import HINTS
+from .report import format_report
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of the student's function: its positional ``args``, a ``label`` for feedback
+    (shapes, stride, padding) and a ``size`` that orders cases smallest first."""
+
+    args: tuple[Any, ...]
+    label: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Diagnoser:
+    """A classic mistake: ``wrong(*case.args)`` computes what that mistake returns (``None`` when
+    it cannot happen in this case). ``hint`` is a key of :data:`.hints.HINTS`."""
+
+    hint: str
+    wrong: Callable[..., Any]
+
+
+@dataclass
+class Evaluation:
+    """Everything one run of a check found."""
+
+    cases: list[Case]
+    outputs: list[Output]
+    verdicts: list[Verdict]
+    hint: str | None = None
+    hint_matches: int = 0
+    captured: Captured = field(default_factory=Captured)
+    exceptions: dict[int, BaseException] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> int:
+        return sum(v.passed for v in self.verdicts)
+
+    @property
+    def failing(self) -> list[int]:
+        return [i for i, v in enumerate(self.verdicts) if not v.passed]
+
+
+def partial_credit(points: float, passed: int, total: int) -> float:
+    """``points * passed / total`` rounded down to a multiple of 0.5; all of ``points`` only when
+    every case passes."""
+    if passed >= total:
+        return float(points)
+    return math.floor(2 * points * passed / total + 1e-9) / 2
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check of one student function against convnb.
+
+    Parameters
+    ----------
+    name : the name test cells call, e.g. ``"check_correlate1d"``; the registry's key.
+    function : the student's function as the feedback names it, e.g. ``"correlate1d(x, w)"``.
+    reference : the right answer: called with a case's arguments, like the student's function.
+    draw : one random case from a ``np.random.Generator``.
+    fixed : the cases of the visible test (``seed=None``).
+    result : the strictness of the comparison (:class:`.compare.ArrayResult`, ``IntResult``).
+    diagnosers : classic mistakes, most specific first.
+    n_random : how many random cases a seed draws.
+    """
+
+    name: str
+    function: str
+    reference: Callable[..., Any]
+    draw: Callable[[np.random.Generator], Case]
+    fixed: Sequence[Case]
+    result: Result
+    diagnosers: Sequence[Diagnoser] = ()
+    n_random: int = 12
+
+    def __post_init__(self) -> None:
+        unknown = [d.hint for d in self.diagnosers if d.hint not in HINTS]
+        if unknown:
+            raise ValueError(f"{self.name}: hints {unknown} are not in autograder.checks.hints")
+
+    def cases(self, seed: int | None) -> list[Case]:
+        """The fixed cases for ``seed=None``; otherwise ``n_random`` cases drawn from ``seed``,
+        smallest first (a stable sort: the same seed always gives the same list)."""
+        if seed is None:
+            return list(self.fixed)
+        rng = np.random.default_rng(seed)
+        return sorted((self.draw(rng) for _ in range(self.n_random)), key=lambda c: c.size)
+
+    def run_student(self, student_fn: Callable[..., Any], cases: Sequence[Case],
+                    captured: Captured, exceptions: dict[int, BaseException]) -> list[Output]:
+        """Call the student's function on copies of each case's arguments, capturing what it
+        prints; an exception is that case's output (and is kept in ``exceptions``)."""
+        outputs = []
+        for i, case in enumerate(cases):
+            with capture(captured):
+                try:
+                    out = describe(student_fn(*copy.deepcopy(case.args)))
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - the student's error
+                    out, exceptions[i] = from_exception(exc), exc
+            outputs.append(out)
+        return outputs
+
+    def judge(self, cases: Sequence[Case], outputs: Sequence[Output | None]) -> list[Verdict]:
+        """Decide every case; a missing output (``None``) fails."""
+        verdicts = []
+        for case, out in zip(cases, outputs, strict=True):
+            if out is None:
+                verdicts.append(Verdict(False, "no output was recorded"))
+            else:
+                verdicts.append(self.result.judge(self.reference(*case.args), out))
+        return verdicts
+
+    def diagnose(self, cases: Sequence[Case], outputs: Sequence[Output],
+                 failing: Sequence[int]) -> tuple[str | None, int]:
+        """The hint key whose mistake matches the most failing cases, and how many it matches."""
+        first = outputs[failing[0]] if failing else None
+        if first is not None and first.kind == "error":
+            key = first.type_name.rsplit(".", 1)[-1]
+            if key in ("NotImplementedError", "IndexError"):
+                return key, sum(outputs[i].type_name == first.type_name for i in failing)
+        best, best_count = None, 0
+        for diagnoser in self.diagnosers:
+            count = sum(self._matches(diagnoser, cases[i], outputs[i]) for i in failing)
+            if count > best_count:
+                best, best_count = diagnoser.hint, count
+        return best, best_count
+
+    def _matches(self, diagnoser: Diagnoser, case: Case, out: Output) -> bool:
+        try:
+            wrong = diagnoser.wrong(*case.args)
+        except (ValueError, IndexError):
+            return False  # the mistake is impossible in this geometry
+        # A mistake giving the right answer here (flipping a symmetric kernel) explains nothing.
+        right = describe(self.reference(*case.args))
+        return self.result.matches(wrong, out) and not self.result.matches(wrong, right)
+
+    def evaluate(self, student_fn: Callable[..., Any], seed: int | None = None) -> Evaluation:
+        """Run, judge and diagnose, without printing, recording or raising."""
+        ev = Evaluation(self.cases(seed), [], [])
+        ev.outputs = self.run_student(student_fn, ev.cases, ev.captured, ev.exceptions)
+        ev.verdicts = self.judge(ev.cases, ev.outputs)
+        ev.hint, ev.hint_matches = self.diagnose(ev.cases, ev.outputs, ev.failing)
+        return ev
+
+    def replay(self, seed: int | None, outputs: Sequence[Output]) -> tuple[int, int]:
+        """``(passed, total)`` for recorded outputs, judged again from the seed's cases: the
+        grader's side of a hidden test. Missing outputs fail; extra ones are ignored."""
+        cases = self.cases(seed)
+        padded = list(outputs[: len(cases)]) + [None] * (len(cases) - len(outputs))
+        verdicts = self.judge(cases, padded)
+        return sum(v.passed for v in verdicts), len(cases)
+
+    def __call__(self, student_fn: Callable[..., Any], *, seed: int | None = None,
+                 points: float | None = None) -> float | None:
+        """Check ``student_fn`` and print feedback.
+
+        Without ``points`` (a visible test) raise ``AssertionError`` if a case fails. With
+        ``points`` (a hidden test) never raise for the student's mistakes: display a grading
+        record and return the points earned, which nbgrader reads as the cell's score.
+        """
+        ev = self.evaluate(student_fn, seed)
+        earned = None if points is None else partial_credit(points, ev.passed, len(ev.cases))
+        print(format_report(self, ev, seed, points, earned))
+        if points is not None:
+            records.emit(records.make_record(self.name, seed, points, ev.outputs))
+            return earned
+        if ev.failing:
+            first = ev.failing[0]
+            raise AssertionError(
+                f"{self.function} fails {len(ev.failing)} of {len(ev.cases)} cases; see the "
+                f"report above (first: {ev.cases[first].label}: {ev.verdicts[first].problem})"
+            ) from ev.exceptions.get(first)
+        return None

@@ -1,0 +1,49 @@
+"""The feedback a check prints: what passed, the smallest failing case, expected against got, the
+largest error, and a hint. It never shows a hidden test's source or seed."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+from .hints import hint
+
+if TYPE_CHECKING:
+    from .core import Check, Evaluation
+
+MAX_OTHERS = 3
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def format_report(check: Check, ev: Evaluation, seed: int | None, points: float | None,
+                  earned: float | None) -> str:
+    """The text printed below a test cell (plain text: notebooks, HTML feedback and terminals)."""
+    total, n_fail = len(ev.cases), len(ev.failing)
+    which = "random cases" if seed is not None else "cases"
+    score = "" if points is None else f": {_points(earned)} of {_points(points)} points"
+    if not n_fail:
+        lines = [f"{check.name}: all {total} {which} pass{score}."]
+    else:
+        lines = [f"{check.name}: {total - n_fail} of {total} {which} pass{score}.",
+                 f"Correct means {check.result.tolerance()}."]
+        first = ev.failing[0]
+        lines.append(f"Smallest failing case: {check.function} with {ev.cases[first].label}")
+        verdict = ev.verdicts[first]
+        lines.append(f"  problem:      {verdict.problem}")
+        lines += [textwrap.indent(line, "  ") for line in verdict.lines]
+        if ev.hint:
+            also = "" if n_fail == 1 else (
+                f" (this mistake explains {ev.hint_matches} of the {n_fail} failing cases)")
+            lines.append(f"Hint: {hint(ev.hint)}{also}")
+        others = [ev.cases[i].label for i in ev.failing[1:]]
+        if others:
+            more = len(others) - MAX_OTHERS
+            tail = f"; and {more} more" if more > 0 else ""
+            lines.append("Also failing: " + "; ".join(others[:MAX_OTHERS]) + tail)
+    note = ev.captured.summary()
+    if note:
+        lines.append(note)
+    return "\n".join(lines)

@@ -1,0 +1,125 @@
+"""Decide hidden tests' scores outside the student's kernel.
+
+A student's code runs in the kernel before the hidden tests, so it can patch a check to print any
+score. The score nbgrader reads from a cell is therefore only a claim. This module recomputes it
+in the grader's process: for every autograded test cell of the trusted source notebook it reads
+the check call, its seed and points from the cell's source (``ast``), takes the grading record the
+check displayed in the autograded notebook's cell (:mod:`autograder.checks.records`), regenerates
+the cases from the trusted seed, recomputes the answers with convnb and judges the recorded
+outputs with the same strictness. A missing or unreadable record earns 0.
+
+    rescored = rescore_notebook(Path("labs/source/lab01_correlation/lab01_correlation.ipynb"),
+                                Path("autograded/alice/lab01_correlation/lab01_correlation.ipynb"))
+    rescored["hidden_pad2d"].points
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.utils import determine_grade, is_grade
+
+from .checks.calls import check_calls
+from .checks.core import partial_credit
+from .checks.records import RecordError, read_record, records_in
+from .checks.registry import get_check
+
+
+@dataclass(frozen=True)
+class Rescored:
+    """A test cell's trusted score.
+
+    ``points`` is the score decided here; ``kernel_points`` what nbgrader read from the cell
+    (``None`` when the cell is missing or its score unreadable); ``note`` is ``""`` when the two
+    agree, and otherwise explains the difference (tampering, a missing or foreign record).
+    """
+
+    grade_id: str
+    points: float
+    max_points: float
+    kernel_points: float | None
+    note: str = ""
+
+
+def _by_grade_id(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id")}
+
+
+def _rescore_cell(source_cell: nbformat.NotebookNode,
+                  cell: nbformat.NotebookNode | None) -> Rescored:
+    grade_id = source_cell.metadata["nbgrader"]["grade_id"]
+    max_points = float(source_cell.metadata["nbgrader"]["points"])
+    scored = [c for c in check_calls(source_cell.source) if c.points is not None]
+    if len(scored) > 1:
+        raise ValueError(f"{grade_id}: a test cell holds one scored check call, found "
+                         f"{len(scored)}")
+    if cell is None:
+        return Rescored(grade_id, 0.0, max_points, None,
+                        "the cell is missing from the submission")
+    kernel = _kernel_points(cell)
+    if not scored:  # plain asserts, no record to verify: nbgrader's reading stands
+        return _verdict(grade_id, kernel or 0.0, max_points, kernel, "no score could be read")
+    call = scored[0]
+    check = get_check(call.name)  # the trusted source names an existing check, or this raises
+    payloads = records_in(cell.get("outputs", []))
+    if len(payloads) != 1:
+        why = ("no grading record in the cell's output (the check did not run to its end, or "
+               "its record was removed)" if not payloads else
+               f"{len(payloads)} grading records in the cell's output, expected one")
+        return _verdict(grade_id, 0.0, max_points, kernel, why)
+    try:
+        name, seed, points, outputs = read_record(payloads[0])
+    except RecordError as exc:
+        return _verdict(grade_id, 0.0, max_points, kernel, f"unreadable grading record: {exc}")
+    if (name, seed, points) != (call.name, call.seed, call.points):
+        return _verdict(grade_id, 0.0, max_points, kernel,
+                        f"the grading record is for {name} (seed {seed}, points {points}), not "
+                        "for the cell's check")
+    passed, total = check.replay(call.seed, outputs)
+    trusted = partial_credit(call.points, passed, total)
+    return _verdict(grade_id, trusted, max_points, kernel,
+                    f"{passed} of {total} recorded cases are right")
+
+
+def _kernel_points(cell: nbformat.NotebookNode) -> float | None:
+    """The score nbgrader reads from the cell; ``None`` when it cannot read one."""
+    if cell.cell_type != "code":
+        return None
+    try:
+        return float(determine_grade(cell)[0])
+    except (ValueError, KeyError, TypeError):
+        return None  # e.g. a cell claiming more than its points, which nbgrader refuses
+
+
+def _verdict(grade_id: str, points: float, max_points: float, kernel: float | None,
+             why: str) -> Rescored:
+    """The trusted score, with ``why`` in the note when nbgrader's reading differs from it."""
+    if kernel is not None and abs(kernel - points) < 1e-9:
+        return Rescored(grade_id, points, max_points, kernel)
+    claimed = "no readable score" if kernel is None else f"{kernel:g} points"
+    return Rescored(grade_id, points, max_points, kernel,
+                    f"the cell claimed {claimed} but the grader gives {points:g}: {why}")
+
+
+def rescore_notebook(source_nb: Path, autograded_nb: Path) -> dict[str, Rescored]:
+    """Trusted scores of every autograded test cell, keyed by nbgrader ``grade_id``.
+
+    Parameters
+    ----------
+    source_nb : the instructor's notebook (``labs/source/<lab>/<lab>.ipynb``), with the hidden
+        tests; only its cells' sources and metadata are trusted.
+    autograded_nb : the notebook ``nbgrader autograde`` executed for one student; only the
+        grading records in its outputs are used, and judged again here.
+    """
+    source = nbformat.read(source_nb, as_version=4)
+    autograded = _by_grade_id(nbformat.read(autograded_nb, as_version=4))
+    results = {}
+    for cell in source.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not is_grade(cell) or meta.get("solution"):
+            continue
+        results[meta["grade_id"]] = _rescore_cell(cell, autograded.get(meta["grade_id"]))
+    return results

@@ -1,0 +1,263 @@
+"""The checks' framework on a toy check: strictness, partial credit, smallest failing case, hints,
+visible and hidden modes, captured output, records."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from autograder.checks import (
+    ArrayResult,
+    Case,
+    Check,
+    Diagnoser,
+    IntResult,
+    get_check,
+    partial_credit,
+    records,
+    register,
+)
+from autograder.checks.compare import describe
+from autograder.checks.hints import HINTS
+
+
+def _double_case(n: int, rng: np.random.Generator | None = None) -> Case:
+    x = np.arange(n, dtype=float) if rng is None else np.round(rng.normal(size=n), 2)
+    return Case((x,), f"x ({n},)", n)
+
+
+TOY = Check(
+    name="check_toy_double", function="double(x)", reference=lambda x: 2 * x,
+    draw=lambda rng: _double_case(int(rng.integers(1, 30)), rng),
+    fixed=(_double_case(3), _double_case(5)), result=ArrayResult(),
+    diagnosers=[Diagnoser("output_too_small", lambda x: 2 * x[:-1]),
+                Diagnoser("stride_ignored", lambda x: 2 * x if x.size > 1 else None)],
+    n_random=10,
+)
+
+
+def _set(y, index, value):
+    y = y.copy()
+    y[index] = value
+    return y
+
+
+@pytest.mark.parametrize(("fn", "problem"), [
+    (lambda x: list(2 * x), "returned a list; return a numpy.ndarray (np.array(result))"),
+    (lambda x: np.matrix(2 * x), "returned a numpy.matrix, a subclass of numpy.ndarray"),
+    (lambda x: (2 * x).astype(np.float32), "dtype float32, expected float64"),
+    (lambda x: (2 * x).astype(int), "dtype int64, expected float64"),
+    (lambda x: _set(2 * x, -1, np.nan), "contains NaN or infinity (first at index"),
+    (lambda x: _set(2 * x, 0, np.inf), "contains NaN or infinity (first at index (0,))"),
+    (lambda x: (2 * x)[None], "shape (1, 3), expected (3,)"),
+    (lambda x: (2 * x)[:-1], "shape (2,), expected (3,)"),
+    (lambda x: None, "returned None instead of a numpy.ndarray"),
+    (lambda x: 2 * x + 1, "3 of 3 entries are wrong"),
+    (lambda x: 1 / 0, "raised ZeroDivisionError: division by zero"),
+    (lambda x: "text", "returned a str; return a numpy.ndarray"),
+])
+def test_strictness_names_the_problem_of_the_smallest_failing_case(fn, problem):
+    ev = TOY.evaluate(fn)
+    assert ev.passed == 0
+    assert problem in ev.verdicts[0].problem
+
+
+def test_a_correct_result_within_the_tolerance_passes():
+    ev = TOY.evaluate(lambda x: 2 * x + 1e-12)
+    assert ev.passed == 2 and not ev.failing
+
+
+def test_wrong_values_show_entries_and_the_largest_error(capsys):
+    with pytest.raises(AssertionError):
+        TOY(lambda x: _set(2 * x, 1, 100.0))
+    out = capsys.readouterr().out
+    assert "Smallest failing case: double(x) with x (3,)" in out
+    assert "at (1,): expected 2, got 100" in out
+    assert "max error:    98" in out
+    assert "1e-09 + 1e-06 * |expected|" in out  # the tolerance is stated
+
+
+def test_int_results_must_be_ints():
+    check = Check("check_toy_size", "size(n)", lambda n: n + 1,
+                  lambda rng: Case((int(rng.integers(1, 9)),), "n", 1),
+                  (Case((4,), "n=4", 4),), IntResult())
+    assert check.evaluate(lambda n: n + 1).passed == 1
+    assert check.evaluate(lambda n: np.int64(n + 1)).passed == 1
+    assert "returned a float (5.0)" in check.evaluate(lambda n: n + 1.0).verdicts[0].problem
+    assert "returned a bool" in check.evaluate(lambda n: True).verdicts[0].problem
+    assert "returned 4, expected 5" in check.evaluate(lambda n: n).verdicts[0].problem
+
+
+@pytest.mark.parametrize(("points", "passed", "total", "earned"), [
+    (3, 12, 12, 3.0), (3, 11, 12, 2.5), (3, 6, 12, 1.5), (3, 1, 12, 0.0), (3, 0, 12, 0.0),
+    (4, 9, 12, 3.0), (2.5, 11, 12, 2.0), (2.5, 12, 12, 2.5), (1, 15, 16, 0.5),
+])
+def test_partial_credit_rounds_down_to_half_points(points, passed, total, earned):
+    assert partial_credit(points, passed, total) == earned
+
+
+def test_partial_credit_is_full_only_when_every_case_passes():
+    for total in range(1, 20):
+        for passed in range(total):
+            for points in (0.5, 1, 2, 3, 4.5, 10):
+                earned = partial_credit(points, passed, total)
+                assert 0 <= earned < points and math.isclose(earned * 2, round(earned * 2))
+
+
+def test_random_cases_are_reproducible_and_smallest_first():
+    cases = TOY.cases(seed=4)
+    assert [c.label for c in cases] == [c.label for c in TOY.cases(seed=4)]
+    assert [c.size for c in cases] == sorted(c.size for c in cases)
+    assert [c.label for c in cases] != [c.label for c in TOY.cases(seed=5)]
+    assert TOY.cases(None) == list(TOY.fixed)
+
+
+def test_the_report_names_the_smallest_failing_case(capsys):
+    def fails_from_ten(x):
+        return 2 * x if x.size < 10 else 3 * x
+
+    ev = TOY.evaluate(fails_from_ten, seed=3)
+    sizes = [c.size for c in ev.cases]
+    smallest = min(s for s in sizes if s >= 10)
+    assert ev.cases[ev.failing[0]].size == smallest
+    earned = TOY(fails_from_ten, seed=3, points=4)
+    assert earned == partial_credit(4, sum(s < 10 for s in sizes), len(sizes))
+    assert f"Smallest failing case: double(x) with x ({smallest},)" in capsys.readouterr().out
+
+
+def test_the_hint_is_the_mistake_matching_most_failing_cases(capsys):
+    ev = TOY.evaluate(lambda x: 2 * x[:-1], seed=1)
+    assert ev.hint == "output_too_small" and ev.hint_matches == len(ev.failing)
+    TOY(lambda x: 2 * x[:-1], seed=1, points=2)
+    assert "Hint: " + HINTS["output_too_small"] in capsys.readouterr().out
+
+
+def test_a_mistake_that_equals_the_right_answer_is_no_hint():
+    # "stride_ignored" here computes the right values; a list of them fails on its type only.
+    ev = TOY.evaluate(lambda x: list(2 * x), seed=1)
+    assert ev.hint is None
+
+
+def test_exceptions_get_their_hints():
+    def unwritten(x):
+        raise NotImplementedError()
+
+    assert TOY.evaluate(unwritten).hint == "NotImplementedError"
+    assert TOY.evaluate(lambda x: x[[10]]).hint == "IndexError"
+
+
+def test_visible_mode_raises_a_short_assertion_chained_to_the_students_error(capsys):
+    assert TOY(lambda x: 2 * x) is None
+    assert "check_toy_double: all 2 cases pass." in capsys.readouterr().out
+    with pytest.raises(AssertionError, match=r"fails 2 of 2 cases") as info:
+        TOY(lambda x: x / 0 if x.size < 0 else x[None][3])
+    assert isinstance(info.value.__cause__, IndexError)
+
+
+def test_hidden_mode_never_raises_and_returns_a_python_float(monkeypatch, capsys):
+    emitted = []
+    monkeypatch.setattr(records, "emit", emitted.append)
+    for fn, expected in ((lambda x: 2 * x, 3.0), (lambda x: 1 / 0, 0.0), (lambda x: None, 0.0)):
+        earned = TOY(fn, seed=2, points=3)
+        assert type(earned) is float and earned == expected
+    assert [r["check"] for r in emitted] == ["check_toy_double"] * 3
+    assert "seed" not in capsys.readouterr().out  # the seed is never shown
+
+
+def test_the_students_input_is_a_copy():
+    def destructive(x):
+        x[:] = 0
+        return 2 * x
+
+    ev = TOY.evaluate(destructive)
+    assert ev.passed == 0 and TOY.fixed[0].args[0][1] == 1.0
+
+
+def _noisy(x):
+    print("debug", x.size)
+    print("to stderr", file=sys.stderr)
+    warnings.warn("a student's warning", stacklevel=1)
+    np.log(np.zeros(1))  # RuntimeWarning: divide by zero
+    logging.getLogger("student").error("logged")
+    os.write(2, b"raw fd 2\n")
+    os.write(1, b"raw fd 1\n")
+    print("dunder", file=sys.__stderr__)
+    return 2 * x
+
+
+def test_printing_logging_and_warning_solutions_get_full_marks_and_nothing_on_stderr(capfd):
+    handler = logging.StreamHandler(sys.stderr)  # bound to stderr before the check runs
+    logging.getLogger("student").addHandler(handler)
+    try:
+        earned = TOY(_noisy, seed=1, points=5)
+    finally:
+        logging.getLogger("student").removeHandler(handler)
+    out, err = capfd.readouterr()
+    assert earned == 5.0
+    assert err == ""
+    assert "note: your function printed" in out and "warning(s)" in out
+    assert "debug" not in out.replace("(first: 'debug", "")
+
+
+def test_records_round_trip_and_replay_agrees():
+    def half_right(x):
+        return 2 * x if x.size % 2 else list(2 * x)
+
+    ev = TOY.evaluate(half_right, seed=6)
+    record = json.loads(json.dumps(records.make_record(TOY.name, 6, 3, ev.outputs)))
+    name, seed, points, outputs = records.read_record(record)
+    assert (name, seed, points) == (TOY.name, 6, 3)
+    assert TOY.replay(6, outputs) == (ev.passed, len(ev.cases))
+    assert TOY.replay(6, outputs[:-2])[0] <= ev.passed  # missing outputs fail
+    assert [o.kind for o in outputs] == [o.kind for o in ev.outputs]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda r: r.update(version=0),
+    lambda r: r.update(outputs="nope"),
+    lambda r: r["outputs"][0].update(npy="not base64!"),
+    lambda r: r["outputs"][0].update(shape=[99]),
+    lambda r: r["outputs"][0].pop("kind"),
+])
+def test_damaged_records_are_refused(damage):
+    record = records.make_record(TOY.name, 1, 2, [describe(np.arange(3.0))])
+    damage(record)
+    with pytest.raises(records.RecordError):
+        records.read_record(record)
+
+
+def test_records_never_unpickle():
+    import base64
+    import io
+    import pickle
+
+    payload = base64.b64encode(pickle.dumps([1, 2])).decode()
+    record = records.make_record(TOY.name, 1, 2, [describe(np.arange(3.0))])
+    record["outputs"][0]["npy"] = payload
+    with pytest.raises(records.RecordError):
+        records.read_record(record)
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([object()]), allow_pickle=True)
+    record["outputs"][0]["npy"] = base64.b64encode(buffer.getvalue()).decode()
+    with pytest.raises(records.RecordError):
+        records.read_record(record)
+
+
+def test_the_registry_finds_lab_checks_by_name():
+    assert get_check("check_correlate1d").function == "correlate1d(x, w)"
+    with pytest.raises(KeyError, match="no check is named"):
+        get_check("check_nothing")
+    with pytest.raises(ValueError, match="two checks"):
+        register(Check("check_correlate1d", "f", TOY.reference, TOY.draw, (), ArrayResult()))
+    with pytest.raises(ValueError, match="starts with 'check_'"):
+        register(Check("toy", "f", TOY.reference, TOY.draw, (), ArrayResult()))
+    with pytest.raises(ValueError, match="not in autograder.checks.hints"):
+        Check("check_x", "f", TOY.reference, TOY.draw, (), ArrayResult(),
+              [Diagnoser("no_such_hint", TOY.reference)])
