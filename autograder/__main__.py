@@ -1,0 +1,145 @@
+"""``python -m autograder``: the course's labs, from release to feedback, on nbgrader.
+
+Run from the repository root; the course is ``labs/`` (``--course`` names another). Exit
+status: 0 done (``grade`` also when some submissions failed to run: they are in the report),
+1 ``check`` found failing tests, 2 the command could not run (the message says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .course import Course
+
+DESCRIPTION = """\
+The instructor's pipeline for the labs, on nbgrader (run from the repository root):
+
+  release LAB            nbgrader generate_assignment: the student notebook goes to
+                         labs/release/LAB/ and book/_downloads/labs/ (for the book's links)
+  collect LAB ARCHIVE    an LMS download (zip or folder: Canvas, Moodle, or
+                         STUDENT/LAB.ipynb, STUDENT.ipynb) into labs/submitted/STUDENT/LAB/,
+                         names matched to labs/roster.csv; prints what did not match
+  grade LAB              autograde every labs/submitted/*/LAB/ into labs/gradebook.db,
+                         rescore, write feedback (hidden tests removed), export
+                         labs/grades/LAB.csv and the report labs/reports/LAB.md
+  check NOTEBOOK         for students: run a notebook's visible tests, PASS/FAIL per test
+
+Manual review, late penalties and overrides stay in nbgrader's formgrader
+(cd labs && nbgrader formgrader)."""
+
+EPILOG = """\
+exit status: 0 done (grade: also when some submissions failed to run, they are reported),
+1 check found a failing test, 2 the command could not run."""
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got '{text}'")
+    return int(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", type=Path, default=Path("labs"),
+                        help="the nbgrader course folder (default: labs)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("release", help="generate the student version of a lab")
+    p.add_argument("lab", metavar="LAB", help="a folder of labs/source/, e.g. lab01_correlation")
+
+    p = commands.add_parser("collect", help="file an LMS download of submissions")
+    p.add_argument("lab", metavar="LAB")
+    p.add_argument("archive", metavar="ARCHIVE", type=Path,
+                   help="a .zip or a folder of submissions as downloaded from the LMS")
+
+    p = commands.add_parser("grade", help="autograde submissions, feedback, CSV and report")
+    p.add_argument("lab", metavar="LAB")
+    p.add_argument("--student", metavar="S", help="grade only this student's submission")
+    p.add_argument("--jobs", metavar="N", type=_positive,
+                   help="parallel workers (default: the CPUs available)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = commands.add_parser("check", help="run a notebook's visible tests (for students)")
+    p.add_argument("notebook", metavar="NOTEBOOK", type=Path)
+    p.add_argument("--timeout", type=_positive, default=300, metavar="SECONDS",
+                   help="time limit per cell (default: 300)")
+    return parser
+
+
+def _release(course: Course, args: argparse.Namespace) -> int:
+    from .pipeline import release
+
+    released, copies = release(course, args.lab)
+    print(f"released {args.lab}:")
+    for path in released:
+        print(f"  student notebook: {path}")
+    for path in copies:
+        print(f"  book download:    {path}")
+    return 0
+
+
+def _collect(course: Course, args: argparse.Namespace) -> int:
+    from .collect import collect
+
+    print(collect(course, args.lab, args.archive).summary())
+    return 0
+
+
+def _grade(course: Course, args: argparse.Namespace) -> int:
+    from .pipeline import grade
+
+    run = grade(course, args.lab, student=args.student, jobs=args.jobs,
+                progress=not args.no_progress)
+    graded = len(run.results) - len(run.failed)
+    print(f"graded {graded} of {len(run.results)} submission(s) of {args.lab} in "
+          f"{run.seconds:.1f} s ({run.seconds / max(1, len(run.results)):.2f} s each, "
+          f"{run.jobs} worker(s))")
+    for r in run.failed:
+        print(f"  failed to run: {r.student}: {r.reason}")
+    if run.failed and not graded:
+        source = course.path("source", ".", args.lab)
+        notebook = source / f"{course.notebooks(args.lab, 'grade')[0]}.ipynb"
+        print("  no submission could be graded: try the lab's solution in this environment "
+              f"with python -m autograder check {notebook}")
+    flagged = sum(bool(r.flags or r.timeouts) for r in run.results)
+    if flagged:
+        print(f"  {flagged} submission(s) with flags or time-outs: see the report")
+    print(f"grades:   {run.csv}\nreport:   {run.report}\nfeedback: "
+          f"{course.path('feedback', '*', args.lab)}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .selfcheck import check
+
+    return check(args.notebook, timeout=args.timeout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # nbgrader takes seconds to import: not for --help.
+    from .course import Course, UsageError
+
+    try:
+        if args.command == "check":
+            return _check(args)
+        course = Course.open(args.course, args.command)
+        handler = {"release": _release, "collect": _collect, "grade": _grade}[args.command]
+        return handler(course, args)
+    except UsageError as err:
+        print(f"python -m autograder {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"python -m autograder {args.command}: interrupted; run it again to finish "
+              "(grade regrades every submission it is given)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

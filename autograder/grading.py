@@ -1,0 +1,154 @@
+"""Grading one submission: nbgrader's autograde, the rescoring hook, nbgrader's feedback.
+
+Runs in a worker process of ``grade`` (or in the main process with ``--jobs 1``). Each step is
+nbgrader's own converter, started as ``nbgrader.apps.NbGraderAPI`` starts it (``capture_log``
+around ``app.start()``), against the course's one SQLite gradebook: every write nbgrader makes
+is a short transaction, so workers share the file (see ``bench/grading.py`` for the numbers).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.utils import capture_log
+from sqlalchemy.exc import SAWarning
+
+from .course import Course
+
+TIMEOUT_ERROR = "CellTimeoutError"
+_ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit))\b:?\s*(.*)$")
+
+
+@dataclass
+class SubmissionResult:
+    """What happened to one student's submission; picklable, sent back from a worker."""
+
+    student: str
+    graded: bool
+    seconds: float = 0.0
+    reason: str = ""
+    """Why it could not be graded (empty when graded)."""
+    timeouts: list[str] = field(default_factory=list)
+    """Cells interrupted at the time limit (graded, scored zero)."""
+    flags: list[str] = field(default_factory=list)
+    """Rescoring notes: scores the checks' records did not confirm; left for formgrader."""
+    notes: list[str] = field(default_factory=list)
+    """Other remarks (rescoring unavailable, feedback not written)."""
+    log: str = ""
+
+
+def quiet_logging() -> None:
+    """nbgrader logs to ``traitlets``'s logger: keep INFO for ``capture_log``, not the terminal."""
+    log = logging.getLogger("traitlets")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    # nbgrader's own use of SQLAlchemy sessions warns on every autograde; nothing to act on.
+    warnings.filterwarnings("ignore", category=SAWarning)
+
+
+@functools.lru_cache(maxsize=4)
+def _course(root: str) -> Course:
+    return Course.open(root, "grade")
+
+
+def _run(app_class: type, course: Course, lab: str, student: str) -> dict:
+    coursedir = course.coursedir()
+    coursedir.assignment_id, coursedir.student_id = lab, student
+    app = app_class(coursedir=coursedir, config=course.config)
+    app.force = True
+    return capture_log(app)
+
+
+def failure_reason(result: dict) -> str:
+    """The last exception line nbgrader logged, e.g. ``DeadKernelError: Kernel died``."""
+    text = (result.get("log") or "") + "\n" + (result.get("error") or "")
+    if "kernel became unresponsive" in text:
+        return "the kernel became unresponsive (an endless loop that ignores interrupts?)"
+    lines = [m.group(0).strip() for m in map(_ERROR_LINE.match, text.splitlines()) if m]
+    lines = [line for line in lines if not line.startswith(("nbgrader.", "SystemExit"))
+             and "NbGraderException" not in line]
+    errors = [line[len("[ERROR] "):] for line in text.splitlines() if line.startswith("[ERROR] ")]
+    return (lines or errors or ["nbgrader failed (see its log)"])[-1]
+
+
+def _timeouts(notebook: Path, limit: float) -> list[str]:
+    nb = nbformat.read(notebook, as_version=4)
+    hits = []
+    for index, cell in enumerate(nb.cells, start=1):
+        if any(o.get("ename") == TIMEOUT_ERROR for o in cell.get("outputs", [])):
+            name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
+            hits.append(f"{notebook.stem}: {name} ran past the {limit:g} s limit")
+    return hits
+
+
+def _rescore(course: Course, lab: str, student: str, notebooks: list[str]) -> list[str]:
+    """Replaces the kernel's auto scores by the rescoring hook's; returns its notes.
+
+    A note means the checks' records did not confirm what the kernel reported (tampering,
+    missing records): the grade is marked for manual review in formgrader.
+    """
+    from .rescore import rescore_notebook
+
+    flags = []
+    with course.gradebook() as gb:
+        for nb in notebooks:
+            graded = course.path("autograded", student, lab) / f"{nb}.ipynb"
+            if not graded.exists():
+                continue
+            source = course.path("source", ".", lab) / f"{nb}.ipynb"
+            for grade_id, r in rescore_notebook(source, graded).items():
+                grade = gb.find_grade(grade_id, nb, lab, student)
+                grade.auto_score = r.points
+                if r.note:
+                    grade.needs_manual_grade = True
+                    flags.append(f"{nb}/{grade_id}: {r.note}")
+        gb.db.commit()
+    return flags
+
+
+def grade_submission(root: str, lab: str, student: str) -> SubmissionResult:
+    """Autogrades, rescores and writes feedback for one submission of ``lab``.
+
+    Never raises for a problem of the submission: the result says what went wrong.
+    """
+    start = time.perf_counter()
+    course = _course(root)
+    notebooks = course.notebooks(lab, "grade")
+    result = SubmissionResult(student, graded=False)
+    autograde = _run(Autograde, course, lab, student)
+    result.log = autograde.get("log", "")
+    if not autograde["success"]:
+        result.reason = failure_reason(autograde)
+        # Feedback from an earlier grading of this student would be returned as if current.
+        shutil.rmtree(course.path("feedback", student, lab), ignore_errors=True)
+        result.seconds = time.perf_counter() - start
+        return result
+    result.graded = True
+    limit = course.config.Execute.get("timeout", 30)
+    for nb in notebooks:
+        path = course.path("autograded", student, lab) / f"{nb}.ipynb"
+        if path.exists():
+            result.timeouts += _timeouts(path, limit)
+    try:
+        result.flags = _rescore(course, lab, student, notebooks)
+    except Exception as err:  # one submission's problem must not stop the batch
+        if isinstance(err, ModuleNotFoundError) and err.name == f"{__package__}.rescore":
+            result.notes.append("not rescored (no autograder.rescore): kernel scores kept")
+        else:
+            result.flags.append(f"rescoring failed, kernel scores kept: "
+                                f"{type(err).__name__}: {err}")
+    feedback = _run(GenerateFeedback, course, lab, student)
+    if not feedback["success"]:
+        result.notes.append(f"no feedback written: {failure_reason(feedback)}")
+    result.log += feedback.get("log", "")
+    result.seconds = time.perf_counter() - start
+    return result

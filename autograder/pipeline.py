@@ -1,0 +1,199 @@
+"""The instructor's steps around nbgrader: ``release`` a lab and ``grade`` its submissions.
+
+Both run nbgrader's own converters (``GenerateAssignment``, ``Autograde``, ``GenerateFeedback``)
+and export plugin (``CsvExportPlugin``) in-process, with the course's configuration; nothing of
+nbgrader is re-implemented. ``grade`` adds what nbgrader lacks for a large class: parallel
+workers, the rescoring hook, and a summary report (``report.py``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import MissingEntry
+from nbgrader.converters import GenerateAssignment
+from nbgrader.plugins import CsvExportPlugin
+from nbgrader.utils import capture_log
+from tqdm import tqdm
+
+from .course import KERNEL_NAME, Course, UsageError, course_kernel
+from .grading import SubmissionResult, failure_reason, grade_submission, quiet_logging
+from .report import write_report
+
+
+def book_downloads(course: Course) -> Path:
+    """Where ``release`` puts student notebooks for the book (``{download}`` links)."""
+    return course.root.parent / "book" / "_downloads" / "labs"
+
+
+def release(course: Course, lab: str) -> tuple[list[Path], list[Path]]:
+    """Generates the student version of ``lab`` with nbgrader and copies it to the book.
+
+    Returns
+    -------
+    The released notebooks (``release/<lab>/``) and their copies in ``book_downloads``.
+    """
+    notebooks = course.notebooks(lab, "release")
+    for name in notebooks:
+        path = course.path("source", ".", lab) / f"{name}.ipynb"
+        kernel = nbformat.read(path, as_version=4).metadata.get("kernelspec", {}).get("name")
+        if kernel != KERNEL_NAME:
+            raise UsageError("release", f"{path} uses the kernel '{kernel}'; expected "
+                                        f"'{KERNEL_NAME}' (nbgrader grades with it)")
+    quiet_logging()
+    coursedir = course.coursedir()
+    coursedir.assignment_id = lab
+    app = GenerateAssignment(coursedir=coursedir, config=course.config)
+    app.force, app.create_assignment = True, True
+    result = capture_log(app)
+    if not result["success"]:
+        raise UsageError("release", f"nbgrader generate_assignment failed for '{lab}': "
+                                    f"{failure_reason(result)}\n{result.get('log', '')}")
+    released = [course.path("release", ".", lab) / f"{name}.ipynb" for name in notebooks]
+    downloads = book_downloads(course)
+    downloads.mkdir(parents=True, exist_ok=True)
+    copies = [Path(shutil.copyfile(p, downloads / p.name)) for p in released]
+    return released, copies
+
+
+@dataclass
+class GradeRun:
+    """The outcome of ``grade``: per-submission results and the files written."""
+
+    lab: str
+    results: list[SubmissionResult]
+    seconds: float
+    jobs: int
+    csv: Path
+    report: Path
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[SubmissionResult]:
+        return [r for r in self.results if not r.graded]
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _students(course: Course, lab: str, student: str | None) -> list[str]:
+    found = course.submissions(lab)
+    pattern = course.path("submitted", "*", lab)
+    if student is not None:
+        if student not in found:
+            raise UsageError("grade", f"no submission of '{lab}' for student '{student}': "
+                                      f"{course.path('submitted', student, lab)} does not exist")
+        return [student]
+    if not found:
+        raise UsageError("grade", f"no submissions of '{lab}': nothing matches {pattern} (collect "
+                                  f"them with: python -m autograder collect {lab} ARCHIVE)")
+    return found
+
+
+def _check_released(course: Course, lab: str) -> None:
+    with course.gradebook() as gb:
+        try:
+            gb.find_assignment(lab)
+        except MissingEntry:
+            raise UsageError("grade", f"lab '{lab}' is not in the gradebook {course.db_url} "
+                                      f"(release it first: python -m autograder release {lab})"
+                             ) from None
+
+
+def _run_batch(course: Course, lab: str, students: list[str], jobs: int,
+               progress: bool) -> list[SubmissionResult]:
+    # disable=None: a bar on a terminal only, not in a log file.
+    bar = tqdm(total=len(students), desc=f"grading {lab}", unit="submission",
+               disable=None if progress else True)
+    results = []
+
+    def done(result: SubmissionResult) -> None:
+        results.append(result)
+        bar.set_postfix(failed=sum(not r.graded for r in results), refresh=False)
+        bar.update()
+
+    if jobs == 1:
+        for student in students:
+            done(grade_submission(str(course.root), lab, student))
+    else:
+        spawn = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(jobs, mp_context=spawn, initializer=quiet_logging) as pool:
+            futures = {pool.submit(grade_submission, str(course.root), lab, s): s
+                       for s in students}
+            for future in cf.as_completed(futures):
+                try:
+                    done(future.result())
+                except Exception as err:  # the worker itself died (out of memory, killed)
+                    done(SubmissionResult(futures[future], graded=False,
+                                          reason=f"grading worker failed: {err!r}"))
+    bar.close()
+    return sorted(results, key=lambda r: r.student)
+
+
+def export_grades(course: Course, lab: str) -> Path:
+    """nbgrader's CSV export of ``lab`` (every student in the gradebook) to ``grades/<lab>.csv``."""
+    path = course.root / "grades" / f"{lab}.csv"
+    path.parent.mkdir(exist_ok=True)
+    plugin = CsvExportPlugin(config=course.config)
+    plugin.to, plugin.assignment = str(path), [lab]
+    with course.gradebook() as gb:
+        plugin.export(gb)
+    return path
+
+
+def _write_logs(course: Course, lab: str, results: list[SubmissionResult]) -> Path:
+    folder = course.root / "reports" / f"{lab}_logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for r in results:
+        (folder / f"{r.student}.log").write_text(r.log, encoding="utf-8")
+    return folder
+
+
+def _merge_status(course: Course, lab: str, results: list[SubmissionResult]) -> dict[str, dict]:
+    """This run's results on top of earlier runs' (``grade --student`` regrades one)."""
+    path = course.root / "reports" / f"{lab}_status.json"
+    status = json.loads(path.read_text()) if path.exists() else {}
+    present = set(course.submissions(lab))
+    status = {s: v for s, v in status.items() if s in present}
+    for r in results:
+        status[r.student] = {k: v for k, v in vars(r).items() if k != "log"}
+    path.write_text(json.dumps(status, indent=1, sort_keys=True))
+    return status
+
+
+def grade(course: Course, lab: str, student: str | None = None, jobs: int | None = None,
+          progress: bool = True, say: Callable[[str], None] = print) -> GradeRun:
+    """Autogrades every submission of ``lab`` (or one student's), then exports and reports.
+
+    Submissions that fail to run are recorded, not raised; a ``UsageError`` means the batch
+    could not start (unknown lab, not released, no submissions).
+    """
+    course.notebooks(lab, "grade")
+    students = _students(course, lab, student)
+    _check_released(course, lab)
+    jobs = max(1, min(jobs or default_jobs(), len(students)))
+    imported = course.import_roster()
+    if imported:
+        say(f"roster: {imported} students from {course.root / 'roster.csv'}")
+    say(f"grading {len(students)} submission(s) of {lab} with {jobs} worker(s)")
+    quiet_logging()
+    start = time.perf_counter()
+    with course_kernel():
+        results = _run_batch(course, lab, students, jobs, progress)
+    seconds = time.perf_counter() - start
+    csv = export_grades(course, lab)
+    logs = _write_logs(course, lab, results)
+    status = _merge_status(course, lab, results)
+    report, figure = write_report(course, lab, status, seconds=seconds, jobs=jobs,
+                                  graded_now=len(results))
+    return GradeRun(lab, results, seconds, jobs, csv, report, [figure, logs])

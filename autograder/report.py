@@ -1,0 +1,131 @@
+"""The summary an instructor reads after ``grade``: ``reports/<lab>.md`` and a score histogram.
+
+Scores come from the gradebook (so manual overrides made in formgrader show on the next run);
+which submissions failed, timed out or were flagged comes from the grading runs' status file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import statistics
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .course import Course  # noqa: E402
+
+BINS = 10
+
+
+def _scores(course: Course, lab: str, students: list[str]) -> tuple[dict, dict, float]:
+    """Per student (score, max) and per grade id the list of (score, max), from the gradebook."""
+    totals, questions, max_score = {}, {}, 0.0
+    with course.gradebook() as gb:
+        max_score = gb.find_assignment(lab).max_score
+        for student in students:
+            submission = gb.find_submission(lab, student)
+            totals[student] = (submission.score, submission.max_score)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    key = grade.name if len(submission.notebooks) == 1 else \
+                        f"{notebook.name}/{grade.name}"
+                    questions.setdefault(key, []).append((grade.score, grade.max_score))
+    return totals, questions, max_score
+
+
+def _text_histogram(fractions: list[float]) -> list[str]:
+    counts = [0] * BINS
+    for f in fractions:
+        counts[min(int(f * BINS), BINS - 1)] += 1
+    width = max(counts) or 1
+    lines = []
+    for i, n in enumerate(counts):
+        low, high = 100 * i // BINS, 100 * (i + 1) // BINS
+        lines.append(f"{low:3d}-{high:<3d}% | {'#' * round(30 * n / width):<30} {n}")
+    return lines
+
+
+def _figure(path: Path, lab: str, fractions: list[float], max_score: float) -> None:
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.hist([100 * f for f in fractions], bins=BINS, range=(0, 100), color="#4c72b0",
+            edgecolor="white")
+    ax.set_xlabel(f"score (% of {max_score:g} points)")
+    ax.set_ylabel("submissions")
+    ax.set_title(f"{lab}: {len(fractions)} graded submissions")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def write_report(course: Course, lab: str, status: dict[str, dict], *, seconds: float,
+                 jobs: int, graded_now: int) -> tuple[Path, Path]:
+    """Writes ``reports/<lab>.md`` and ``reports/<lab>_histogram.png``; returns both paths.
+
+    ``status`` maps each student with a submission to the last grading result of it
+    (``SubmissionResult`` fields).
+    """
+    folder = course.root / "reports"
+    folder.mkdir(exist_ok=True)
+    graded = sorted(s for s, v in status.items() if v["graded"])
+    failed = sorted(s for s, v in status.items() if not v["graded"])
+    totals, questions, max_score = _scores(course, lab, graded)
+    fractions = [score / top if top else 0.0 for score, top in totals.values()]
+    figure = folder / f"{lab}_histogram.png"
+    _figure(figure, lab, fractions, max_score)
+
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    out = [f"# {lab}: grading report", "",
+           f"Written {now} on {platform.node()}: this run graded {graded_now} submission(s) "
+           f"in {seconds:.1f} s with {jobs} worker(s). The numbers cover every submission "
+           "graded so far, each as last graded, with any score a grader changed in formgrader.",
+           ""]
+    scores = [score for score, _ in totals.values()]
+    summary = [["submissions", len(status)], ["graded", len(graded)],
+               ["failed to run", len(failed)], ["points available", f"{max_score:g}"]]
+    if scores:
+        summary += [["mean", f"{statistics.mean(scores):.2f}"],
+                    ["median", f"{statistics.median(scores):g}"],
+                    ["min / max", f"{min(scores):g} / {max(scores):g}"]]
+    out += _table(["", ""], summary)
+
+    out += ["## Score distribution", "", f"![Histogram of the scores]({figure.name})", "",
+            "```text", *_text_histogram(fractions), "```", ""]
+    rows = [[q, f"{pairs[0][1]:g}", f"{statistics.mean(p for p, _ in pairs):.2f}",
+             f"{sum(p == m for p, m in pairs)} of {len(pairs)}"]
+            for q, pairs in sorted(questions.items())]
+    if rows:
+        out += ["## Per question", ""]
+        out += _table(["grade id", "points", "mean", "full marks"], rows)
+
+    if failed:
+        out += ["## Submissions that failed to run", "",
+                "Not graded; fix the cause and rerun `python -m autograder grade "
+                f"{lab} --student ID`, or grade them by hand in formgrader.", ""]
+        out += _table(["student", "reason", "log"],
+                      [[s, status[s]["reason"], f"{lab}_logs/{s}.log"] for s in failed])
+    sections = [("Flagged for review in formgrader", "flags"),
+                ("Cells stopped at the time limit", "timeouts"), ("Notes", "notes")]
+    for title, key in sections:
+        items = [(s, item) for s in sorted(status) for item in status[s].get(key, [])]
+        if items:
+            out += [f"## {title}", "", *[f"* {s}: {item}" for s, item in items], ""]
+
+    missing = sorted({s.id for s in course.roster()} - set(status))
+    if missing:
+        out += ["## Students without a submission", "", ", ".join(missing), ""]
+    out += ["## Files", "", f"* grades (nbgrader's CSV export): `grades/{lab}.csv`",
+            f"* feedback for each student: `feedback/<student>/{lab}/`",
+            f"* nbgrader's log of each submission: `reports/{lab}_logs/`", ""]
+    report = folder / f"{lab}.md"
+    report.write_text("\n".join(out), encoding="utf-8")
+    return report, figure

@@ -1,0 +1,107 @@
+"""Grading time per submission: ``python bench/grading.py [--lab LAB] [-n 20] [--jobs 1 2]``.
+
+Copies the course's configuration and one lab (``lab01_correlation`` when the course has it,
+else the pipeline's sample lab) into a temporary course, releases it, files ``-n`` submissions
+(copies of the lab's solution notebook: every cell runs, the slowest case) and times
+``python -m autograder grade`` end to end (autograde, rescoring, feedback, CSV export, report)
+with each number of workers. The goal (issue): at most 5 s per submission on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbgrader
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from autograder.course import Course  # noqa: E402
+from autograder.pipeline import grade, release  # noqa: E402
+from autograder.sample_lab import LAB as SAMPLE_LAB  # noqa: E402
+from autograder.sample_lab import write_sample_lab  # noqa: E402
+
+DEFAULT_LAB = "lab01_correlation"
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _course(tmp: Path, lab: str | None) -> tuple[Course, str]:
+    labs = tmp / "labs"
+    (labs / "source").mkdir(parents=True)
+    shutil.copy(REPO / "labs" / "nbgrader_config.py", labs)
+    lab = lab or (DEFAULT_LAB if (REPO / "labs" / "source" / DEFAULT_LAB).is_dir() else None)
+    if lab:
+        shutil.copytree(REPO / "labs" / "source" / lab, labs / "source" / lab)
+    else:
+        lab = SAMPLE_LAB
+        write_sample_lab(labs, lab)
+    return Course.open(labs, "bench"), lab
+
+
+def _submit(course: Course, lab: str, n: int) -> None:
+    source = course.path("source", ".", lab)
+    for i in range(n):
+        folder = course.path("submitted", f"student{i:03d}", lab)
+        folder.mkdir(parents=True, exist_ok=True)
+        for notebook in source.glob("*.ipynb"):
+            shutil.copy(notebook, folder / notebook.name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lab", help=f"a lab of labs/source/ (default: {DEFAULT_LAB}, or the "
+                                      "sample lab when the course has no such lab)")
+    parser.add_argument("-n", "--submissions", type=int, default=20)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        course, lab = _course(Path(tmp), args.lab)
+        release(course, lab)
+        _submit(course, lab, args.submissions)
+        for jobs in args.jobs:
+            start = time.perf_counter()
+            run = grade(course, lab, jobs=jobs, progress=False, say=lambda _: None)
+            wall = time.perf_counter() - start
+            failed = len(run.failed)
+            worker = sum(r.seconds for r in run.results) / len(run.results)
+            rows.append({"jobs": jobs, "submissions": len(run.results), "failed": failed,
+                         "wall_s": round(wall, 2),
+                         "s_per_submission": round(wall / len(run.results), 2),
+                         "worker_s_per_submission": round(worker, 2)})
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"grading {lab}: {args.submissions} solution submissions, end to end "
+          f"(autograde, rescoring, feedback, CSV, report)")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    print(f"machine: {_cpu()}, {cpus} CPUs available (load average {load} after the run); "
+          f"Python {platform.python_version()}, nbgrader {nbgrader.__version__}; "
+          f"{datetime.date.today()}")
+    print(f"{'jobs':>4} {'wall s':>8} {'s/submission':>13} {'worker s/submission':>20} failed")
+    for r in rows:
+        print(f"{r['jobs']:>4} {r['wall_s']:>8.1f} {r['s_per_submission']:>13.2f} "
+              f"{r['worker_s_per_submission']:>20.2f} {r['failed']:>6}")
+    print(json.dumps({"lab": lab, "cpus": cpus, "date": str(datetime.date.today()),
+                      "results": rows}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""nbgrader's configuration for the course in this folder.
+
+Read by `python -m autograder` (from the repository root) and by nbgrader's own commands and
+formgrader when they run here (`cd labs && nbgrader formgrader`). Every folder lives beside this
+file, whatever the working directory:
+
+    source/<lab>/<lab>.ipynb        the instructor's notebooks (solutions and hidden tests)
+    release/<lab>/                  the student version (`python -m autograder release <lab>`)
+    submitted/<student>/<lab>/      collected submissions (`python -m autograder collect ...`)
+    autograded/<student>/<lab>/     executed submissions
+    feedback/<student>/<lab>/       HTML feedback, hidden tests removed
+    gradebook.db                    nbgrader's SQLite gradebook
+    roster.csv                      optional: nbgrader's student CSV (id, first_name, last_name,
+                                    email, lms_user_id) plus an optional lms_name column
+
+Submissions arrive through an LMS, so nbgrader's exchange is not used.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = HERE
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+c.CourseDirectory.directory_structure = os.path.join("{nbgrader_step}", "{student_id}",
+                                                     "{assignment_id}")
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+
+# Per cell. A lab that trains keeps each cell under 60 s with the solution; a slower student
+# implementation gets twice that. A cell that runs longer is interrupted and scores zero.
+c.Execute.timeout = 120
+c.Execute.startup_timeout = 60
+
+c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"
+c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
+c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
+
+# Feedback shows each test's printed messages and score but never the hidden tests' source
+# (nbgrader's default feedback does), nor the checks' machine records.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.StripHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
