@@ -124,8 +124,43 @@ def _inside(pos: int, size: int) -> bool:
 
 # --- max pooling ----------------------------------------------------------------------------------
 
+def _tiles_the_input(g: PoolGeometry) -> bool:
+    """True when the windows tile the input: stride == kernel, no padding, dilation or ceil_mode
+    overhang. Then each input is in at most one window, and reshaping finds them all."""
+    return (g.stride == g.kernel and g.padding == (0, 0) and g.dilation == (1, 1)
+            and g.extra == (0, 0))
+
+
+def _tiles(x: Any, g: PoolGeometry) -> Any:
+    """Non-overlapping windows (rows and columns past the last window dropped).
+
+    Shapes: x (N, C, H, W) -> (N, C, H_out, KH, W_out, KW)
+    """
+    (KH, KW) = g.kernel
+    return x[..., : g.H_out * KH, : g.W_out * KW].reshape(g.N, g.C, g.H_out, KH, g.W_out, KW)
+
+
+def _tile_switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
+    """:func:`switches` for windows that tile the input: a running maximum over the KH*KW
+    offsets, which never copies the windows (the common 2x2, stride 2 case)."""
+    xp = get_array_module(x)
+    tiles = _tiles(x, g)
+    best = tiles[:, :, :, 0, :, 0]
+    offset = xp.zeros(best.shape, dtype=xp.int64)
+    for u in range(g.kernel[0]):
+        for v in range(g.kernel[1]):
+            candidate = tiles[:, :, :, u, :, v]
+            # Strictly larger, so the first maximum keeps its place; NaN wins, as in argmax.
+            better = (candidate > best) | (xp.isnan(candidate) & ~xp.isnan(best))
+            best = xp.where(better, candidate, best)
+            offset = xp.where(better, u * g.kernel[1] + v, offset)
+    return best, offset
+
+
 def switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
     """Maximum of every window and its offset ``u * KW + v`` (first maximum in row-major order)."""
+    if _tiles_the_input(g):
+        return _tile_switches(x, g)
     xp = get_array_module(x)
     windows = pool_windows(x, g, -math.inf).reshape(g.N, g.C, g.H_out, g.W_out, -1)
     offset = xp.argmax(windows, axis=-1)
@@ -177,6 +212,13 @@ def max_backward(dout: Any, x: Any, g: PoolGeometry) -> Any:
     xp = get_array_module(dout, x)
     out, offset = switches(x, g)
     dout = xp.where(out == -math.inf, 0, dout)  # a window that saw only padding or -inf
+    if _tiles_the_input(g):  # each input in one window at most: write, no need to add
+        dx = xp.zeros(x.shape, dtype=dout.dtype)
+        tiles = _tiles(dx, g)  # a view of dx where the windows tile it exactly
+        for u in range(g.kernel[0]):
+            for v in range(g.kernel[1]):
+                tiles[:, :, :, u, :, v] = xp.where(offset == u * g.kernel[1] + v, dout, 0)
+        return dx
     onehot = offset[..., None] == xp.arange(g.kernel[0] * g.kernel[1])
     cols = (onehot * dout[..., None]).reshape(*dout.shape, *g.kernel)
     return xp.ascontiguousarray(_fold(cols, g))

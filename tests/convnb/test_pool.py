@@ -675,3 +675,23 @@ def test_inputs_are_never_mutated_and_outputs_do_not_alias_them():
     flat = [r for result in results for r in (result if isinstance(result, tuple) else [result])]
     for r in flat:
         assert not any(np.shares_memory(r, a) for a in arrays)
+
+
+@pytest.mark.parametrize("shape, kernel", [((4, 3, 8, 8), 2), ((2, 2, 7, 9), 3),
+                                           ((3, 1, 6, 7), (2, 3))])
+def test_windows_that_tile_the_input_keep_the_first_maximum_on_ties(shape, kernel):
+    # stride == kernel takes a running-maximum fast path; small integers make ties common.
+    x = np.random.default_rng(5).integers(0, 3, size=shape).astype(float)
+    out, indices = max_pool2d(x, kernel, return_indices=True)
+    naive_out, naive_indices = max_pool2d_naive(x, kernel, return_indices=True)
+    np.testing.assert_array_equal(out, naive_out)
+    np.testing.assert_array_equal(indices, naive_indices)
+    dout = np.random.default_rng(6).standard_normal(out.shape)
+    np.testing.assert_allclose(max_pool2d_backward(dout, x, kernel),
+                               max_pool2d_backward_naive(dout, x, kernel))
+    torch = pytest.importorskip("torch", reason="PyTorch oracle: install the 'torch' extra")
+    tx = torch.tensor(x, requires_grad=True)
+    t_out, t_indices = torch.nn.functional.max_pool2d(tx, kernel, return_indices=True)
+    t_out.backward(torch.tensor(dout))
+    np.testing.assert_array_equal(indices, t_indices.numpy())
+    np.testing.assert_allclose(max_pool2d_backward(dout, x, kernel), tx.grad.numpy())
