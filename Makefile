@@ -46,11 +46,7 @@ book: $(VENV)/.stamp-book vendor
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
 bench: $(VENV)/.stamp-test
-	@if [ -f bench/__main__.py ]; then \
-		$(BIN)/python -m bench; \
-	else \
-		echo "bench/ has no benchmarks yet (expected bench/__main__.py)"; \
-	fi
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf _build $(VENDOR)/public .pytest_cache .ruff_cache .hypothesis

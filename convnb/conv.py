@@ -16,7 +16,14 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ._checks import check_array, check_padding_mode, check_same_dtype, pair, resolve_padding
+from ._checks import (
+    check_array,
+    check_dout,
+    check_padding_mode,
+    check_same_dtype,
+    pair,
+    resolve_padding,
+)
 from .backend import get_array_module
 from .windows import fold_windows, pad2d, pad2d_backward, sliding_windows
 
@@ -95,38 +102,40 @@ def conv_geometry(fn: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, di
                         H_out, W_out)
 
 
-def check_dout(fn: str, dout: Any, expected: tuple[int, ...], like: Any) -> None:
-    """``dout`` must have the forward output's shape and the input's dtype."""
-    check_array(dout, "dout", fn, "(" + ", ".join("NFHW"[: len(expected)]) + ")")
-    if tuple(dout.shape) != expected:
-        raise ValueError(f"{fn}: dout must have the output's shape {expected}, "
-                         f"got {tuple(dout.shape)}")
-    check_same_dtype(fn, dout=dout, x=like)
-
-
 # --- im2col: patches as rows of a matrix, one matrix product per group ----------------------------
+#
+# Rows are numbered by output pixel in (H_out, W_out, N) order, the batch innermost, and the patch
+# matrix is stored transposed, (groups, C/groups*KH*KW, H_out*W_out*N): gathering the patches then
+# copies runs of W_out*N contiguous numbers, where a row-by-row gather would copy KW at a time.
 
 def im2col(xpad: Any, g: ConvGeometry) -> Any:
-    """Every receptive field as a row, grouped.
+    """Every receptive field as a row, grouped: the row of output pixel (i, j) of example n holds
+    its patch, ``C/groups*KH*KW`` numbers. A transposed view of a contiguous array.
 
-    Shapes: xpad (N, C, Hp, Wp) -> (groups, N*H_out*W_out, C/groups*KH*KW)
+    Shapes: xpad (N, C, Hp, Wp) -> (groups, H_out*W_out*N, C/groups*KH*KW)
     """
-    G, Cg = g.groups, g.C // g.groups
-    windows = sliding_windows(xpad, (g.KH, g.KW), g.stride, g.dilation, (g.H_out, g.W_out))
-    windows = windows.reshape(g.N, G, Cg, g.H_out, g.W_out, g.KH, g.KW)
-    rows = windows.transpose(1, 0, 3, 4, 2, 5, 6)  # (G, N, H_out, W_out, Cg, KH, KW)
-    return rows.reshape(G, g.N * g.H_out * g.W_out, Cg * g.KH * g.KW)
+    xp = get_array_module(xpad)
+    batch_last = xp.ascontiguousarray(xpad.transpose(1, 2, 3, 0))  # (C, Hp, Wp, N)
+    windows = sliding_windows(batch_last.transpose(0, 3, 1, 2), (g.KH, g.KW), g.stride,
+                              g.dilation, (g.H_out, g.W_out))  # (C, N, H_out, W_out, KH, KW)
+    cols = windows.transpose(0, 4, 5, 2, 3, 1).reshape(g.groups, -1, g.H_out * g.W_out * g.N)
+    return cols.transpose(0, 2, 1)
 
 
-def col2im(cols: Any, g: ConvGeometry) -> Any:
+def col2im(rows: Any, g: ConvGeometry) -> Any:
     """Adjoint of :func:`im2col`: add every row back onto the patch it came from.
 
-    Shapes: cols (groups, N*H_out*W_out, C/groups*KH*KW) -> (N, C, Hp, Wp)
+    Fastest when ``rows`` is, like :func:`im2col`'s result, the transposed view of a contiguous
+    (groups, C/groups*KH*KW, H_out*W_out*N) array.
+
+    Shapes: rows (groups, H_out*W_out*N, C/groups*KH*KW) -> (N, C, Hp, Wp), a view
     """
-    G, Cg = g.groups, g.C // g.groups
-    cols = cols.reshape(G, g.N, g.H_out, g.W_out, Cg, g.KH, g.KW).transpose(1, 0, 4, 2, 3, 5, 6)
-    cols = cols.reshape(g.N, g.C, g.H_out, g.W_out, g.KH, g.KW)
-    return fold_windows(cols, g.padded_size, g.stride, g.dilation)
+    xp = get_array_module(rows)
+    G, Cg, Hp, Wp = g.groups, g.C // g.groups, *g.padded_size
+    rows = rows.reshape(G, g.H_out, g.W_out, g.N, Cg, g.KH, g.KW).transpose(0, 4, 3, 1, 2, 5, 6)
+    batch_last = xp.zeros((G, Cg, Hp, Wp, g.N), dtype=rows.dtype)
+    fold_windows(rows, (Hp, Wp), g.stride, g.dilation, out=batch_last.transpose(0, 1, 4, 2, 3))
+    return batch_last.reshape(g.C, Hp, Wp, g.N).transpose(3, 0, 1, 2)
 
 
 def weights_as_matrix(w: Any, groups: int) -> Any:
@@ -135,15 +144,20 @@ def weights_as_matrix(w: Any, groups: int) -> Any:
 
 
 def rows_to_nchw(rows: Any, g: ConvGeometry) -> Any:
-    """Shapes: rows (groups, N*H_out*W_out, F/groups) -> (N, F, H_out, W_out)"""
-    out = rows.reshape(g.groups, g.N, g.H_out, g.W_out, g.F // g.groups)
-    return out.transpose(1, 0, 4, 2, 3).reshape(g.N, g.F, g.H_out, g.W_out)
+    """Shapes: rows (groups, H_out*W_out*N, F/groups) -> (N, F, H_out, W_out)"""
+    out = rows.reshape(g.groups, g.H_out, g.W_out, g.N, g.F // g.groups)
+    return out.transpose(3, 0, 4, 1, 2).reshape(g.N, g.F, g.H_out, g.W_out)
 
 
 def nchw_to_rows(dout: Any, g: ConvGeometry) -> Any:
-    """Shapes: dout (N, F, H_out, W_out) -> (groups, N*H_out*W_out, F/groups)"""
-    d = dout.reshape(g.N, g.groups, g.F // g.groups, g.H_out, g.W_out).transpose(1, 0, 3, 4, 2)
-    return d.reshape(g.groups, g.N * g.H_out * g.W_out, g.F // g.groups)
+    """A transposed view of a contiguous (groups, F/groups, H_out*W_out*N) array, as in
+    :func:`im2col`.
+
+    Shapes: dout (N, F, H_out, W_out) -> (groups, H_out*W_out*N, F/groups)
+    """
+    xp = get_array_module(dout)
+    cols = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))  # (F, H_out, W_out, N)
+    return cols.reshape(g.groups, g.F // g.groups, -1).transpose(0, 2, 1)
 
 
 def _conv2d_fft(xpad: Any, w: Any, g: ConvGeometry) -> Any:
@@ -176,11 +190,13 @@ def _conv2d(x, w, b, stride, padding, dilation, groups, padding_mode, algo, fn):
     if algo == "fft":
         out = _conv2d_fft(xpad, w, g)
     else:
-        rows = xp.matmul(im2col(xpad, g), weights_as_matrix(w, g.groups).transpose(0, 2, 1))
-        out = rows_to_nchw(rows, g)
+        # rows = patches @ weights.T, computed transposed so that the long axis stays innermost
+        out_t = xp.matmul(weights_as_matrix(w, g.groups), im2col(xpad, g).transpose(0, 2, 1))
+        out = rows_to_nchw(out_t.transpose(0, 2, 1), g)
+    out = xp.ascontiguousarray(out)  # a new array, so the bias can be added in place
     if b is not None:
-        out = out + b.reshape(1, g.F, 1, 1)
-    return xp.ascontiguousarray(out)
+        out += b.reshape(1, g.F, 1, 1)
+    return out
 
 
 def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
@@ -209,11 +225,14 @@ def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode
     g = conv_geometry(fn, x, w, None, stride, padding, dilation, groups, padding_mode)
     check_dout(fn, dout, (g.N, g.F, g.H_out, g.W_out), x)
     xp = get_array_module(dout, x, w)
-    rows = im2col(pad2d(x, g.pads, padding_mode, fn=fn), g)  # (G, N*Ho*Wo, Cg*KH*KW)
-    dout_rows = nchw_to_rows(dout, g)                       # (G, N*Ho*Wo, Fg)
+    dout_rows = nchw_to_rows(dout, g)                       # (G, Ho*Wo*N, Fg)
     w_rows = weights_as_matrix(w, g.groups)                  # (G, Fg, Cg*KH*KW)
+    rows = im2col(pad2d(x, g.pads, padding_mode, fn=fn), g)  # (G, Ho*Wo*N, Cg*KH*KW)
     dw = xp.matmul(dout_rows.transpose(0, 2, 1), rows).reshape(w.shape)
-    dxpad = col2im(xp.matmul(dout_rows, w_rows), g)
+    del rows  # drows, of the same size, can take its memory (fresh memory costs page faults)
+    # dout_rows @ w_rows, computed as the transpose of its transpose: col2im's fast layout.
+    drows = xp.matmul(w_rows.transpose(0, 2, 1), dout_rows.transpose(0, 2, 1)).transpose(0, 2, 1)
+    dxpad = col2im(drows, g)
     dx = pad2d_backward(dxpad, (g.H, g.W), g.pads, padding_mode)
     return xp.ascontiguousarray(dx), dw, dout.sum(axis=(0, 2, 3))
 

@@ -141,19 +141,20 @@ def _tiles(x: Any, g: PoolGeometry) -> Any:
 
 
 def _tile_switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
-    """:func:`switches` for windows that tile the input: a running maximum over the KH*KW
-    offsets, which never copies the windows (the common 2x2, stride 2 case)."""
+    """:func:`switches` for windows that tile the input, without copying the windows (the common
+    2x2, stride 2 case): the maximum over the KH*KW offsets, then the first offset that holds it,
+    found by scanning the offsets backwards so that earlier matches overwrite later ones."""
     xp = get_array_module(x)
     tiles = _tiles(x, g)
-    best = tiles[:, :, :, 0, :, 0]
+    offsets = [(u, v) for u in range(g.kernel[0]) for v in range(g.kernel[1])]
+    best = tiles[:, :, :, 0, :, 0].copy()  # a new array even for a 1x1 window
+    for u, v in offsets[1:]:
+        best = xp.maximum(best, tiles[:, :, :, u, :, v])  # NaN wins, as in argmax
     offset = xp.zeros(best.shape, dtype=xp.int64)
-    for u in range(g.kernel[0]):
-        for v in range(g.kernel[1]):
-            candidate = tiles[:, :, :, u, :, v]
-            # Strictly larger, so the first maximum keeps its place; NaN wins, as in argmax.
-            better = (candidate > best) | (xp.isnan(candidate) & ~xp.isnan(best))
-            best = xp.where(better, candidate, best)
-            offset = xp.where(better, u * g.kernel[1] + v, offset)
+    for k in range(len(offsets) - 1, -1, -1):
+        candidate = tiles[:, :, :, offsets[k][0], :, offsets[k][1]]
+        # A NaN maximum is matched by the first NaN (NaN != NaN), any other by equality.
+        offset = xp.where((candidate == best) | (candidate != candidate), k, offset)
     return best, offset
 
 

@@ -110,15 +110,21 @@ def sliding_windows(
 
 def fold_windows(
     cols: Any, padded_size: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+    out: Any = None,
 ) -> Any:
     """Adjoint of :func:`sliding_windows`: add every window entry back onto the padded input.
+
+    ``out``, if given, is a zeroed array of the result's shape to add into and return. Its memory
+    layout sets the length of the contiguous runs each addition moves: a view of a batch-last
+    buffer, for example, makes them ``W_out * N`` numbers long instead of ``W_out``.
 
     Shapes: cols (..., H_out, W_out, KH, KW) -> (..., Hp, Wp) with (Hp, Wp) = ``padded_size``
     """
     xp = get_array_module(cols)
     *lead, H_out, W_out, KH, KW = cols.shape
     (sh, sw), (dh, dw) = stride, dilation
-    out = xp.zeros((*lead, *padded_size), dtype=cols.dtype)
+    if out is None:
+        out = xp.zeros((*lead, *padded_size), dtype=cols.dtype)
     for u in range(KH):
         for v in range(KW):
             rows = slice(u * dh, u * dh + sh * (H_out - 1) + 1, sh)

@@ -21,6 +21,7 @@ Parameters are float32 by default, as in PyTorch (``dtype=np.float64`` on a laye
 ``model.double()``, for gradient checks). Random initial weights and dropout masks come from
 ``rng=`` (a NumPy Generator or a seed) where given, else from the generator
 :func:`manual_seed` resets. ``model.to("gpu")`` moves parameters and buffers to CuPy arrays.
+Ready models: :func:`lenet5`, :func:`mlp` and :class:`EncoderDecoder` (:mod:`convnb.nn.models`).
 """
 
 from . import init as init
@@ -29,12 +30,13 @@ from .container import Sequential
 from .conv_layers import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d
 from .init import manual_seed
 from .loss import CrossEntropyLoss, MSELoss
+from .models import EncoderDecoder, lenet5, mlp
 from .module import Module, Parameter
 from .norm import BatchNorm2d
 from .optim import SGD, Adam, Optimizer
 
 __all__ = [
     "SGD", "Adam", "AvgPool2d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss",
-    "Dropout", "Flatten", "Linear", "MSELoss", "MaxPool2d", "Module", "Optimizer", "Parameter",
-    "ReLU", "Sequential", "Tanh", "init", "manual_seed",
+    "Dropout", "EncoderDecoder", "Flatten", "Linear", "MSELoss", "MaxPool2d", "Module",
+    "Optimizer", "Parameter", "ReLU", "Sequential", "Tanh", "init", "lenet5", "manual_seed", "mlp",
 ]

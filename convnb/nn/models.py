@@ -102,10 +102,10 @@ def mlp(in_features: int = 64, hidden: tuple[int, ...] = (128,), num_classes: in
 class EncoderDecoder(Module):
     """A tiny U-Net-like network (Ronneberger et al., 2015) that classifies every pixel::
 
-        x ─ enc: conv 3x3 -> ReLU ──────────────────────────────── skip ─┐
-                  └─ down: conv 3x3 stride 2 -> ReLU -> conv 3x3 -> ReLU   │  (H/2, W/2)
-                        └─ up: ConvTranspose2d 2x2 stride 2 -> ReLU ─ join ┘  (H, W)
-                                                  └─ head: conv 1x1 -> logits
+        f = enc(x)              conv 3x3 -> ReLU                          (N, c1, H, W)
+        d = down(f)             conv 3x3 stride 2 -> ReLU, conv 3x3 -> ReLU (N, c2, H/2, W/2)
+        u = up(d)               ConvTranspose2d 2x2 stride 2 -> ReLU      (N, c1, H, W)
+        out = head(join(u, f))  join: stack or add; head: conv 1x1        (N, num_classes, H, W)
 
     The encoder halves the resolution (a strided convolution) to see a wider context; the decoder
     restores it with a learned transposed convolution; the skip connection hands the decoder the

@@ -1,0 +1,19 @@
+"""Run every benchmark: ``python -m bench`` (``make bench``) from the repository root."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = [
+    ["-m", "bench.lenet_epoch", "--threads", "1"],
+    ["-m", "bench.lenet_epoch", "--threads", "2"],
+    ["bench/grading.py"],
+]
+
+if __name__ == "__main__":
+    failed = 0
+    for args in BENCHMARKS:
+        print(f"\n$ python {' '.join(args)}", flush=True)
+        failed += subprocess.call([sys.executable, *args]) != 0
+    sys.exit(1 if failed else 0)

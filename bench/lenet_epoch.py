@@ -1,0 +1,177 @@
+"""One training epoch of LeNet-5 in convnb and in PyTorch on the CPU, timed in one process.
+
+60,000 inputs of 28x28 (MNIST when it is cached, else random images of the same shape: the time
+does not depend on the values), batches of 64, SGD with momentum, float32, the same batch order
+for both, and the same number of threads: NumPy's BLAS threads (threadpoolctl sets and reads
+them) and ``torch.set_num_threads``. Run from the repository root::
+
+    python -m bench.lenet_epoch [--threads N] [--batches B] [--profile]
+
+``--batches B`` times the first B batches only and scales to the epoch; ``--profile`` adds
+cProfile's view of 100 batches in convnb (its functions, by time spent in them and below).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime
+import io
+import json
+import os
+import platform
+import pstats
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: use the checkout's convnb
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+import convnb.nn as nn  # noqa: E402
+from convnb.data import MnistUnavailable, load_mnist  # noqa: E402
+from convnb.nn.models import lenet5  # noqa: E402
+
+N, BATCH, LR, MOMENTUM = 60_000, 64, 0.01, 0.9
+
+
+def inputs() -> tuple[np.ndarray, np.ndarray, str]:
+    """MNIST's training set from the cache (never downloaded here), else random data."""
+    try:
+        x, y = load_mnist(download=False)
+        return x, y, "MNIST (cached)"
+    except MnistUnavailable:
+        rng = np.random.default_rng(0)
+        x = rng.random((N, 1, 28, 28), dtype=np.float32)
+        return x, rng.integers(0, 10, N), "synthetic (MNIST not cached), same shape"
+
+
+def blas_threads() -> int | None:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return max(counts) if counts else None
+
+
+def convnb_epoch(x: np.ndarray, y: np.ndarray, order: np.ndarray) -> float:
+    nn.manual_seed(0)
+    model = lenet5()
+    criterion, opt = nn.CrossEntropyLoss(), nn.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+
+    def step(idx: np.ndarray) -> None:
+        criterion(model(x[idx]), y[idx])
+        opt.zero_grad()
+        model.backward(criterion.backward())
+        opt.step()
+
+    return timed(step, order)
+
+
+def torch_epoch(torch, x: np.ndarray, y: np.ndarray, order: np.ndarray) -> float:
+    torch.manual_seed(0)
+    tnn = torch.nn
+    model = tnn.Sequential(
+        tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
+        tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(), tnn.Linear(84, 10))
+    criterion = tnn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step(idx: np.ndarray) -> None:
+        index = torch.from_numpy(idx)
+        loss = criterion(model(xt[index]), yt[index])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return timed(step, order)
+
+
+def timed(step, order: np.ndarray) -> float:
+    """Seconds for the batches of ``order`` (after 3 untimed warm-up batches)."""
+    batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
+    for idx in batches[:3]:
+        step(idx)
+    start = time.perf_counter()
+    for idx in batches:
+        step(idx)
+    return time.perf_counter() - start
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def profile(x: np.ndarray, y: np.ndarray, order: np.ndarray, top: int = 25) -> str:
+    profiler = cProfile.Profile()
+    profiler.runcall(convnb_epoch, x, y, order)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats("convnb", top)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for both libraries (default: NumPy's BLAS default)")
+    parser.add_argument("--batches", type=int, default=None,
+                        help="time only the first B batches and scale to a full epoch")
+    parser.add_argument("--profile", action="store_true", help="cProfile the convnb epoch")
+    args = parser.parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        sys.exit("bench.lenet_epoch needs PyTorch: pip install -e '.[bench]'")
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads, user_api="blas")
+    threads = blas_threads() or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+
+    x, y, source = inputs()
+    order = np.random.default_rng(0).permutation(len(y))
+    if args.batches is not None:
+        order = order[:args.batches * BATCH]
+    scale = len(y) / len(order)
+    seconds = {"PyTorch": torch_epoch(torch, x, y, order) * scale,
+               "convnb": convnb_epoch(x, y, order) * scale}
+    ratio = seconds["convnb"] / seconds["PyTorch"]
+
+    steps = -(-len(y) // BATCH)
+    print(f"LeNet-5, one epoch: {len(y):,} inputs 1x28x28, {source}; batch {BATCH}, "
+          f"SGD(lr={LR}, momentum={MOMENTUM}), float32"
+          + (f"; timed on {len(order):,} inputs, scaled" if scale != 1 else ""))
+    print(f"{cpu_model()}, {os.cpu_count()} cores; numpy {np.__version__} "
+          f"({blas_threads() or '?'} BLAS threads), torch {torch.__version__} "
+          f"({torch.get_num_threads()} threads); python {platform.python_version()}; "
+          f"{datetime.date.today()}")
+    print()
+    print(f"| {'library':8} | {'s / epoch':>9} | {'ms / batch':>10} | {'vs PyTorch':>10} |")
+    print(f"|{'-' * 10}|{'-' * 11}|{'-' * 12}|{'-' * 12}|")
+    for name, s in seconds.items():
+        print(f"| {name:8} | {s:9.1f} | {1e3 * s / steps:10.2f} | "
+              f"{s / seconds['PyTorch']:9.2f}x |")
+    if args.profile:
+        print()
+        print(profile(x, y, order[:100 * BATCH]))
+    report = {"convnb_seconds": round(seconds["convnb"], 2),
+              "torch_seconds": round(seconds["PyTorch"], 2), "ratio": round(ratio, 2),
+              "threads": threads, "data": source.split(" ")[0]}
+    print(json.dumps(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()
