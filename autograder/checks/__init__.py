@@ -10,12 +10,12 @@ A lab's test cells import its checks from ``autograder.checks.labNN``. Modules h
 * :mod:`.registry` -- every check by name; :mod:`.build` -- lab text files to nbgrader notebooks.
 """
 
-from .compare import ArrayResult, IntResult, Output
-from .core import Case, Check, Diagnoser, Evaluation, partial_credit
+from .compare import ArrayResult, BelowResult, IntResult, Output, ResultError
+from .core import Case, Check, Diagnoser, Evaluation, partial_credit, pick
 from .records import MIME
 from .registry import get_check, load_all, register
 
 __all__ = [
-    "MIME", "ArrayResult", "Case", "Check", "Diagnoser", "Evaluation", "IntResult", "Output",
-    "get_check", "load_all", "partial_credit", "register",
+    "MIME", "ArrayResult", "BelowResult", "Case", "Check", "Diagnoser", "Evaluation", "IntResult",
+    "Output", "ResultError", "get_check", "load_all", "partial_credit", "pick", "register",
 ]

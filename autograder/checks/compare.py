@@ -74,11 +74,26 @@ def describe(value: Any) -> Output:
     return Output(kind, name, tuple(array.shape), str(array.dtype), values)
 
 
+class ResultError(Exception):
+    """Raised by a check's ``call`` hook when the student's return value cannot be judged (not
+    the tuple it should be, an input changed); the message is the problem shown to the student."""
+
+
+RESULT_ERROR = f"{__name__}.ResultError"
+
+
 def from_exception(exc: BaseException) -> Output:
     """The :class:`Output` of a call that raised ``exc``."""
     message = str(exc)
     name = type(exc).__name__
+    if isinstance(exc, ResultError):
+        return Output("error", RESULT_ERROR, error=message)
     return Output("error", type_name(exc), error=f"{name}: {message}" if message else name)
+
+
+def _error_problem(got: Output) -> str:
+    """The problem of a call that raised: the student's exception, or a refused result."""
+    return str(got.error) if got.type_name == RESULT_ERROR else f"raised {got.error}"
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,15 @@ def _type_problem(got: Output, wanted: str) -> str:
     return f"returned a {got.type_name}; return {wanted}"
 
 
+def _distinct(expected: float, got: float) -> tuple[str, str]:
+    """Both numbers with 6 significant digits, or more where 6 would print them alike."""
+    for digits in (6, 10, 14):
+        shown = f"{expected:.{digits}g}", f"{got:.{digits}g}"
+        if shown[0] != shown[1]:
+            break
+    return shown
+
+
 @dataclass(frozen=True)
 class ArrayResult:
     """The result must be a plain ``np.ndarray`` of the expected shape and dtype, finite, and
@@ -124,12 +148,14 @@ class ArrayResult:
     atol: float = 1e-9
 
     def tolerance(self) -> str:
+        if self.rtol == self.atol == 0:
+            return "a numpy.ndarray of the expected shape and dtype, every entry exactly equal"
         return (f"a numpy.ndarray of the expected shape and dtype, every entry within "
                 f"{self.atol:g} + {self.rtol:g} * |expected|")
 
     def judge(self, expected: np.ndarray, got: Output) -> Verdict:
         if got.kind == "error":
-            return Verdict(False, f"raised {got.error}")
+            return Verdict(False, _error_problem(got))
         if got.kind != "ndarray":
             wanted = "a numpy.ndarray"
             if got.kind == "other" and got.values is not None:
@@ -158,7 +184,7 @@ class ArrayResult:
         lines = []
         for index in np.argwhere(~close)[:4]:
             at = tuple(int(i) for i in index)
-            lines.append(f"at {at}: expected {expected[at]:.6g}, got {got[at]:.6g}")
+            lines.append("at {}: expected {}, got {}".format(at, *_distinct(expected[at], got[at])))
         error = np.abs(got.astype(float) - expected)
         worst = tuple(int(i) for i in np.unravel_index(np.argmax(error), error.shape))
         lines.append(f"max error:    {error[worst]:.3g} (|got - expected| at index {worst})")
@@ -182,7 +208,7 @@ class IntResult:
 
     def judge(self, expected: int, got: Output) -> Verdict:
         if got.kind == "error":
-            return Verdict(False, f"raised {got.error}")
+            return Verdict(False, _error_problem(got))
         shown = () if got.values is None else (f"expected {expected}, got {got.values!s}",)
         if got.kind == "float":
             return Verdict(False, f"returned a float ({got.values!s}); return an int "
@@ -201,4 +227,53 @@ class IntResult:
         return float(got.values) == float(wrong)
 
 
-Result = ArrayResult | IntResult
+
+@dataclass(frozen=True)
+class BelowResult:
+    """The result is a plain float ``np.ndarray`` of the expected shape whose entries are finite,
+    at least 0 and below ``threshold``: errors, such as a gradient check's relative errors, that
+    must be small but cannot equal a reference. ``names`` names the entries in the feedback; the
+    expected array (the reference's errors) is shown for comparison."""
+
+    threshold: float
+    names: tuple[str, ...] = ()
+
+    def tolerance(self) -> str:
+        what = f" ({', '.join(self.names)})" if self.names else ""
+        return f"a numpy.ndarray of errors{what}, each at least 0 and below {self.threshold:g}"
+
+    def _lines(self, expected: np.ndarray, got: Output) -> tuple[str, ...]:
+        lines = [f"reference:    {_show(expected)} (the course's errors, for comparison)"]
+        if got.values is not None:
+            lines.append(f"got:          {_show(got.values)}")
+        return tuple(lines)
+
+    def judge(self, expected: np.ndarray, got: Output) -> Verdict:
+        if got.kind == "error":
+            return Verdict(False, _error_problem(got))
+        if got.kind != "ndarray":
+            return Verdict(False, _type_problem(got, "a numpy.ndarray"),
+                           self._lines(expected, got))
+        if got.shape != expected.shape:
+            return Verdict(False, f"shape {got.shape}, expected {expected.shape}",
+                           self._lines(expected, got))
+        if got.values is None or got.values.dtype.kind != "f":
+            return Verdict(False, f"dtype {got.dtype}, expected a float dtype",
+                           self._lines(expected, got))
+        flat = got.values.reshape(-1)
+        for index, value in enumerate(flat):
+            name = self.names[index] if len(self.names) == flat.size else f"entry {index}"
+            if not np.isfinite(value):
+                return Verdict(False, f"the error of {name} is {value}",
+                               self._lines(expected, got))
+            if not 0 <= value < self.threshold:
+                why = "negative" if value < 0 else f"not below {self.threshold:g}"
+                return Verdict(False, f"the error of {name} is {value:.3g}: {why}",
+                               self._lines(expected, got))
+        return PASS
+
+    def matches(self, wrong: Any, got: Output) -> bool:
+        return ArrayResult().matches(wrong, got)
+
+
+Result = ArrayResult | IntResult | BelowResult

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import records
 from .capture import Captured, capture
-from .compare import Output, Result, Verdict, describe, from_exception
+from .compare import Output, Result, ResultError, Verdict, describe, from_exception, type_name
 from .hints import HINTS
 from .report import format_report
 
@@ -42,6 +42,24 @@ class Diagnoser:
 
     hint: str
     wrong: Callable[..., Any]
+
+
+def pick(index: int, names: Sequence[str]) -> Callable[..., Any]:
+    """A :class:`Check` ``call`` that judges one part of a returned tuple: ``pick(1, ("dx", "dw",
+    "db"))`` checks ``dw`` of a function returning ``(dx, dw, db)``. A return value that is not a
+    tuple (or list) of ``len(names)`` parts, or a ``None`` part, is refused with a message."""
+    def call(student_fn: Callable[..., Any], *args: Any) -> Any:
+        value = student_fn(*args)
+        wanted = "(" + ", ".join(names) + ")"
+        if not isinstance(value, tuple | list):
+            raise ResultError(f"returned a {type_name(value)}; return the tuple {wanted}")
+        if len(value) != len(names):
+            raise ResultError(f"returned a {type(value).__name__} of {len(value)} items; return "
+                              f"the tuple {wanted}")
+        if value[index] is None:
+            raise ResultError(f"{names[index]} is None (in the tuple {wanted}): is it computed?")
+        return value[index]
+    return call
 
 
 @dataclass
@@ -82,31 +100,43 @@ class Check:
     name : the name test cells call, e.g. ``"check_correlate1d"``; the registry's key.
     function : the student's function as the feedback names it, e.g. ``"correlate1d(x, w)"``.
     reference : the right answer: called with a case's arguments, like the student's function.
-    draw : one random case from a ``np.random.Generator``.
+    draw : one random case from a ``np.random.Generator``; ``None`` for a check with nothing
+        random to draw (a trained model against fixed thresholds): hidden tests then run the
+        fixed cases too.
     fixed : the cases of the visible test (``seed=None``).
     result : the strictness of the comparison (:class:`.compare.ArrayResult`, ``IntResult``).
     diagnosers : classic mistakes, most specific first.
     n_random : how many random cases a seed draws.
+    call : how to call the student's function on a case's arguments, ``call(fn, *args)``, and
+        return the value to judge; default ``fn(*args)``. It may observe more than the return
+        value (:func:`pick` takes one part of a returned tuple; a hook can return an input after
+        the call to see whether the function changed it), and raises :class:`.compare.ResultError`
+        when the return value cannot be judged.
+    fallback_hint : the hint for failing cases that return a value no diagnoser explains (a
+        check where every wrong value means the same mistake).
     """
 
     name: str
     function: str
     reference: Callable[..., Any]
-    draw: Callable[[np.random.Generator], Case]
+    draw: Callable[[np.random.Generator], Case] | None
     fixed: Sequence[Case]
     result: Result
     diagnosers: Sequence[Diagnoser] = ()
     n_random: int = 12
+    call: Callable[..., Any] | None = None
+    fallback_hint: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [d.hint for d in self.diagnosers if d.hint not in HINTS]
+        unknown += [self.fallback_hint] if self.fallback_hint not in (None, *HINTS) else []
         if unknown:
             raise ValueError(f"{self.name}: hints {unknown} are not in autograder.checks.hints")
 
     def cases(self, seed: int | None) -> list[Case]:
-        """The fixed cases for ``seed=None``; otherwise ``n_random`` cases drawn from ``seed``,
-        smallest first (a stable sort: the same seed always gives the same list)."""
-        if seed is None:
+        """The fixed cases for ``seed=None`` (or ``draw=None``); otherwise ``n_random`` cases
+        drawn from ``seed``, smallest first (a stable sort: the same seed gives the same list)."""
+        if seed is None or self.draw is None:
             return list(self.fixed)
         rng = np.random.default_rng(seed)
         return sorted((self.draw(rng) for _ in range(self.n_random)), key=lambda c: c.size)
@@ -119,9 +149,14 @@ class Check:
         for i, case in enumerate(cases):
             with capture(captured):
                 try:
-                    out = describe(student_fn(*copy.deepcopy(case.args)))
+                    args = copy.deepcopy(case.args)
+                    value = student_fn(*args) if self.call is None else self.call(student_fn,
+                                                                                  *args)
+                    out = describe(value)
                 except (Exception, SystemExit) as exc:  # noqa: BLE001 - the student's error
-                    out, exceptions[i] = from_exception(exc), exc
+                    out = from_exception(exc)
+                    if not isinstance(exc, ResultError):  # a refused result has no traceback
+                        exceptions[i] = exc
             outputs.append(out)
         return outputs
 
@@ -148,6 +183,9 @@ class Check:
             count = sum(self._matches(diagnoser, cases[i], outputs[i]) for i in failing)
             if count > best_count:
                 best, best_count = diagnoser.hint, count
+        if best is None and self.fallback_hint and first is not None and first.kind != "error":
+            best = self.fallback_hint
+            best_count = sum(outputs[i].kind != "error" for i in failing)
         return best, best_count
 
     def _matches(self, diagnoser: Diagnoser, case: Case, out: Output) -> bool:

@@ -22,7 +22,7 @@ def format_report(check: Check, ev: Evaluation, seed: int | None, points: float 
                   earned: float | None) -> str:
     """The text printed below a test cell (plain text: notebooks, HTML feedback and terminals)."""
     total, n_fail = len(ev.cases), len(ev.failing)
-    which = "random cases" if seed is not None else "cases"
+    which = "random cases" if seed is not None and check.draw is not None else "cases"
     score = "" if points is None else f": {_points(earned)} of {_points(points)} points"
     if not n_fail:
         lines = [f"{check.name}: all {total} {which} pass{score}."]

@@ -1,0 +1,372 @@
+"""Checks for lab04_conv_backward: the convolution layer's gradients, a numerical gradient checker,
+and that checker used on the student's own layer.
+
+The answer key is convnb: ``conv2d_backward`` for dx, dw and db (one check each, so that each
+gradient earns its own points); functions with known derivatives (``sin``, ``x**3``, matrix
+products, ``conv2d``) for the checker; ``numerical_gradient`` and ``conv2d_backward`` for the
+errors a correct gradient check reports. Inputs are rounded to two decimals so that the feedback's
+numbers stay readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import convnb
+
+from .compare import ArrayResult, BelowResult
+from .core import Case, Check, Diagnoser, pick
+from .registry import register
+
+__all__ = [
+    "check_conv_backward_db", "check_conv_backward_dw", "check_conv_backward_dx",
+    "check_gradcheck_conv", "check_numerical_gradient", "check_numerical_gradient_keeps_x",
+]
+
+NAMES = ("dx", "dw", "db")
+# Largest relative error a correct layer and a correct centred difference leave (they reach
+# about 1e-9 on these sizes); a wrong gradient gives errors near 1.
+GRADCHECK_THRESHOLD = 1e-6
+
+
+def _values(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    return np.round(rng.normal(size=shape), 2)
+
+
+def _fixed_values(seed: int, *shape: int) -> np.ndarray:
+    return _values(np.random.default_rng(seed), *shape)
+
+
+# --- The layer's gradients ------------------------------------------------------------------------
+
+def conv_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray, stride: int = 1,
+                  pad: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return convnb.conv2d_backward(dout, x, w, stride=stride, padding=pad)
+
+
+def _case_backward(x: np.ndarray, w: np.ndarray, stride: int, pad: int,
+                   dout: np.ndarray) -> Case:
+    return Case((dout, x, w, stride, pad),
+                f"x {x.shape}, w {w.shape}, stride {stride}, pad {pad} (dout {dout.shape})",
+                x.size + w.size + dout.size)
+
+
+def _out_shape(x: np.ndarray, w: np.ndarray, stride: int, pad: int) -> tuple[int, ...]:
+    (N, _, H, W), (F, _, KH, KW) = x.shape, w.shape
+    return (N, F, convnb.conv_output_size(H, KH, stride, pad),
+            convnb.conv_output_size(W, KW, stride, pad))
+
+
+def _draw_geometry(rng: np.random.Generator,
+                   most: int = 3) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """x, w, stride and pad of a small layer, with at most ``most`` channels and filters."""
+    N, C, F = (int(n) for n in rng.integers(1, [3, most + 1, most + 1]))
+    KH, KW = (int(k) for k in rng.integers(1, 4, size=2))
+    if KH * KW == 1:
+        KW = 2  # a 1 x 1 kernel cannot tell a flip from no flip
+    stride = int(rng.choice([1, 1, 2, 2, 3]))
+    pad = int(rng.integers(0, max(KH, KW)))
+    # At least two outputs along each axis, so that the stride shows.
+    H, W = (int(rng.integers(max(1, k + stride - 2 * pad), k + stride + most)) for k in (KH, KW))
+    return _values(rng, N, C, H, W), _values(rng, F, C, KH, KW), stride, pad
+
+
+def _draw_backward(rng: np.random.Generator) -> Case:
+    x, w, stride, pad = _draw_geometry(rng)
+    return _case_backward(x, w, stride, pad, _values(rng, *_out_shape(x, w, stride, pad)))
+
+
+def _fixed_backward(x_shape, w_shape, stride: int, pad: int, seed: int) -> Case:
+    x, w = _fixed_values(seed, *x_shape), _fixed_values(seed + 1, *w_shape)
+    return _case_backward(x, w, stride, pad,
+                          _fixed_values(seed + 2, *_out_shape(x, w, stride, pad)))
+
+
+FIXED_BACKWARD = (
+    _case_backward(np.arange(9.0).reshape(1, 1, 3, 3), np.array([[[[1.0, 2.0], [3.0, 4.0]]]]),
+                   1, 0, np.array([[[[1.0, 0.0], [0.0, -1.0]]]])),
+    _fixed_backward((2, 2, 4, 5), (3, 2, 2, 3), 1, 1, 4001),
+    # The lectures' layer: a 5 x 5 x 3 input, two 3 x 3 x 3 filters, stride 2, pad 1.
+    _fixed_backward((1, 3, 5, 5), (2, 3, 3, 3), 2, 1, 4011),
+)
+
+
+def _leftover(x: np.ndarray, w: np.ndarray, stride: int, pad: int) -> tuple[int, int]:
+    """Rows and columns of the padded input that no window reaches (fewer than the stride)."""
+    (_, _, H, W), (_, _, KH, KW) = x.shape, w.shape
+    return (H + 2 * pad - KH) % stride, (W + 2 * pad - KW) % stride
+
+
+def _stamp(dout, x, w, stride, pad, kernels=None):
+    """dx of the padded input, ``kernels`` (default ``w``) stamped by every entry of dout."""
+    kernels = w if kernels is None else kernels
+    return convnb.conv_transpose2d(dout, kernels, stride=stride, padding=0,
+                                   output_padding=_leftover(x, w, stride, pad))
+
+
+def _crop(a: np.ndarray, pad: int) -> np.ndarray:
+    return np.ascontiguousarray(a[:, :, pad:a.shape[2] - pad, pad:a.shape[3] - pad])
+
+
+def _dx_not_flipped(dout, x, w, stride=1, pad=0):
+    return _crop(_stamp(dout, x, w, stride, pad, w[:, :, ::-1, ::-1]), pad)
+
+
+def _dx_not_cropped(dout, x, w, stride=1, pad=0):
+    return None if pad == 0 else _stamp(dout, x, w, stride, pad)
+
+
+def _dx_dout_padded_by_pad(dout, x, w, stride=1, pad=0):
+    if stride != 1:
+        return None
+    flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    return convnb.conv2d(dout, flipped, padding=pad)
+
+
+def _dx_stride_ignored(dout, x, w, stride=1, pad=0):
+    if stride == 1:
+        return None
+    stamps = convnb.conv_transpose2d(dout, w)  # one pixel apart
+    N, C, H, W = x.shape
+    canvas = np.zeros((N, C, H + 2 * pad, W + 2 * pad))
+    canvas[:, :, :stamps.shape[2], :stamps.shape[3]] = stamps
+    return _crop(canvas, pad)
+
+
+def _dw_stride_ignored(dout, x, w, stride=1, pad=0):
+    if stride == 1:
+        return None
+    (_, _, h_out, w_out), (_, _, KH, KW) = dout.shape, w.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    return convnb.conv2d_backward(dout, xpad[:, :, :h_out + KH - 1, :w_out + KW - 1], w)[1]
+
+
+def _dw_convolved(dout, x, w, stride=1, pad=0):
+    if stride != 1:
+        return None
+    return conv_backward(np.ascontiguousarray(dout[:, :, ::-1, ::-1]), x, w, 1, pad)[1]
+
+
+def _db_sum(*axes: int) -> Callable[..., np.ndarray]:
+    return lambda dout, x, w, stride=1, pad=0: dout.sum(axis=axes)
+
+
+check_conv_backward_dx = register(Check(
+    name="check_conv_backward_dx", function="dx of conv_backward(dout, x, w, stride, pad)",
+    reference=lambda *args: conv_backward(*args)[0], draw=_draw_backward, fixed=FIXED_BACKWARD,
+    result=ArrayResult(), call=pick(0, NAMES),
+    diagnosers=[Diagnoser("dx_not_flipped", _dx_not_flipped),
+                Diagnoser("dx_not_cropped", _dx_not_cropped),
+                Diagnoser("dx_dout_padding", _dx_dout_padded_by_pad),
+                Diagnoser("dx_stride_ignored", _dx_stride_ignored)],
+))
+
+check_conv_backward_dw = register(Check(
+    name="check_conv_backward_dw", function="dw of conv_backward(dout, x, w, stride, pad)",
+    reference=lambda *args: conv_backward(*args)[1], draw=_draw_backward, fixed=FIXED_BACKWARD,
+    result=ArrayResult(), call=pick(1, NAMES),
+    diagnosers=[Diagnoser("dw_swapped", lambda *args: conv_backward(*args)[1][:, :, ::-1, ::-1]),
+                Diagnoser("dw_swapped", _dw_convolved),
+                Diagnoser("dw_stride_ignored", _dw_stride_ignored)],
+))
+
+check_conv_backward_db = register(Check(
+    name="check_conv_backward_db", function="db of conv_backward(dout, x, w, stride, pad)",
+    reference=lambda *args: conv_backward(*args)[2], draw=_draw_backward, fixed=FIXED_BACKWARD,
+    result=ArrayResult(), call=pick(2, NAMES),
+    diagnosers=[*(Diagnoser("db_axes", _db_sum(*axes)) for axes in [(2, 3), (0,), (0, 2), (0, 3)]),
+                *(Diagnoser("db_summed_over_f", _db_sum(*axes))
+                  for axes in [(1, 2, 3), (0, 1, 2, 3), (0, 1)]),
+                Diagnoser("db_mean", lambda dout, *args: dout.mean(axis=(0, 2, 3)))],
+))
+
+
+# --- The numerical gradient -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KnownFunction:
+    """A function whose gradient is known: ``f(x)``, and ``grad(x, dout)``, the gradient of
+    ``sum(f(x) * dout)``. The student's checker calls it like any function of one array."""
+
+    name: str
+    f: Callable[[np.ndarray], np.ndarray]
+    grad: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.f(x)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _sin4() -> KnownFunction:
+    return KnownFunction("f(x) = sin(4x)", lambda x: np.sin(4 * x),
+                         lambda x, dout: 4 * np.cos(4 * x) * dout)
+
+
+def _cube() -> KnownFunction:
+    return KnownFunction("f(x) = x**3", lambda x: x ** 3, lambda x, dout: 3 * x ** 2 * dout)
+
+
+def _matmul(a: np.ndarray) -> KnownFunction:
+    return KnownFunction(f"f(x) = x @ A, A {a.shape}", lambda x: x @ a,
+                         lambda x, dout: dout @ a.T)
+
+
+def _tanh_matmul(a: np.ndarray) -> KnownFunction:
+    def grad(x, dout):
+        return ((1 - np.tanh(x @ a) ** 2) * dout) @ a.T
+    return KnownFunction(f"f(x) = tanh(x @ A), A {a.shape}", lambda x: np.tanh(x @ a), grad)
+
+
+def _conv_of_x(w: np.ndarray, stride: int, pad: int) -> KnownFunction:
+    return KnownFunction(
+        f"f(x) = conv2d(x, w), w {w.shape}, stride {stride}, pad {pad}",
+        lambda x: convnb.conv2d(x, w, stride=stride, padding=pad),
+        lambda x, dout: convnb.conv2d_backward(dout, x, w, stride=stride, padding=pad)[0])
+
+
+def _conv_of_w(x0: np.ndarray) -> KnownFunction:
+    return KnownFunction(
+        f"f(x) = conv2d(x0, x), x0 {x0.shape} (x as the kernels)",
+        lambda w: convnb.conv2d(x0, w),
+        lambda w, dout: convnb.conv2d_backward(dout, x0, w)[1])
+
+
+def _case_gradient(f: KnownFunction, x: np.ndarray, dout: np.ndarray) -> Case:
+    return Case((f, x, dout), f"{f.name}, x {x.shape}", x.size)
+
+
+def _draw_gradient(rng: np.random.Generator) -> Case:
+    kind = int(rng.integers(0, 6))
+    if kind < 2:
+        f = _sin4() if kind == 0 else _cube()
+        x = _values(rng, *rng.integers(1, 5, size=int(rng.integers(1, 3))))
+    elif kind < 4:
+        m, n, k = (int(s) for s in rng.integers(1, 5, size=3))
+        f = (_matmul if kind == 2 else _tanh_matmul)(_values(rng, n, k))
+        x = _values(rng, m, n)
+    elif kind == 4:
+        C, F, K = int(rng.integers(1, 3)), int(rng.integers(1, 3)), int(rng.integers(1, 4))
+        stride, pad = int(rng.integers(1, 3)), int(rng.integers(0, K))
+        f = _conv_of_x(_values(rng, F, C, K, K), stride, pad)
+        x = _values(rng, 1, C, int(rng.integers(K, K + 3)), int(rng.integers(K, K + 3)))
+    else:
+        C, F, K = int(rng.integers(1, 3)), int(rng.integers(1, 3)), int(rng.integers(1, 3))
+        f = _conv_of_w(_values(rng, 1, C, K + 2, K + 2))
+        x = _values(rng, F, C, K, K)
+    return _case_gradient(f, x, _values(rng, *f(x).shape))
+
+
+FIXED_GRADIENT = (
+    _case_gradient(_sin4(), np.array([0.0, 0.3, -1.2]), np.array([1.0, 1.0, 2.0])),
+    _case_gradient(_matmul(np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])),
+                   np.arange(6.0).reshape(2, 3) / 4, np.array([[1.0, -1.0], [0.5, 2.0]])),
+    _case_gradient(_cube(), np.array([[0.5, -1.0], [2.0, 0.1]]),
+                   np.array([[1.0, 0.0], [-1.0, 3.0]])),
+    _case_gradient(_conv_of_x(_fixed_values(4021, 2, 2, 3, 3), 2, 1),
+                   _fixed_values(4022, 1, 2, 4, 4), _fixed_values(4023, 1, 2, 2, 2)),
+)
+
+
+def numerical_gradient(f: KnownFunction, x: np.ndarray, dout: np.ndarray) -> np.ndarray:
+    """The right answer: the function's own derivative (not a finite difference)."""
+    return f.grad(x, dout)
+
+
+def _difference(kind: str, eps: float) -> Callable[..., np.ndarray]:
+    """A finite difference of ``sum(f(x) * dout)``: ``"centred"``, ``"forward"``, ``"backward"``
+    or ``"half"`` (a forward difference divided by 2 eps: x_plus and x_minus are one array)."""
+    steps = {"centred": (eps, -eps), "forward": (eps, 0.0), "backward": (0.0, -eps),
+             "half": (eps, 0.0)}[kind]
+
+    def wrong(f, x, dout):
+        grad = np.zeros_like(x)
+        for index in np.ndindex(x.shape):
+            values = []
+            for step in steps:
+                moved = x.copy()
+                moved[index] += step
+                values.append(np.sum(f(moved) * dout))
+            span = eps if kind in ("forward", "backward") else 2 * eps
+            grad[index] = (values[0] - values[1]) / span
+        return grad
+    return wrong
+
+
+check_numerical_gradient = register(Check(
+    name="check_numerical_gradient", function="numerical_gradient(f, x, dout)",
+    reference=numerical_gradient, draw=_draw_gradient, fixed=FIXED_GRADIENT,
+    # A centred difference with eps near 1e-6 is within 1e-9 of the derivative on these cases; a
+    # one-sided one is off by about eps * f''(x) / 2, which this tolerance sees on curved f.
+    result=ArrayResult(rtol=1e-6, atol=1e-7),
+    diagnosers=[
+        Diagnoser("grad_no_dout", lambda f, x, dout: f.grad(x, np.ones_like(dout))),
+        Diagnoser("grad_double", lambda f, x, dout: 2 * f.grad(x, dout)),
+        *(Diagnoser("grad_one_sided", _difference(kind, eps))
+          for kind in ("forward", "backward") for eps in (1e-4, 1e-5, 1e-6, 1e-7)),
+        *(Diagnoser("grad_half", _difference("half", eps)) for eps in (1e-4, 1e-5, 1e-6, 1e-7)),
+        *(Diagnoser("grad_eps_too_large", _difference("centred", eps))
+          for eps in (1e-1, 1e-2, 1e-3)),
+    ],
+))
+
+
+def _x_after_the_call(student_fn: Callable[..., object], f, x, dout) -> np.ndarray:
+    student_fn(f, x, dout)
+    return x
+
+
+check_numerical_gradient_keeps_x = register(Check(
+    name="check_numerical_gradient_keeps_x", function="x after numerical_gradient(f, x, dout)",
+    reference=lambda f, x, dout: x, draw=_draw_gradient, fixed=FIXED_GRADIENT,
+    # Changing an entry and changing it back may leave a rounding error, nothing more.
+    result=ArrayResult(rtol=1e-12, atol=1e-12), call=_x_after_the_call, n_random=6,
+    fallback_hint="grad_mutates_x",
+))
+
+
+# --- The checker on the layer ---------------------------------------------------------------------
+
+def rel_error(a: np.ndarray, b: np.ndarray) -> float:
+    """The lab's relative error: max |a - b| / max(|a| + |b|)."""
+    return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b)))))
+
+
+def gradcheck_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, dout: np.ndarray,
+                   stride: int = 1, pad: int = 0) -> np.ndarray:
+    """The errors a correct layer and a correct checker report (about 1e-10)."""
+    dx, dw, db = conv_backward(dout, x, w, stride, pad)
+
+    def forward(x=x, w=w, b=b):
+        return convnb.conv2d(x, w, b, stride=stride, padding=pad)
+
+    numeric = [convnb.numerical_gradient(lambda v: forward(x=v), x, dout),
+               convnb.numerical_gradient(lambda v: forward(w=v), w, dout),
+               convnb.numerical_gradient(lambda v: forward(b=v), b, dout)]
+    return np.array([rel_error(a, n) for a, n in zip((dx, dw, db), numeric, strict=True)])
+
+
+def _case_gradcheck(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int, pad: int,
+                    dout: np.ndarray) -> Case:
+    return Case((x, w, b, dout, stride, pad),
+                f"x {x.shape}, w {w.shape}, stride {stride}, pad {pad}", x.size + w.size)
+
+
+def _draw_gradcheck(rng: np.random.Generator) -> Case:
+    x, w, stride, pad = _draw_geometry(rng, most=2)
+    b = _values(rng, w.shape[0])
+    return _case_gradcheck(x, w, b, stride, pad, _values(rng, *_out_shape(x, w, stride, pad)))
+
+
+check_gradcheck_conv = register(Check(
+    name="check_gradcheck_conv", function="gradcheck_conv(x, w, b, dout, stride, pad)",
+    reference=gradcheck_conv, draw=_draw_gradcheck,
+    fixed=(_case_gradcheck(_fixed_values(4031, 1, 3, 5, 5), _fixed_values(4032, 2, 3, 3, 3),
+                           np.array([1.0, -0.5]), 2, 1, _fixed_values(4033, 1, 2, 3, 3)),),
+    result=BelowResult(GRADCHECK_THRESHOLD, NAMES), n_random=6,
+    fallback_hint="own_gradcheck_large",
+))
