@@ -46,7 +46,7 @@ class Optimizer:
                 self.update(p, state)
 
     def update(self, p: Parameter, state: dict[str, Any]) -> None:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define update")
 
 
 class SGD(Optimizer):

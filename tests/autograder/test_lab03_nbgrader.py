@@ -8,23 +8,16 @@ functions), made by editing the solution as a student would. Then
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
-import nbformat
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader_course import (
+    assert_hidden_cells_quiet,
+    assert_mistakes_lose_points,
+    assert_no_hidden_source,
+    assert_rescoring_agrees,
+    autograded_course,
+)
 
-from autograder.checks.hints import HINTS
-from autograder.rescore import rescore_notebook
-
-REPO = Path(__file__).resolve().parents[2]
 LAB = "lab03_pooling"
-SOURCE = REPO / "labs" / "source" / LAB / f"{LAB}.ipynb"
 MAX = {"hidden_max_pool_forward": 3, "hidden_max_pool_switches": 3,
        "hidden_max_pool_backward": 5, "hidden_avg_pool_forward": 4,
        "hidden_avg_pool_backward": 5}
@@ -93,135 +86,36 @@ WRONG = {
 }
 
 
-def _solution_code(cell: nbformat.NotebookNode) -> str:
-    return "\n".join(line for line in cell.source.splitlines()
-                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-
-
-def _submission(released: nbformat.NotebookNode,
-                edits: dict[str, str | list[tuple[str, str]]]) -> nbformat.NotebookNode:
-    nb = nbformat.from_dict(json.loads(json.dumps(released)))
-    solutions = {c.metadata["nbgrader"]["grade_id"]: c
-                 for c in nbformat.read(SOURCE, as_version=4).cells
-                 if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in solutions:
-            code, change = _solution_code(solutions[grade_id]), edits.get(grade_id, [])
-            if isinstance(change, str):
-                code, change = change, []
-            for old, new in change:
-                assert code.count(old) == 1, (grade_id, old)
-                code = code.replace(old, new)
-            cell.source = code
-    return nb
-
-
-def _environment(tmp: Path) -> dict[str, str]:
-    """nbgrader's kernel ``python3`` must run this interpreter, with this checkout importable."""
-    kernel = tmp / "jupyter" / "kernels" / "python3"
-    kernel.mkdir(parents=True)
-    (kernel / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3", "language": "python"}))
-    env = dict(os.environ)
-    env.update(JUPYTER_PATH=str(tmp / "jupyter"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-               PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
-    return env
-
-
-def _nbgrader(course: Path, env: dict[str, str], *args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-
-
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("nbgrader")
-    course = tmp / "course"
-    shutil.copytree(SOURCE.parent, course / "source" / LAB)
-    (course / "nbgrader_config.py").write_text("c = get_config()\nc.Execute.timeout = 120\n")
-    env = _environment(tmp)
-    _nbgrader(course, env, "generate_assignment", LAB, "--force")
-    released = nbformat.read(course / "release" / LAB / f"{LAB}.ipynb", as_version=4)
-    submissions = {"solution": _submission(released, {}), "blank": released}
-    for student, (edits, _) in WRONG.items():
-        submissions[student] = _submission(released, edits)
-    for student, nb in submissions.items():
-        folder = course / "submitted" / student / LAB
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{LAB}.ipynb")
-    _nbgrader(course, env, "autograde", LAB, "--force")
-    return course
-
-
-def _scores(course: Path, student: str) -> dict[str, float]:
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        nb = gb.find_submission_notebook(LAB, LAB, student)
-        return {g.name: g.score for g in nb.grades}
-
-
-def _graded(course: Path, student: str) -> nbformat.NotebookNode:
-    return nbformat.read(course / "autograded" / student / LAB / f"{LAB}.ipynb", as_version=4)
-
-
-def _cell(course: Path, student: str, grade_id: str) -> nbformat.NotebookNode:
-    return next(c for c in _graded(course, student).cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
-def _cell_text(course: Path, student: str, grade_id: str) -> str:
-    return "".join(o.get("text", "") for o in _cell(course, student, grade_id).outputs
-                   if o.output_type == "stream")
+def course(tmp_path_factory):
+    return autograded_course(tmp_path_factory, LAB, WRONG)
 
 
 def test_the_solution_scores_full_marks_and_reproduces_the_lecture(course):
-    assert _scores(course, "solution") == MAX
+    assert course.score("solution") == MAX
     assert sum(MAX.values()) == 20
-    assert "The lecture's example, with its switches." in _cell_text(course, "solution",
-                                                                      "lecture_example")
+    assert "The lecture's example, with its switches." in course.cell_text(
+        "solution", "lecture_example")
 
 
 def test_the_released_notebook_scores_zero(course):
-    assert _scores(course, "blank") == dict.fromkeys(MAX, 0.0)
-    assert "not written yet" in _cell_text(course, "blank", "hidden_max_pool_backward")
+    assert course.score("blank") == dict.fromkeys(MAX, 0.0)
+    assert "not written yet" in course.cell_text("blank", "hidden_max_pool_backward")
 
 
 def test_no_hidden_test_cell_errors_or_writes_to_stderr(course):
-    for student in ("solution", "blank", *WRONG):
-        for grade_id in MAX:
-            outputs = _cell(course, student, grade_id).outputs
-            assert not [o for o in outputs if o.output_type == "error"], (student, grade_id)
-            assert not [o for o in outputs if o.get("name") == "stderr"], (student, grade_id)
+    assert_hidden_cells_quiet(course, ("solution", "blank", *WRONG), MAX)
 
 
 @pytest.mark.parametrize("student", sorted(WRONG))
 def test_classic_mistakes_lose_points_with_the_matching_hint(course, student):
-    scores = _scores(course, student)
-    expected = WRONG[student][1]
-    for grade_id in MAX:
-        if grade_id not in expected:
-            assert scores[grade_id] == MAX[grade_id], grade_id
-            continue
-        assert scores[grade_id] < MAX[grade_id], grade_id
-        text = _cell_text(course, student, grade_id)
-        assert "Smallest failing case" in text, text
-        if expected[grade_id] is not None:
-            assert "Hint: " + HINTS[expected[grade_id]] in text, text
+    assert_mistakes_lose_points(course, student, MAX, *WRONG[student][1:])
 
 
 @pytest.mark.parametrize("student", ["solution", "blank", *sorted(WRONG)])
 def test_rescoring_agrees_with_nbgrader_on_honest_notebooks(course, student):
-    graded = course / "autograded" / student / LAB / f"{LAB}.ipynb"
-    rescored = rescore_notebook(SOURCE, graded)
-    assert {k: r.points for k, r in rescored.items()} == _scores(course, student)
-    assert [r.note for r in rescored.values()] == [""] * len(MAX)
+    assert_rescoring_agrees(course, student, MAX)
 
 
 def test_feedback_shows_no_hidden_test_source(course):
-    for student in ("solution", "blank", *WRONG):
-        for grade_id in MAX:
-            text = _cell_text(course, student, grade_id)
-            assert "seed=" not in text and "BEGIN HIDDEN" not in text
+    assert_no_hidden_source(course, ("solution", "blank", *WRONG), MAX)

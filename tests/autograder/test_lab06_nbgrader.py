@@ -8,23 +8,16 @@ mistakes (each makes several, in different functions). Then
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
-import nbformat
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader_course import (
+    assert_mistakes_lose_points,
+    assert_no_hidden_source,
+    assert_rescoring_agrees,
+    assert_solution_quiet,
+    autograded_course,
+)
 
-from autograder.checks.hints import HINTS
-from autograder.rescore import rescore_notebook
-
-REPO = Path(__file__).resolve().parents[2]
 LAB = "lab06_variants"
-SOURCE = REPO / "labs" / "source" / LAB / f"{LAB}.ipynb"
 MAX = {"hidden_conv_transpose": 5, "hidden_upsample_weights": 2, "hidden_dilated_conv": 3,
        "hidden_receptive_field": 3, "hidden_depthwise_separable": 3,
        "hidden_separable_params": 2, "hidden_separable_macs": 2}
@@ -132,83 +125,13 @@ WRONG = {
 }
 
 
-def _solution(cell: nbformat.NotebookNode) -> str:
-    return "\n".join(line for line in cell.source.splitlines()
-                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-
-
-def _submission(released: nbformat.NotebookNode, replace: dict[str, str]) -> nbformat.NotebookNode:
-    nb = nbformat.from_dict(json.loads(json.dumps(released)))
-    solutions = {c.metadata["nbgrader"]["grade_id"]: c
-                 for c in nbformat.read(SOURCE, as_version=4).cells
-                 if c.metadata.get("nbgrader", {}).get("solution")}
-    assert set(replace) <= set(solutions)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in solutions:
-            cell.source = replace.get(grade_id, _solution(solutions[grade_id]))
-    return nb
-
-
-def _environment(tmp: Path) -> dict[str, str]:
-    """nbgrader's kernel ``python3`` must run this interpreter, with this checkout importable."""
-    kernel = tmp / "jupyter" / "kernels" / "python3"
-    kernel.mkdir(parents=True)
-    (kernel / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3", "language": "python"}))
-    env = dict(os.environ)
-    env.update(JUPYTER_PATH=str(tmp / "jupyter"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-               PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
-    return env
-
-
-def _nbgrader(course: Path, env: dict[str, str], *args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-
-
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("nbgrader")
-    course = tmp / "course"
-    shutil.copytree(SOURCE.parent, course / "source" / LAB)
-    (course / "nbgrader_config.py").write_text("c = get_config()\nc.Execute.timeout = 120\n")
-    env = _environment(tmp)
-    _nbgrader(course, env, "generate_assignment", LAB, "--force")
-    released = nbformat.read(course / "release" / LAB / f"{LAB}.ipynb", as_version=4)
-    submissions = {"solution": _submission(released, {}), "blank": released}
-    for student, (replace, _, _) in WRONG.items():
-        submissions[student] = _submission(released, replace)
-    for student, nb in submissions.items():
-        folder = course / "submitted" / student / LAB
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{LAB}.ipynb")
-    _nbgrader(course, env, "autograde", LAB, "--force")
-    return course
-
-
-def _scores(course: Path, student: str) -> dict[str, float]:
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        nb = gb.find_submission_notebook(LAB, LAB, student)
-        return {g.name: g.score for g in nb.grades}
-
-
-def _graded(course: Path, student: str) -> Path:
-    return course / "autograded" / student / LAB / f"{LAB}.ipynb"
-
-
-def _cell_text(course: Path, student: str, grade_id: str) -> str:
-    nb = nbformat.read(_graded(course, student), as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+def course(tmp_path_factory):
+    return autograded_course(tmp_path_factory, LAB, WRONG)
 
 
 def test_the_released_notebook_keeps_the_signatures_and_drops_the_solutions(course):
-    released = nbformat.read(course / "release" / LAB / f"{LAB}.ipynb", as_version=4)
-    text = "\n".join(c.source for c in released.cells)
+    text = "\n".join(c.source for c in course.released.cells)
     for signature in ("def conv_transpose(x, w, stride=1, pad=0):",
                       "def upsample_weights(C, factor):",
                       "def dilated_conv(x, w, dilation=1, pad=0):",
@@ -222,43 +145,27 @@ def test_the_released_notebook_keeps_the_signatures_and_drops_the_solutions(cour
 
 
 def test_the_solution_scores_full_marks(course):
-    assert _scores(course, "solution") == MAX
+    assert course.score("solution") == MAX
 
 
 def test_the_released_notebook_scores_zero(course):
-    assert _scores(course, "blank") == dict.fromkeys(HIDDEN, 0.0)
+    assert course.score("blank") == dict.fromkeys(HIDDEN, 0.0)
 
 
 def test_nothing_errors_or_writes_to_stderr_in_the_solution(course):
-    nb = nbformat.read(_graded(course, "solution"), as_version=4)
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
+    assert_solution_quiet(course)
 
 
 @pytest.mark.parametrize("student", sorted(WRONG))
 def test_classic_mistakes_lose_points_with_the_matching_hint(course, student):
-    scores = _scores(course, student)
     _, expected_hints, may_lose = WRONG[student]
-    for grade_id in HIDDEN:
-        if grade_id in expected_hints:
-            assert scores[grade_id] < MAX[grade_id], grade_id
-            text = _cell_text(course, student, grade_id)
-            assert "Smallest failing case" in text and "Hint: " + HINTS[
-                expected_hints[grade_id]] in text, text
-        elif grade_id not in may_lose:
-            assert scores[grade_id] == MAX[grade_id], grade_id
+    assert_mistakes_lose_points(course, student, MAX, expected_hints, may_lose)
 
 
 @pytest.mark.parametrize("student", ["solution", "blank", *sorted(WRONG)])
 def test_rescoring_agrees_with_nbgrader_on_honest_notebooks(course, student):
-    rescored = rescore_notebook(SOURCE, _graded(course, student))
-    scores = _scores(course, student)
-    assert {k: r.points for k, r in rescored.items()} == scores
-    assert [r.note for r in rescored.values()] == [""] * len(HIDDEN)
+    assert_rescoring_agrees(course, student, HIDDEN)
 
 
 def test_feedback_shows_no_hidden_test_source(course):
-    for student in ("solution", "blank", *WRONG):
-        for grade_id in HIDDEN:
-            text = _cell_text(course, student, grade_id)
-            assert "seed=" not in text and "BEGIN HIDDEN" not in text
+    assert_no_hidden_source(course, ("solution", "blank", *WRONG), HIDDEN)
