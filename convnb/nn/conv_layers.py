@@ -15,6 +15,7 @@ from numpy.typing import DTypeLike
 from .._checks import pair
 from ..conv import conv2d, conv2d_backward
 from ..pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+from ..pool_random import max_unpool2d
 from ..transposed import conv_transpose2d, conv_transpose2d_backward
 from .init import default_init_
 from .module import Module, Parameter, check_input
@@ -147,8 +148,9 @@ class MaxPool2d(Module):
     """2-D max pooling layer, as ``torch.nn.MaxPool2d`` (``stride`` defaults to the window).
 
     With ``return_indices=True`` forward returns ``(out, indices)`` as PyTorch does (so it cannot
-    sit inside a :class:`Sequential`). Forward caches the input ``x``; backward finds each
-    window's maximum again and routes ``dout`` to it.
+    sit inside a :class:`Sequential`). Forward caches the switches (the flat index of each
+    window's maximum); backward routes each ``dout`` entry to its switch with ``max_unpool2d``,
+    adding where overlapping windows chose the same input, instead of searching the windows again.
 
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
     """
@@ -159,7 +161,7 @@ class MaxPool2d(Module):
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride  # as PyTorch stores it
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
-        self._x = None
+        self._x = self._switches = None
 
     def _options(self) -> dict[str, Any]:
         return dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
@@ -167,10 +169,19 @@ class MaxPool2d(Module):
 
     def forward(self, x: Any) -> Any:
         self._x = x
-        return max_pool2d(x, return_indices=self.return_indices, **self._options())
+        out, self._switches = max_pool2d(x, return_indices=True, **self._options())
+        if bool((out == -np.inf).any()):  # a window saw only padding: no switch to route to
+            self._switches = None
+        return (out, self._switches) if self.return_indices else out
 
     def backward(self, dout: Any) -> Any:
-        return max_pool2d_backward(dout, self.cached("_x"), **self._options())
+        x = self.cached("_x")
+        if self._switches is None:
+            return max_pool2d_backward(dout, x, **self._options())
+        if tuple(dout.shape) != tuple(self._switches.shape):
+            raise ValueError(f"MaxPool2d.backward: dout must have the output's shape "
+                             f"{tuple(self._switches.shape)}, got {tuple(dout.shape)}")
+        return max_unpool2d(dout, self._switches, x.shape, accumulate=True)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
