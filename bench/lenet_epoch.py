@@ -5,7 +5,7 @@ does not depend on the values), batches of 64, SGD with momentum, float32, the s
 for both, and the same number of threads: NumPy's BLAS threads (threadpoolctl sets and reads
 them) and ``torch.set_num_threads``. Run from the repository root::
 
-    python -m bench.lenet_epoch [--threads N] [--batches B] [--profile]
+    python -m bench.lenet_epoch [--threads N] [--batches B] [--repeats R] [--profile]
 
 ``--batches B`` times the first B batches only and scales to the epoch; ``--profile`` adds
 cProfile's view of 100 batches in convnb (its functions, by time spent in them and below).
@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> dict:
                         help="threads for both libraries (default: NumPy's BLAS default)")
     parser.add_argument("--batches", type=int, default=None,
                         help="time only the first B batches and scale to a full epoch")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="epochs per library, alternating; the median is reported (3)")
     parser.add_argument("--profile", action="store_true", help="cProfile the convnb epoch")
     args = parser.parse_args(argv)
     try:
@@ -145,14 +147,18 @@ def main(argv: list[str] | None = None) -> dict:
     if args.batches is not None:
         order = order[:args.batches * BATCH]
     scale = len(y) / len(order)
-    seconds = {"PyTorch": torch_epoch(torch, x, y, order) * scale,
-               "convnb": convnb_epoch(x, y, order) * scale}
+    runs: dict[str, list[float]] = {"PyTorch": [], "convnb": []}
+    for _ in range(args.repeats):  # alternate, so a slow spell of the machine hits both
+        runs["PyTorch"].append(torch_epoch(torch, x, y, order) * scale)
+        runs["convnb"].append(convnb_epoch(x, y, order) * scale)
+    seconds = {name: float(np.median(times)) for name, times in runs.items()}
     ratio = seconds["convnb"] / seconds["PyTorch"]
 
     steps = -(-len(y) // BATCH)
     print(f"LeNet-5, one epoch: {len(y):,} inputs 1x28x28, {source}; batch {BATCH}, "
           f"SGD(lr={LR}, momentum={MOMENTUM}), float32"
-          + (f"; timed on {len(order):,} inputs, scaled" if scale != 1 else ""))
+          + (f"; timed on {len(order):,} inputs, scaled" if scale != 1 else "")
+          + f"; median of {args.repeats} epochs each")
     print(f"{cpu_model()}, {os.cpu_count()} cores; numpy {np.__version__} "
           f"({blas_threads() or '?'} BLAS threads), torch {torch.__version__} "
           f"({torch.get_num_threads()} threads); python {platform.python_version()}; "
@@ -168,7 +174,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(profile(x, y, order[:100 * BATCH]))
     report = {"convnb_seconds": round(seconds["convnb"], 2),
               "torch_seconds": round(seconds["PyTorch"], 2), "ratio": round(ratio, 2),
-              "threads": threads, "data": source.split(" ")[0]}
+              "threads": threads, "data": source.split(" ")[0],
+              "runs": {name: [round(t, 2) for t in times] for name, times in runs.items()}}
     print(json.dumps(report))
     return report
 
