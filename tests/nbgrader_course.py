@@ -50,6 +50,30 @@ def _environment(tmp: Path) -> dict[str, str]:
     return env
 
 
+def lab_notebook(lab: str) -> nbformat.NotebookNode:
+    """The trusted source notebook of ``lab`` (``labs/source/<lab>/<lab>.ipynb``)."""
+    return nbformat.read(REPO / "labs" / "source" / lab / f"{lab}.ipynb", as_version=4)
+
+
+def hidden_calls(nb: nbformat.NotebookNode) -> dict:
+    """Every check call in the notebook's graded cells, by check name (seed and points)."""
+    from autograder.checks.calls import check_calls
+
+    return {call.name: call for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")
+            for call in check_calls(cell.source)}
+
+
+def run_solutions(nb: nbformat.NotebookNode, namespace: dict | None = None) -> dict:
+    """The instructor's solution cells run in one namespace (NumPy as ``np`` unless given)."""
+    import numpy as np
+
+    namespace = {"np": np} if namespace is None else namespace
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            exec(cell.source, namespace)  # noqa: S102 - the instructor's own solution
+    return namespace
+
+
 class GradedCourse:
     """One lab's nbgrader course under ``tmp / "course"``."""
 

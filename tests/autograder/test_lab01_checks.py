@@ -3,33 +3,17 @@ lose points and get their hint, and the random cases stay valid."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
+from nbgrader_course import hidden_calls, lab_notebook, run_solutions
 
 import convnb
 from autograder.checks import lab01
-from autograder.checks.calls import check_calls
 from autograder.checks.hints import HINTS
 
-SOURCE = (Path(__file__).resolve().parents[2] / "labs" / "source" / "lab01_correlation"
-          / "lab01_correlation.ipynb")
-NB = nbformat.read(SOURCE, as_version=4)
-
-
-def _solution() -> dict:
-    namespace: dict = {"np": np}
-    for cell in NB.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            exec(cell.source, namespace)  # noqa: S102 - the instructor's own solution
-    return namespace
-
-
-SOL = _solution()
-HIDDEN = {call.name: call for cell in NB.cells if cell.metadata.get("nbgrader", {}).get("grade")
-          for call in check_calls(cell.source)}
+NB = lab_notebook("lab01_correlation")
+SOL = run_solutions(NB)
+HIDDEN = hidden_calls(NB)
 CHECKS = {name: getattr(lab01, name) for name in lab01.__all__}
 
 

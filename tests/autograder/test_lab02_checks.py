@@ -4,33 +4,17 @@ stay valid."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
+from nbgrader_course import hidden_calls, lab_notebook, run_solutions
 
 import convnb
 from autograder.checks import lab02
-from autograder.checks.calls import check_calls
 from autograder.checks.hints import HINTS
 
-SOURCE = (Path(__file__).resolve().parents[2] / "labs" / "source" / "lab02_conv_forward"
-          / "lab02_conv_forward.ipynb")
-NB = nbformat.read(SOURCE, as_version=4)
-
-
-def _solution() -> dict:
-    namespace: dict = {"np": np}
-    for cell in NB.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            exec(cell.source, namespace)  # noqa: S102 - the instructor's own solution
-    return namespace
-
-
-SOL = _solution()
-HIDDEN = {call.name: call for cell in NB.cells if cell.metadata.get("nbgrader", {}).get("grade")
-          for call in check_calls(cell.source)}
+NB = lab_notebook("lab02_conv_forward")
+SOL = run_solutions(NB)
+HIDDEN = hidden_calls(NB)
 CHECKS = {name: getattr(lab02, name) for name in lab02.__all__}
 
 

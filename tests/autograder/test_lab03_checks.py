@@ -4,32 +4,16 @@ stay valid (with ties, so that the first-maximum rule is tested)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
+from nbgrader_course import hidden_calls, lab_notebook, run_solutions
 
 from autograder.checks import lab03
-from autograder.checks.calls import check_calls
 from autograder.checks.hints import HINTS
 
-SOURCE = (Path(__file__).resolve().parents[2] / "labs" / "source" / "lab03_pooling"
-          / "lab03_pooling.ipynb")
-NB = nbformat.read(SOURCE, as_version=4)
-
-
-def _solution() -> dict:
-    namespace: dict = {"np": np}
-    for cell in NB.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            exec(cell.source, namespace)  # noqa: S102 - the instructor's own solution
-    return namespace
-
-
-SOL = _solution()
-HIDDEN = {call.name: call for cell in NB.cells if cell.metadata.get("nbgrader", {}).get("grade")
-          for call in check_calls(cell.source)}
+NB = lab_notebook("lab03_pooling")
+SOL = run_solutions(NB)
+HIDDEN = hidden_calls(NB)
 CHECKS = {name: getattr(lab03, name) for name in lab03.__all__}
 FUNCTION = {name: name.removeprefix("check_") for name in CHECKS} | {
     "check_max_pool_switches": "max_pool_forward"}

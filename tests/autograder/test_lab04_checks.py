@@ -4,21 +4,16 @@ hook, ``fallback_hint``, ``BelowResult``) behave."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
+from nbgrader_course import hidden_calls, lab_notebook
 
 import convnb
 from autograder.checks import BelowResult, Case, Check, ResultError, lab04, pick
-from autograder.checks.calls import check_calls
 from autograder.checks.compare import describe, from_exception
 from autograder.checks.hints import HINTS
 
-SOURCE = (Path(__file__).resolve().parents[2] / "labs" / "source" / "lab04_conv_backward"
-          / "lab04_conv_backward.ipynb")
-NB = nbformat.read(SOURCE, as_version=4)
+NB = lab_notebook("lab04_conv_backward")
 SETUP = next(c.source for c in NB.cells if c.metadata.get("nbgrader", {}).get("grade_id")
              == "setup")
 
@@ -36,8 +31,7 @@ def _solution(**replace) -> dict:
 
 
 SOL = _solution()
-HIDDEN = {call.name: call for cell in NB.cells if cell.metadata.get("nbgrader", {}).get("grade")
-          for call in check_calls(cell.source)}
+HIDDEN = hidden_calls(NB)
 CHECKS = {name: getattr(lab04, name) for name in lab04.__all__}
 FUNCTION = {"check_conv_backward_db": "conv_backward", "check_conv_backward_dw": "conv_backward",
             "check_conv_backward_dx": "conv_backward",

@@ -6,24 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import io
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from nbgrader_course import hidden_calls, lab_notebook
 
 from autograder.checks import lab05
-from autograder.checks.calls import check_calls
 from autograder.checks.compare import describe
 from autograder.checks.hints import HINTS
 
-SOURCE = (Path(__file__).resolve().parents[2] / "labs" / "source" / "lab05_train_cnn"
-          / "lab05_train_cnn.ipynb")
-NB = nbformat.read(SOURCE, as_version=4)
+NB = lab_notebook("lab05_train_cnn")
 CELLS = {c.id: c for c in NB.cells}
 SOLUTIONS = [c.id for c in NB.cells if c.metadata.get("nbgrader", {}).get("solution")]
-HIDDEN = {call.name: call for cell in NB.cells if cell.metadata.get("nbgrader", {}).get("grade")
-          for call in check_calls(cell.source)}
+HIDDEN = hidden_calls(NB)
 CHECKS = {name: getattr(lab05, name) for name in lab05.__all__}
 MODEL_CHECKS = {"check_cnn_accuracy", "check_shuffle_experiment"}
 STUDENT = {"check_relu": "ReLU", "check_flatten": "Flatten", "check_linear": "Linear",

@@ -3,33 +3,17 @@ lose points and get their hint, the random cases stay valid, and the lectures' n
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
+from nbgrader_course import hidden_calls, lab_notebook, run_solutions
 
 import convnb
 from autograder.checks import lab06
-from autograder.checks.calls import check_calls
 from autograder.checks.hints import HINTS
 
-SOURCE = (Path(__file__).resolve().parents[2] / "labs" / "source" / "lab06_variants"
-          / "lab06_variants.ipynb")
-NB = nbformat.read(SOURCE, as_version=4)
-
-
-def _solution() -> dict:
-    namespace: dict = {"np": np}
-    for cell in NB.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            exec(cell.source, namespace)  # noqa: S102 - the instructor's own solution
-    return namespace
-
-
-SOL = _solution()
-HIDDEN = {call.name: call for cell in NB.cells if cell.metadata.get("nbgrader", {}).get("grade")
-          for call in check_calls(cell.source)}
+NB = lab_notebook("lab06_variants")
+SOL = run_solutions(NB)
+HIDDEN = hidden_calls(NB)
 CHECKS = {name: getattr(lab06, name) for name in lab06.__all__}
 
 

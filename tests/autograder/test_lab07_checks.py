@@ -8,24 +8,19 @@ import contextlib
 import io
 import sys
 import types
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 from device_double import DeviceArray, xp
+from nbgrader_course import hidden_calls, lab_notebook
 
 from autograder.checks import lab07
-from autograder.checks.calls import check_calls
 from autograder.checks.hints import HINTS
 
-SOURCE = (Path(__file__).resolve().parents[2] / "labs" / "source" / "lab07_fast_conv"
-          / "lab07_fast_conv.ipynb")
-NB = nbformat.read(SOURCE, as_version=4)
+NB = lab_notebook("lab07_fast_conv")
 CELLS = {c.id: c for c in NB.cells}
 SOLUTIONS = [c.id for c in NB.cells if c.metadata.get("nbgrader", {}).get("solution")]
-HIDDEN = {call.name: call for cell in NB.cells if cell.metadata.get("nbgrader", {}).get("grade")
-          for call in check_calls(cell.source)}
+HIDDEN = hidden_calls(NB)
 CHECKS = {name: getattr(lab07, name) for name in lab07.__all__}
 STUDENT = {"check_im2col_strided": "im2col", "check_conv2d_im2col": "conv2d_im2col",
            "check_correlate1d_fft": "correlate1d_fft", "check_conv2d_fft": "conv2d_fft"}
