@@ -74,6 +74,16 @@ def run_solutions(nb: nbformat.NotebookNode, namespace: dict | None = None) -> d
     return namespace
 
 
+def assert_check_catches(check, fn, call, hint: str, capsys) -> None:
+    """A classic mistake ``fn`` fails the hidden cases of ``call`` (its seed and points), loses
+    points, and gets ``hint``, which the printed report shows."""
+    ev = check.evaluate(fn, call.seed)
+    assert ev.failing, "the hidden cases do not catch this mistake"
+    assert ev.hint == hint, (ev.hint, ev.hint_matches)
+    assert check(fn, seed=call.seed, points=call.points) < call.points
+    assert "Hint: " + HINTS[hint] in capsys.readouterr().out
+
+
 class GradedCourse:
     """One lab's nbgrader course under ``tmp / "course"``."""
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nbgrader_course import hidden_calls, lab_notebook, run_solutions
+from nbgrader_course import assert_check_catches, hidden_calls, lab_notebook, run_solutions
 
 from autograder.checks import lab03
-from autograder.checks.hints import HINTS
 
 NB = lab_notebook("lab03_pooling")
 SOL = run_solutions(NB)
@@ -203,13 +202,7 @@ MISTAKES = {
 @pytest.mark.parametrize("mistake", sorted(MISTAKES))
 def test_classic_mistakes_lose_points_and_get_their_hint(mistake, capsys):
     name, fn, hint = MISTAKES[mistake]
-    call = HIDDEN[name]
-    ev = CHECKS[name].evaluate(fn, call.seed)
-    assert ev.failing, "the hidden cases do not catch this mistake"
-    assert ev.hint == hint, (ev.hint, ev.hint_matches)
-    earned = CHECKS[name](fn, seed=call.seed, points=call.points)
-    assert earned < call.points
-    assert "Hint: " + HINTS[hint] in capsys.readouterr().out
+    assert_check_catches(CHECKS[name], fn, HIDDEN[name], hint, capsys)
 
 
 @pytest.mark.parametrize("mistake", sorted(MISTAKES))

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nbgrader_course import hidden_calls, lab_notebook
+from nbgrader_course import assert_check_catches, hidden_calls, lab_notebook
 
 import convnb
 from autograder.checks import BelowResult, Case, Check, ResultError, lab04, pick
 from autograder.checks.compare import describe, from_exception
-from autograder.checks.hints import HINTS
 
 NB = lab_notebook("lab04_conv_backward")
 SETUP = next(c.source for c in NB.cells if c.metadata.get("nbgrader", {}).get("grade_id")
@@ -240,13 +239,7 @@ def test_the_wrong_layers_are_right_where_they_should_be():
 @pytest.mark.parametrize("mistake", sorted(MISTAKES))
 def test_classic_mistakes_lose_points_and_get_their_hint(mistake, capsys):
     name, fn, hint = MISTAKES[mistake]
-    call = HIDDEN[name]
-    ev = CHECKS[name].evaluate(fn, call.seed)
-    assert ev.failing, "the hidden cases do not catch this mistake"
-    assert ev.hint == hint, (ev.hint, ev.hint_matches)
-    earned = CHECKS[name](fn, seed=call.seed, points=call.points)
-    assert earned < call.points
-    assert "Hint: " + HINTS[hint] in capsys.readouterr().out
+    assert_check_catches(CHECKS[name], fn, HIDDEN[name], hint, capsys)
 
 
 @pytest.mark.parametrize("mistake", sorted(MISTAKES))

@@ -9,7 +9,7 @@ import io
 
 import numpy as np
 import pytest
-from nbgrader_course import hidden_calls, lab_notebook
+from nbgrader_course import assert_check_catches, hidden_calls, lab_notebook
 
 from autograder.checks import lab05
 from autograder.checks.compare import describe
@@ -195,12 +195,7 @@ MISTAKES = {
 def test_classic_mistakes_lose_points_and_get_their_hint(mistake, capsys):
     name, edits, hint = MISTAKES[mistake]
     fn = _namespace(edits)[STUDENT[name]]
-    call = HIDDEN[name]
-    ev = CHECKS[name].evaluate(fn, call.seed)
-    assert ev.failing, "the hidden cases do not catch this mistake"
-    assert ev.hint == hint, (ev.hint, ev.hint_matches)
-    assert CHECKS[name](fn, seed=call.seed, points=call.points) < call.points
-    assert "Hint: " + HINTS[hint] in capsys.readouterr().out
+    assert_check_catches(CHECKS[name], fn, HIDDEN[name], hint, capsys)
 
 
 @pytest.mark.parametrize("mistake", sorted(MISTAKES))
