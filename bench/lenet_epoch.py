@@ -65,7 +65,7 @@ def convnb_epoch(x: np.ndarray, y: np.ndarray, order: np.ndarray) -> float:
     def step(idx: np.ndarray) -> None:
         criterion(model(x[idx]), y[idx])
         opt.zero_grad()
-        model.backward(criterion.backward())
+        model.backward_params(criterion.backward())  # as PyTorch: no gradient for the data
         opt.step()
 
     return timed(step, order)

@@ -140,32 +140,82 @@ def _tiles(x: Any, g: PoolGeometry) -> Any:
     return x[..., : g.H_out * KH, : g.W_out * KW].reshape(g.N, g.C, g.H_out, KH, g.W_out, KW)
 
 
-def _tile_switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
-    """:func:`switches` for windows that tile the input, without copying the windows (the common
-    2x2, stride 2 case): the maximum over the KH*KW offsets, then the first offset that holds it,
-    found by scanning the offsets backwards so that earlier matches overwrite later ones."""
-    xp = get_array_module(x)
+def _tile_views(x: Any, g: PoolGeometry) -> list[Any]:
+    """One strided view per window offset ``k = u * KW + v``, for windows that tile the input.
+
+    Shapes: x (N, C, H, W) -> KH*KW views of (N, C, H_out, W_out)
+    """
     tiles = _tiles(x, g)
-    offsets = [(u, v) for u in range(g.kernel[0]) for v in range(g.kernel[1])]
-    best = tiles[:, :, :, 0, :, 0].copy()  # a new array even for a 1x1 window
-    for u, v in offsets[1:]:
-        best = xp.maximum(best, tiles[:, :, :, u, :, v])  # NaN wins, as in argmax
-    offset = xp.zeros(best.shape, dtype=xp.int64)
-    for k in range(len(offsets) - 1, -1, -1):
-        candidate = tiles[:, :, :, offsets[k][0], :, offsets[k][1]]
+    return [tiles[:, :, :, u, :, v] for u in range(g.kernel[0]) for v in range(g.kernel[1])]
+
+
+def _tile_switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
+    """:func:`switches` for windows that tile the input (the common 2x2, stride 2 case): the
+    maximum over the KH*KW offsets, then the first offset that holds it.
+
+    The offsets are first copied into one contiguous array each, and the search uses only
+    elementwise arithmetic: on strided views, or with a data-dependent ``where`` (its branch
+    mispredicted on about every other number), it is several times slower.
+    Shapes as :func:`switches`; the offsets are int8 when they fit.
+    """
+    xp = get_array_module(x)
+    K = g.kernel[0] * g.kernel[1]
+    stacked = xp.ascontiguousarray(_tiles(x, g).transpose(3, 5, 0, 1, 2, 4))
+    stacked = stacked.reshape(K, g.N, g.C, g.H_out, g.W_out)  # [u * KW + v]: offset (u, v)
+    best = stacked[0].copy()  # a new array even for a 1x1 window
+    for k in range(1, K):
+        best = xp.maximum(best, stacked[k])  # NaN wins, as in argmax
+    offset = xp.zeros(best.shape, dtype=xp.int8 if K <= 128 else xp.int64)
+    found = xp.zeros(best.shape, dtype=bool)
+    for k in range(K):
         # A NaN maximum is matched by the first NaN (NaN != NaN), any other by equality.
-        offset = xp.where((candidate == best) | (candidate != candidate), k, offset)
+        hit = (stacked[k] == best) | (stacked[k] != stacked[k])
+        if k:
+            offset += offset.dtype.type(k) * (hit & ~found)
+        found |= hit
     return best, offset
 
 
 def switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
-    """Maximum of every window and its offset ``u * KW + v`` (first maximum in row-major order)."""
+    """Maximum of every window and its offset ``u * KW + v`` (first maximum in row-major order).
+
+    Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out), offset (N, C, H_out, W_out) integer
+    """
     if _tiles_the_input(g):
         return _tile_switches(x, g)
     xp = get_array_module(x)
     windows = pool_windows(x, g, -math.inf).reshape(g.N, g.C, g.H_out, g.W_out, -1)
     offset = xp.argmax(windows, axis=-1)
     return xp.take_along_axis(windows, offset[..., None], axis=-1)[..., 0], offset
+
+
+def window_max(x: Any, g: PoolGeometry) -> Any:
+    """The maximum of every window, without looking for where it is.
+
+    Shapes: x (N, C, H, W) -> (N, C, H_out, W_out)
+    """
+    xp = get_array_module(x)
+    if not _tiles_the_input(g):
+        return pool_windows(x, g, -math.inf).max(axis=(-2, -1))
+    views = _tile_views(x, g)
+    best = views[0].copy()
+    for view in views[1:]:
+        best = xp.maximum(best, view)
+    return best
+
+
+def flat_indices(out: Any, offset: Any, g: PoolGeometry) -> Any:
+    """The switches as PyTorch returns them: the flat index ``row * W + col`` of each window's
+    maximum in its input plane; a window that saw only padding or -inf gets its first position.
+
+    Shapes: out, offset (N, C, H_out, W_out) -> indices (N, C, H_out, W_out) int64
+    """
+    xp = get_array_module(out, offset)
+    KW, (sh, sw), (dh, dw), (ph, pw) = g.kernel[1], g.stride, g.dilation, g.padding
+    rows = xp.arange(g.H_out)[:, None] * sh - ph + (offset // KW) * dh
+    cols = xp.arange(g.W_out) * sw - pw + (offset % KW) * dw
+    indices = xp.where(out == -math.inf, xp.asarray(g.first_index()), rows * g.W + cols)
+    return indices.astype(xp.int64)
 
 
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
@@ -185,15 +235,10 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, d
     ``H_out = (H + 2*pad - dilation*(KH-1) - 1) // stride + 1`` (rounded up with ``ceil_mode``).
     """
     g = pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    out, offset = switches(x, g)
     if not return_indices:
-        return out
-    xp = get_array_module(x)
-    KW, (sh, sw), (dh, dw), (ph, pw) = g.kernel[1], g.stride, g.dilation, g.padding
-    rows = xp.arange(g.H_out)[:, None] * sh - ph + (offset // KW) * dh
-    cols = xp.arange(g.W_out) * sw - pw + (offset % KW) * dw
-    indices = xp.where(out == -math.inf, xp.asarray(g.first_index()), rows * g.W + cols)
-    return out, indices.astype(xp.int64)
+        return window_max(x, g)
+    out, offset = switches(x, g)
+    return out, flat_indices(out, offset, g)
 
 
 def max_pool2d_backward(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
@@ -210,18 +255,31 @@ def max_pool2d_backward(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
 
 
 def max_backward(dout: Any, x: Any, g: PoolGeometry) -> Any:
-    xp = get_array_module(dout, x)
-    out, offset = switches(x, g)
-    dout = xp.where(out == -math.inf, 0, dout)  # a window that saw only padding or -inf
+    """:func:`max_pool2d_backward` after its checks. Shapes: as there."""
+    return to_switches(dout, *switches(x, g), g)
+
+
+def to_switches(dout: Any, out: Any, offset: Any, g: PoolGeometry) -> Any:
+    """Send each ``dout`` entry to its window's maximum, given the forward pass's ``out`` and
+    ``offset`` (from :func:`switches`); a window that saw only padding or -inf sends nothing.
+
+    Shapes: dout, out, offset (N, C, H_out, W_out) -> dx (N, C, H, W)
+    """
+    xp = get_array_module(dout, out, offset)
+    dout = xp.where(out == -math.inf, 0, dout)
     if _tiles_the_input(g):  # each input in one window at most: write, no need to add
-        dx = xp.zeros(x.shape, dtype=dout.dtype)
-        tiles = _tiles(dx, g)  # a view of dx where the windows tile it exactly
-        for u in range(g.kernel[0]):
-            for v in range(g.kernel[1]):
-                tiles[:, :, :, u, :, v] = xp.where(offset == u * g.kernel[1] + v, dout, 0)
+        dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+        dx[..., g.H_out * g.kernel[0]:, :] = 0  # rows and columns no window reaches
+        dx[..., g.W_out * g.kernel[1]:] = 0
+        # Multiplying by the 0/1 mask is several times faster than a data-dependent ``where``,
+        # but would turn a non-finite dout entry into NaN at the other offsets too.
+        finite = bool(xp.isfinite(dout).all())
+        for k, view in enumerate(_tile_views(dx, g)):  # views of dx where the windows tile it
+            hit = offset == k
+            view[...] = dout * hit if finite else xp.where(hit, dout, 0)
         return dx
     onehot = offset[..., None] == xp.arange(g.kernel[0] * g.kernel[1])
-    cols = (onehot * dout[..., None]).reshape(*dout.shape, *g.kernel)
+    cols = xp.where(onehot, dout[..., None], 0).reshape(*dout.shape, *g.kernel)  # inf * 0 is NaN
     return xp.ascontiguousarray(_fold(cols, g))
 
 

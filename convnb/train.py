@@ -6,7 +6,7 @@
         for xb, yb in batches(x, y, batch_size, seed=rng):     # a new order every epoch
             loss = criterion(model(xb), yb)
             optimizer.zero_grad()
-            model.backward(criterion.backward())
+            model.backward_params(criterion.backward())  # backward, but no gradient for xb
             optimizer.step()
 
 with a progress bar (tqdm, on stderr), the loss and accuracy of every epoch in a
@@ -248,7 +248,7 @@ def fit(model: Module, train: tuple[np.ndarray, np.ndarray],
                 logits = model(xb)
                 loss = float(criterion(logits, yb))
                 opt.zero_grad()
-                model.backward(criterion.backward())
+                model.backward_params(criterion.backward())  # the data needs no gradient
                 opt.step()
                 total_loss += loss * len(yb)
                 right, n = _correct(logits, yb)

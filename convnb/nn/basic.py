@@ -82,12 +82,15 @@ class Linear(Module):
         return out if self.bias is None else out + self.bias.data
 
     def backward(self, dout: Any) -> Any:
+        self.backward_params(dout)
+        return dout @ self.weight.data
+
+    def backward_params(self, dout: Any) -> None:
         x = self.cached("_x")
         rows = dout.reshape(-1, self.out_features)  # every leading axis is a batch axis
         self.weight.accumulate(rows.T @ x.reshape(-1, self.in_features))
         if self.bias is not None:
             self.bias.accumulate(rows.sum(axis=0))
-        return dout @ self.weight.data
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -55,3 +55,11 @@ class Sequential(Module):
         for layer in reversed(self._layers()):
             dout = layer.backward(dout)
         return dout
+
+    def backward_params(self, dout: Any) -> None:
+        """:meth:`backward` without the input's gradient: the first layer skips it if it can."""
+        layers = self._layers()
+        for layer in reversed(layers[1:]):
+            dout = layer.backward(dout)
+        if layers:
+            layers[0].backward_params(dout)

@@ -12,10 +12,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .._checks import pair
-from ..conv import conv2d, conv2d_backward
-from ..pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
-from ..pool_random import max_unpool2d
+from .._checks import check_dout, pair
+from ..conv import conv2d, conv2d_backward, conv2d_weight_backward
+from ..pool import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    flat_indices,
+    pool_geometry,
+    switches,
+    to_switches,
+)
 from ..transposed import conv_transpose2d, conv_transpose2d_backward
 from .init import default_init_
 from .module import Module, Parameter, check_input
@@ -91,6 +97,11 @@ class Conv2d(_Conv):
         self._accumulate(dw, db)
         return dx
 
+    def backward_params(self, dout: Any) -> None:
+        dw, db = conv2d_weight_backward(dout, self.cached("_x"), self.weight.data,
+                                        **self._options())
+        self._accumulate(dw, db)
+
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}")
@@ -148,9 +159,9 @@ class MaxPool2d(Module):
     """2-D max pooling layer, as ``torch.nn.MaxPool2d`` (``stride`` defaults to the window).
 
     With ``return_indices=True`` forward returns ``(out, indices)`` as PyTorch does (so it cannot
-    sit inside a :class:`Sequential`). Forward caches the switches (the flat index of each
-    window's maximum); backward routes each ``dout`` entry to its switch with ``max_unpool2d``,
-    adding where overlapping windows chose the same input, instead of searching the windows again.
+    sit inside a :class:`Sequential`). Forward caches the switches (where each window's maximum
+    is); backward sends each ``dout`` entry to its switch, adding where overlapping windows chose
+    the same input, instead of searching the windows again.
 
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
     """
@@ -161,27 +172,19 @@ class MaxPool2d(Module):
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride  # as PyTorch stores it
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
-        self._x = self._switches = None
-
-    def _options(self) -> dict[str, Any]:
-        return dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
-                    dilation=self.dilation, ceil_mode=self.ceil_mode)
+        self._switches = None  # (geometry, out, offset) of the last forward pass
 
     def forward(self, x: Any) -> Any:
-        self._x = x
-        out, self._switches = max_pool2d(x, return_indices=True, **self._options())
-        if bool((out == -np.inf).any()):  # a window saw only padding: no switch to route to
-            self._switches = None
-        return (out, self._switches) if self.return_indices else out
+        g = pool_geometry("MaxPool2d", x, self.kernel_size, self.stride, self.padding,
+                          self.dilation, self.ceil_mode)
+        out, offset = switches(x, g)
+        self._switches = (g, out, offset)
+        return (out, flat_indices(out, offset, g)) if self.return_indices else out
 
     def backward(self, dout: Any) -> Any:
-        x = self.cached("_x")
-        if self._switches is None:
-            return max_pool2d_backward(dout, x, **self._options())
-        if tuple(dout.shape) != tuple(self._switches.shape):
-            raise ValueError(f"MaxPool2d.backward: dout must have the output's shape "
-                             f"{tuple(self._switches.shape)}, got {tuple(dout.shape)}")
-        return max_unpool2d(dout, self._switches, x.shape, accumulate=True)
+        g, out, offset = self.cached("_switches")
+        check_dout("MaxPool2d.backward", dout, tuple(out.shape), out, "(N, C, H_out, W_out)")
+        return to_switches(dout, out, offset, g)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

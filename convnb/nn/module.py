@@ -8,7 +8,7 @@ accumulates the same way, so call ``zero_grad()`` before each backward pass)::
     out = model(x)                 # forward, layer by layer
     loss = criterion(out, y)
     model.zero_grad()
-    model.backward(criterion.backward())
+    model.backward(criterion.backward())   # returns dx; backward_params skips it
     optimizer.step()
 
 Parameters, sub-modules and buffers (arrays that are state but not learned, such as BatchNorm's
@@ -76,6 +76,13 @@ class Module:
 
     def backward(self, dout: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
+
+    def backward_params(self, dout: Any) -> None:
+        """``backward`` for the parameters' gradients only: when nothing needs the gradient with
+        respect to the input (the data, at the bottom of a network), a layer may skip it, as
+        PyTorch skips it for an input that does not require grad. :func:`convnb.train.fit` calls
+        this. By default: ``backward``, dropping ``dx``."""
+        self.backward(dout)
 
     def __call__(self, *args: Any) -> Any:
         return self.forward(*args)

@@ -12,6 +12,7 @@ from strategies import PADDING_MODES, conv2d_cases
 import convnb
 from convnb import conv1d, conv1d_backward, conv2d, conv2d_backward, gradcheck
 from convnb._checks import resolve_padding
+from convnb.conv import conv2d_weight_backward
 
 NP_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
@@ -145,7 +146,8 @@ def test_conv2d_forward_and_backward_match_torch(case):
     np.testing.assert_allclose(conv2d(x, w, b, **kw), expected.detach().numpy(),
                                rtol=1e-10, atol=1e-10)
     dx, dw, db = conv2d_backward(dout, x, w, **kw)
-    for mine, theirs in ((dx, tx), (dw, tw), (db, tb)):
+    dw_only, db_only = conv2d_weight_backward(dout, x, w, **kw)  # the first layer's backward
+    for mine, theirs in ((dx, tx), (dw, tw), (db, tb), (dw_only, tw), (db_only, tb)):
         np.testing.assert_allclose(mine, theirs.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 

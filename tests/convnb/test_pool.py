@@ -11,6 +11,7 @@ from device_double import DeviceArray
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+import convnb.nn as nn
 from convnb import (
     avg_pool2d,
     avg_pool2d_backward,
@@ -278,6 +279,22 @@ def test_max_pool_forward_and_backward_match_torch(case, seed):
     close(max_pool2d_backward(dout, x, **kw), xt.grad.numpy())
     close(max_unpool2d(dout, indices, x.shape[2:], accumulate=True),
                                xt.grad.numpy())
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2),  # windows that tile the input
+                                dict(kernel_size=3, stride=2, padding=1)])  # overlapping windows
+def test_max_pool_backward_sends_inf_and_nan_only_to_the_switch(kw):
+    """A non-finite gradient goes where PyTorch sends it, and nowhere else (inf * 0 is NaN)."""
+    x = np.random.default_rng(0).integers(0, 3, (2, 2, 6, 6)).astype(float)  # ties, too
+    xt = _t(x, grad=True)
+    out_t = torch_or_skip().nn.functional.max_pool2d(xt, **kw)
+    dout = np.ones(out_t.shape)
+    dout[0, 0, 0, 0], dout[1, 1, 1, 1] = np.inf, np.nan
+    out_t.backward(_t(dout))
+    np.testing.assert_array_equal(max_pool2d_backward(dout, x, **kw), xt.grad.numpy())
+    layer = nn.MaxPool2d(**kw)
+    layer(x)
+    np.testing.assert_array_equal(layer.backward(dout), xt.grad.numpy())
 
 
 @settings(max_examples=30)

@@ -68,8 +68,16 @@ def test_models_match_pytorch(build, torch_layers):
         x = np.random.default_rng(1).random((4, 1, 28, 28))
     ours = build().double()
     theirs.double().load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
-    np.testing.assert_allclose(ours(x), theirs(torch.from_numpy(x)).detach().numpy(),
-                               rtol=1e-10, atol=1e-12)
+    out, out_t = ours(x), theirs(torch.from_numpy(x))
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    # Training: the input (data) needs no gradient, so neither library computes it.
+    dout = np.random.default_rng(2).standard_normal(out.shape)
+    ours.backward_params(dout)
+    out_t.backward(torch.from_numpy(dout))
+    grads_t = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, grads_t[name].grad.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
 
 
 def test_encoder_decoder_gives_per_pixel_logits():

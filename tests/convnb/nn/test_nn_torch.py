@@ -44,6 +44,10 @@ def compare(ours, theirs, x, seed=0):
     assert [n for n, _ in ours.named_parameters()] == list(named_t)
     for name, p in ours.named_parameters():
         np.testing.assert_allclose(p.grad, named_t[name].grad.numpy(), **TOL, err_msg=name)
+    ours.zero_grad()  # the parameters' gradients alone, as for a first layer: the same
+    assert ours.backward_params(dout) is None
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, named_t[name].grad.numpy(), **TOL, err_msg=name)
 
 
 LAYERS = [
