@@ -35,7 +35,7 @@ $(VENDOR)/public/.stamp: $(addprefix $(VENDOR)/,package.json package-lock.json c
 vendor: $(VENDOR)/public/.stamp
 
 test: $(VENV)/.stamp-test vendor
-	$(BIN)/ruff check $(wildcard convnb autograder tests bench)
+	$(BIN)/ruff check $(wildcard convnb autograder tests bench labs)
 	$(BIN)/python -m pytest
 
 # --all and `execute_notebooks: force` rerun every chapter: convnb may have changed even when no

@@ -1,8 +1,8 @@
 """Convolution and pooling layers: thin modules around convnb's operators.
 
 Each layer keeps its options, calls the operator of the same name in ``forward`` (caching the
-input), and its backward operator in ``backward``. Arguments, defaults and parameter shapes are
-those of ``torch.nn``'s layers of the same name.
+input; MaxPool2d caches the switches instead), and its backward operator in ``backward``.
+Arguments, defaults and parameter shapes are those of ``torch.nn``'s layers of the same name.
 """
 
 from __future__ import annotations

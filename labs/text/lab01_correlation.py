@@ -252,7 +252,7 @@ check_convolve2d(convolve2d, seed=1104, points=3)
 # | mode | padded row | the border is |
 # |---|---|---|
 # | `"zeros"` | `0 0 a b c d 0 0` | zero |
-# | `"reflect"` | `c b a b c d c b` | the image mirrored about its edge pixel (which is not repeated) |
+# | `"reflect"` | `c b a b c d c b` | the image mirrored about its edge pixel (not repeated) |
 # | `"replicate"` | `a a a b c d d d` | the edge pixel, repeated |
 #
 # The names are PyTorch's `padding_mode`s. In 2-D, the corners follow from applying the rule to
