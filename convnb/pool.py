@@ -151,7 +151,7 @@ def _tile_views(x: Any, g: PoolGeometry) -> list[Any]:
 
 def _tile_switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
     """:func:`switches` for windows that tile the input (the common 2x2, stride 2 case): the
-    maximum over the KH*KW offsets, then the first offset that holds it.
+    maximum over the KH*KW offsets, then the first offset that holds it (the last NaN, if any).
 
     The offsets are first copied into one contiguous array each, and the search uses only
     elementwise arithmetic: on strided views, or with a data-dependent ``where`` (its branch
@@ -164,20 +164,22 @@ def _tile_switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
     stacked = stacked.reshape(K, g.N, g.C, g.H_out, g.W_out)  # [u * KW + v]: offset (u, v)
     best = stacked[0].copy()  # a new array even for a 1x1 window
     for k in range(1, K):
-        best = xp.maximum(best, stacked[k])  # NaN wins, as in argmax
+        best = xp.maximum(best, stacked[k])  # NaN wins
     offset = xp.zeros(best.shape, dtype=xp.int8 if K <= 128 else xp.int64)
     found = xp.zeros(best.shape, dtype=bool)
-    for k in range(K):
-        # A NaN maximum is matched by the first NaN (NaN != NaN), any other by equality.
-        hit = (stacked[k] == best) | (stacked[k] != stacked[k])
-        if k:
-            offset += offset.dtype.type(k) * (hit & ~found)
-        found |= hit
+    for k in range(1, K):  # the first offset equal to the maximum (none, if the maximum is NaN)
+        found |= stacked[k - 1] == best
+        offset += offset.dtype.type(k) * ((stacked[k] == best) & ~found)
+    if bool((best != best).any()):  # a NaN maximum: the last NaN, as PyTorch's loop finds it
+        for k in range(K):
+            nan = stacked[k] != stacked[k]
+            offset = offset * ~nan + offset.dtype.type(k) * nan
     return best, offset
 
 
 def switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
-    """Maximum of every window and its offset ``u * KW + v`` (first maximum in row-major order).
+    """Maximum of every window and its offset ``u * KW + v``: the first maximum in row-major
+    order, or the last NaN (PyTorch's rules).
 
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out), offset (N, C, H_out, W_out) integer
     """
@@ -185,7 +187,10 @@ def switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
         return _tile_switches(x, g)
     xp = get_array_module(x)
     windows = pool_windows(x, g, -math.inf).reshape(g.N, g.C, g.H_out, g.W_out, -1)
-    offset = xp.argmax(windows, axis=-1)
+    offset = xp.argmax(windows, axis=-1)  # the first maximum, or the first NaN
+    nan = windows != windows
+    last_nan = windows.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
+    offset = xp.where(nan.any(axis=-1), last_nan, offset)  # PyTorch takes the last NaN
     return xp.take_along_axis(windows, offset[..., None], axis=-1)[..., 0], offset
 
 
@@ -211,6 +216,7 @@ def flat_indices(out: Any, offset: Any, g: PoolGeometry) -> Any:
     Shapes: out, offset (N, C, H_out, W_out) -> indices (N, C, H_out, W_out) int64
     """
     xp = get_array_module(out, offset)
+    offset = offset.astype(xp.int64)  # int8 offsets would overflow below
     KW, (sh, sw), (dh, dw), (ph, pw) = g.kernel[1], g.stride, g.dilation, g.padding
     rows = xp.arange(g.H_out)[:, None] * sh - ph + (offset // KW) * dh
     cols = xp.arange(g.W_out) * sw - pw + (offset % KW) * dw
@@ -229,7 +235,8 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, d
     padding : int or pair, at most half the (dilated) window; padded entries never win.
     ceil_mode : round the output size up, so a last partial window is kept (if it starts inside).
     return_indices : also return the switches: for each output, the flat index ``row * W + col``
-        of its maximum in its input plane (int64). Ties go to the first maximum in row-major order.
+        of its maximum in its input plane (int64). Ties go to the first maximum in row-major order;
+        a window holding NaN gives NaN, with the index of its last NaN (as PyTorch).
 
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out) [, indices (N, C, H_out, W_out)], with
     ``H_out = (H + 2*pad - dilation*(KH-1) - 1) // stride + 1`` (rounded up with ``ceil_mode``).
@@ -285,12 +292,16 @@ def to_switches(dout: Any, out: Any, offset: Any, g: PoolGeometry) -> Any:
 
 def _max_switch_naive(x, g: PoolGeometry, n: int, c: int, i: int, j: int) -> tuple[Any, int]:
     """Largest value of window (i, j) and its flat index, scanning in row-major order (PyTorch's
-    loop: the index starts at the window's first position and moves only for a larger value)."""
+    loop: the index starts at the window's first position and moves for a larger value or a NaN,
+    so the first maximum wins a tie and the last NaN wins over everything)."""
     best, where = -math.inf, int(g.first_index()[i, j])
     for r in g.positions(0)[i]:
         for col in g.positions(1)[j]:
-            if _inside(r, g.H) and _inside(col, g.W) and x[n, c, r, col] > best:
-                best, where = x[n, c, r, col], int(r) * g.W + int(col)
+            if not (_inside(r, g.H) and _inside(col, g.W)):
+                continue
+            value = x[n, c, r, col]
+            if value > best or value != value:
+                best, where = value, int(r) * g.W + int(col)
     return best, where
 
 

@@ -57,9 +57,13 @@ class Sequential(Module):
         return dout
 
     def backward_params(self, dout: Any) -> None:
-        """:meth:`backward` without the input's gradient: the first layer skips it if it can."""
+        """:meth:`backward` without the input's gradient. Layers before the first one with
+        parameters are skipped (nothing below them needs a gradient, as in PyTorch's autograd);
+        that layer gets ``backward_params``, so it may skip its own input gradient."""
         layers = self._layers()
-        for layer in reversed(layers[1:]):
+        learned = [i for i, layer in enumerate(layers) if layer.parameters()]
+        if not learned:
+            return
+        for layer in reversed(layers[learned[0] + 1:]):
             dout = layer.backward(dout)
-        if layers:
-            layers[0].backward_params(dout)
+        layers[learned[0]].backward_params(dout)

@@ -159,10 +159,20 @@ class EncoderDecoder(Module):
         return self.head(joined)
 
     def backward(self, dout: Any) -> Any:
+        return self.enc.backward(self._features_grad(dout))
+
+    def backward_params(self, dout: Any) -> None:
+        """:meth:`backward`, but the encoder's first layer skips the input's gradient."""
+        self.enc.backward_params(self._features_grad(dout))
+
+    def _features_grad(self, dout: Any) -> Any:
+        """Gradient of the encoder's output: back through the decoder, plus the skip's share.
+
+        Shapes: dout (N, num_classes, H, W) -> (N, c1, H, W)
+        """
         djoined = self.head.backward(dout)
         if self.skip == "concat":
             ddecoded, dskip = djoined[:, :self._c1], djoined[:, self._c1:]
         else:
             ddecoded = dskip = djoined
-        dfeatures = self.down.backward(self.up.backward(ddecoded)) + dskip
-        return self.enc.backward(dfeatures)
+        return self.down.backward(self.up.backward(ddecoded)) + dskip

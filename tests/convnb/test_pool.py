@@ -273,12 +273,52 @@ def test_max_pool_forward_and_backward_match_torch(case, seed):
     out, indices = max_pool2d(x, **kw, return_indices=True)
     np.testing.assert_array_equal(out, out_t.detach().numpy())
     np.testing.assert_array_equal(indices, idx_t.numpy())
+    np.testing.assert_array_equal(max_pool2d(x, **kw), out)  # no indices: the maximum only
     assume(np.isfinite(out).all())  # PyTorch's backward crashes on windows of padding only
     dout = np.random.default_rng(seed).standard_normal(out.shape)
     out_t.backward(_t(dout))
     close(max_pool2d_backward(dout, x, **kw), xt.grad.numpy())
     close(max_unpool2d(dout, indices, x.shape[2:], accumulate=True),
                                xt.grad.numpy())
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2),  # windows that tile the input
+                                dict(kernel_size=3, stride=2, padding=1),  # overlapping windows
+                                dict(kernel_size=(2, 3), stride=1, dilation=2)])
+def test_max_pool_with_nans_and_ties_matches_torch(kw):
+    """A window holding NaN gives NaN and the index of its *last* NaN (PyTorch's loop moves on
+    every NaN); ties go to the first maximum. Also the loop version, which is the definition."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, (2, 2, 9, 9)).astype(float)
+    x[rng.random(x.shape) < 0.15] = np.nan  # some windows hold several NaNs
+    xt = _t(x, grad=True)
+    out_t, idx_t = torch_or_skip().nn.functional.max_pool2d(xt, **kw, return_indices=True)
+    dout = rng.standard_normal(out_t.shape)
+    out_t.backward(_t(dout))
+    for fn in (max_pool2d, max_pool2d_naive):
+        out, idx = fn(x, **kw, return_indices=True)
+        np.testing.assert_array_equal(out, out_t.detach().numpy())  # NaN where torch has NaN
+        np.testing.assert_array_equal(idx, idx_t.numpy())
+    np.testing.assert_array_equal(max_pool2d(x, **kw), out_t.detach().numpy())
+    close(max_pool2d_backward(dout, x, **kw), xt.grad.numpy())  # overlaps add in another order
+    layer = nn.MaxPool2d(**kw)
+    layer(x)
+    close(layer.backward(dout), xt.grad.numpy())
+
+
+@pytest.mark.parametrize("kernel, width", [((1, 127), 254), ((1, 128), 256), ((12, 12), 24)])
+def test_max_pool_with_many_window_offsets_matches_torch(kernel, width):
+    """Windows that tile the input store each maximum's offset in the window in the smallest
+    integer type that holds it; indices and gradients must not overflow at its limits."""
+    x = np.random.default_rng(0).standard_normal((2, 2, 24, width))
+    xt = _t(x, grad=True)
+    out_t, idx_t = torch_or_skip().nn.functional.max_pool2d(xt, kernel, return_indices=True)
+    dout = np.random.default_rng(1).standard_normal(out_t.shape)
+    out_t.backward(_t(dout))
+    out, idx = max_pool2d(x, kernel, return_indices=True)
+    np.testing.assert_array_equal(out, out_t.detach().numpy())
+    np.testing.assert_array_equal(idx, idx_t.numpy())
+    np.testing.assert_array_equal(max_pool2d_backward(dout, x, kernel), xt.grad.numpy())
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2),  # windows that tile the input
@@ -573,6 +613,11 @@ CALLS = {
     "max_pool2d": lambda B, x: max_pool2d(B(x), **POOL, return_indices=True),
     "max_pool2d_backward": lambda B, x: max_pool2d_backward(
         B(np.ones((2, 3, 4, 4))), B(x), **POOL),
+    # 2x2 windows tile the input: the fast path (the last row of the 7 is in no window)
+    "max_pool2d_tiles": lambda B, x: [*max_pool2d(B(x), 2, return_indices=True),
+                                      max_pool2d(B(x), 2)],
+    "max_pool2d_backward_tiles": lambda B, x: max_pool2d_backward(B(np.ones((2, 3, 3, 3))),
+                                                                  B(x), 2),
     "avg_pool2d": lambda B, x: avg_pool2d(B(x), **POOL, count_include_pad=False),
     "avg_pool2d_backward": lambda B, x: avg_pool2d_backward(
         B(np.ones((2, 3, 4, 4))), B(x), **POOL, count_include_pad=False),

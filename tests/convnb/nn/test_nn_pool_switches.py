@@ -31,3 +31,5 @@ def test_backward_rejects_a_dout_of_the_wrong_shape():
     layer(np.zeros((1, 1, 4, 4)))
     with pytest.raises(ValueError, match=r"MaxPool2d.backward: dout must have the output's shape"):
         layer.backward(np.zeros((1, 1, 3, 3)))
+    with pytest.raises(TypeError, match=r"MaxPool2d.backward: all arrays must have the same dtype"):
+        layer.backward(np.zeros((1, 1, 2, 2), np.float32))  # the output is float64
