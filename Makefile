@@ -7,6 +7,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := book/_vendor
+LABS := $(notdir $(wildcard labs/source/lab*))
 
 .PHONY: test book bench clean vendor env
 .DELETE_ON_ERROR:
@@ -21,13 +22,14 @@ $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.stamp-book $@
 
 $(VENV)/.stamp-book: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e ".[book]"
+	$(BIN)/python -m pip install -e ".[book,labs]"
 	touch $@
 
 env: $(VENV)/.stamp-test
 
 # MathJax, require.js and the ipywidgets HTML manager, served by the book itself (see _config.yml).
-$(VENDOR)/public/.stamp: $(addprefix $(VENDOR)/,package.json package-lock.json copy.mjs require-config.js)
+$(VENDOR)/public/.stamp: $(addprefix $(VENDOR)/,package.json package-lock.json copy.mjs require-config.js \
+		fontawesome-config.js)
 	cd $(VENDOR) && npm ci --ignore-scripts --no-audit --no-fund
 	node $(VENDOR)/copy.mjs
 	touch $@
@@ -40,7 +42,10 @@ test: $(VENV)/.stamp-test vendor
 
 # --all and `execute_notebooks: force` rerun every chapter: convnb may have changed even when no
 # chapter did. -W with --keep-going reports every warning, then fails.
+# The Labs page offers every lab's student notebook: nbgrader's generate step makes them
+# (the same code as `python -m autograder release`) into book/_downloads/labs/.
 book: $(VENV)/.stamp-book vendor
+	$(BIN)/python -m autograder release $(LABS) >/dev/null
 	$(BIN)/python -c "import matplotlib.pyplot"  # builds matplotlib's font cache outside a cell
 	$(BIN)/jupyter-book build . --all -W --keep-going
 	@echo "The book: $(CURDIR)/_build/html/index.html"

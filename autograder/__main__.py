@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 DESCRIPTION = """\
 The instructor's pipeline for the labs, on nbgrader (run from the repository root):
 
-  release LAB            nbgrader generate_assignment: the student notebook goes to
+  release LAB [LAB...]   nbgrader generate_assignment: the student notebook goes to
                          labs/release/LAB/ and book/_downloads/labs/ (for the book's links)
   collect LAB ARCHIVE    an LMS download (zip or folder: Canvas, Moodle, or
                          STUDENT/LAB.ipynb, STUDENT.ipynb) into labs/submitted/STUDENT/LAB/,
@@ -50,8 +50,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="the nbgrader course folder (default: labs)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("release", help="generate the student version of a lab")
-    p.add_argument("lab", metavar="LAB", help="a folder of labs/source/, e.g. lab01_correlation")
+    p = commands.add_parser("release", help="generate the student version of labs")
+    p.add_argument("labs", metavar="LAB", nargs="+",
+                   help="a folder of labs/source/, e.g. lab01_correlation")
 
     p = commands.add_parser("collect", help="file an LMS download of submissions")
     p.add_argument("lab", metavar="LAB")
@@ -75,12 +76,13 @@ def _parser() -> argparse.ArgumentParser:
 def _release(course: Course, args: argparse.Namespace) -> int:
     from .pipeline import release
 
-    released, copies = release(course, args.lab)
-    print(f"released {args.lab}:")
-    for path in released:
-        print(f"  student notebook: {path}")
-    for path in copies:
-        print(f"  book download:    {path}")
+    for lab in args.labs:
+        released, copies = release(course, lab)
+        print(f"released {lab}:")
+        for path in released:
+            print(f"  student notebook: {path}")
+        for path in copies:
+            print(f"  book download:    {path}")
     return 0
 
 

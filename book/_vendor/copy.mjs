@@ -21,6 +21,7 @@ const files = [
   ["mathjax/LICENSE", "mathjax/LICENSE"],
   ["requirejs/require.js", "require.js"],
   ["../require-config.js", "require-config.js"],
+  ["../fontawesome-config.js", "fontawesome-config.js"],
   // The ipywidgets HTML manager: embed-amd.js bundles the core widgets; webpack loads its
   // Font Awesome files from the script's own folder.
   ["@jupyter-widgets/html-manager/dist", "html-manager"],

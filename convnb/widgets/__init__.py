@@ -42,4 +42,6 @@ def __getattr__(name: str) -> Any:
     # ipywidgets is imported only when an explorer is asked for: `import convnb` stays light.
     if name not in _MODULES:
         raise AttributeError(f"module 'convnb.widgets' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_MODULES[name]}", __name__), name)
+    explorer = getattr(importlib.import_module(f".{_MODULES[name]}", __name__), name)
+    globals()[name] = explorer  # importing the module bound its name here: the function wins
+    return explorer

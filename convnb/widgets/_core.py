@@ -111,11 +111,21 @@ class Explorer(widgets.VBox):
             [axis.widget for axis in self.axes] + list(self.live.values()))
         children.append(self.stack)
         if self.live:
-            names = ", ".join(a.control.description.lower() or a.name for a in self.axes)
+            names = [f"<i>{html.escape(a.control.description or a.name)}</i>" for a in self.axes]
+            names = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
             children.append(widgets.HTML(
-                f"<small>In the web book, without a running kernel, only the {names} "
-                "controls work; run the page in Jupyter to change the others.</small>"))
+                f"<small>In the web book, without a running kernel, only {names} "
+                f"{'work' if len(self.axes) > 1 else 'works'}: the other controls need the page "
+                "running in Jupyter (download it as a notebook with the button at the top of the "
+                "page).</small>"))
         super().__init__(children)
+        # Names for the browser tests and the book's stylesheet.
+        self.add_class("convnb-explorer")
+        self.stack.add_class("convnb-frames")
+        for axis in self.axes:
+            axis.control.add_class("convnb-axis")
+        for control in self.live.values():
+            control.add_class("convnb-live")
         for control in self.live.values():
             control.observe(lambda _change: self._rebuild(), names="value")
 
