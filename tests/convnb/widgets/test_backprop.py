@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
-import convnb
-from convnb.widgets.backprop import DEFAULT_W, DEFAULT_X, backprop
+ipywidgets = pytest.importorskip("ipywidgets", reason="the explorers need ipywidgets")
+
+import convnb  # noqa: E402
+from convnb.widgets.backprop import DEFAULT_W, DEFAULT_X, backprop  # noqa: E402
 
 VIEW_NAMES = ["dx", "dw", "switches"]
 
