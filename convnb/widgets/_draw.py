@@ -21,7 +21,8 @@ from ..pool import avg_pool2d
 
 def grey_png(image: np.ndarray, lo: float, hi: float, alt: str, width: int) -> str:
     """An ``<img>`` of ``image`` in grey levels, ``lo`` black and ``hi`` white (values beyond are
-    clipped), drawn ``width`` CSS pixels wide with sharp pixel edges.
+    clipped), drawn ``width`` CSS pixels wide with sharp pixel edges and a thin frame (so that a
+    white picture on a white page still shows where it is).
 
     Shapes: image (H, W)
     """
@@ -33,7 +34,7 @@ def grey_png(image: np.ndarray, lo: float, hi: float, alt: str, width: int) -> s
     Image.fromarray(grey, mode="L").save(buffer, format="PNG", optimize=True)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" width="{width}" '
-            f'style="image-rendering: pixelated">')
+            f'style="image-rendering: pixelated; border: 1px solid #999">')
 
 
 def signed_fill(value: float, scale: float) -> str:
