@@ -44,6 +44,12 @@ def squares(cells: Iterable[Cell], x0: float, y0: float, cell: float, **attrs: A
     return f"<path d='{d}'{extra}/>"
 
 
+def boxes(corners: Iterable[tuple[float, float]], side: float, **attrs: Any) -> str:
+    """One ``<path>`` holding a ``side`` x ``side`` square at every top-left corner ``(x, y)``;
+    ``attrs`` as in :func:`squares`."""
+    return squares([(y / side, x / side) for x, y in corners], 0, 0, side, **attrs)
+
+
 def grid_lines(x0: float, y0: float, rows: int, cols: int, cell: float, dashed: bool = False,
                colour: str = "#777") -> str:
     """The lines of a ``rows`` x ``cols`` grid of square cells, as one ``<path>``."""

@@ -1,0 +1,272 @@
+"""Receptive fields: which input pixels one unit of a stack of convolutions and poolings sees.
+
+A unit's receptive field is the square of input pixels its value depends on; its size after a
+stack of layers comes from :func:`convnb.receptive_field`. Not every pixel in that square counts
+as much: the number of paths from a pixel up to the unit (the taps that reach it) is what its
+weight is multiplied by, and with dilation some pixels are reached by none. Those counts are the
+gradient of the unit with respect to the input when every weight is one, so they are computed by
+running the stack backwards with :func:`convnb.conv_transpose2d` and all-ones kernels.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import re
+from collections.abc import Sequence
+from io import BytesIO
+
+import ipywidgets as widgets
+import numpy as np
+
+from ..arithmetic import receptive_field as field_size
+from ..transposed import conv_transpose2d
+from . import _grids as g
+from ._core import Frame, choice_axis, step_axis
+
+#: Preset stacks, in the text box's syntax: "kind k s d" per layer (kernel, stride, dilation).
+PRESETS = {
+    "dilations 1, 2, 4, 8 (3x3)": "conv 3 1 1; conv 3 1 2; conv 3 1 4; conv 3 1 8",
+    "three 3x3, stride 1": "conv 3 1 1; conv 3 1 1; conv 3 1 1",
+    "dilations 1, 3, 9 (3x3): one path each": "conv 3 1 1; conv 3 1 3; conv 3 1 9",
+    "dilations 2, 2, 2 (gaps)": "conv 3 1 2; conv 3 1 2; conv 3 1 2",
+    "VGG-like with pooling": "conv 3 1 1; conv 3 1 1; pool 2 2 1; conv 3 1 1; conv 3 1 1; "
+                             "pool 2 2 1",
+    "LeNet-ish": "conv 5 1 1; pool 2 2 1; conv 5 1 1; pool 2 2 1; conv 5 1 1",
+}
+OWN = "your own stack (text box)"
+MAX_LAYERS, MAX_SIZE = 8, 96
+_LAYER = re.compile(r"^(conv|pool)?\s*(\d+)(?:[\s,]+(\d+))?(?:[\s,]+(\d+))?$")
+
+
+def parse(text: str) -> list[tuple[str, int, int, int]]:
+    """``"conv 3 1 1; pool 2 2"`` -> ``[("conv", 3, 1, 1), ("pool", 2, 2, 1)]`` (stride and
+    dilation default to 1, the kind to conv). ``ValueError`` saying which layer is wrong."""
+    layers = []
+    for n, part in enumerate(p.strip() for p in text.split(";")):
+        match = _LAYER.match(part.lower())
+        if not match:
+            raise ValueError(f"layer {n + 1} ({part!r}) must read 'conv k s d' or 'pool k s d' "
+                             "(kernel, stride, dilation: positive integers)")
+        kind, k, s, d = match.groups()
+        layer = (kind or "conv", int(k), int(s or 1), int(d or 1))
+        if min(layer[1:]) < 1:
+            raise ValueError(f"layer {n + 1} ({part!r}): kernel, stride and dilation must be at "
+                             "least 1")
+        layers.append(layer)
+    if len(layers) > MAX_LAYERS:
+        raise ValueError(f"at most {MAX_LAYERS} layers, got {len(layers)}")
+    size = field_size([layer[1:] for layer in layers])[0]
+    if size > MAX_SIZE:
+        raise ValueError(f"the receptive field is {size} pixels wide; this picture draws at most "
+                         f"{MAX_SIZE}")
+    return layers
+
+
+def counts(layers: Sequence[tuple[str, int, int, int]], top: int) -> list[np.ndarray]:
+    """For the middle unit of layer ``top`` (1-based) of a stack with no padding, the number of
+    paths from each unit of every layer below it up to that unit, along one axis.
+
+    The input is as wide as the whole stack's receptive field, so the last layer has one unit.
+    Returns ``[c_0, ..., c_top]``, ``c_m`` of shape (units of layer m,); ``c_0`` is the input.
+    """
+    size = field_size([layer[1:] for layer in layers])[0]
+    units = [size]
+    for _, k, s, d in layers:
+        units.append((units[-1] - d * (k - 1) - 1) // s + 1)
+    c = np.zeros(units[top])
+    c[(units[top] - 1) // 2] = 1.0
+    result = [c]
+    for m in range(top, 0, -1):  # back through layer m: the gradient of a conv of ones
+        _, k, s, d = layers[m - 1]
+        below = conv_transpose2d(result[0][None, None, None], np.ones((1, 1, 1, k)),
+                                 stride=(1, s), dilation=(1, d))[0, 0, 0]
+        result.insert(0, np.pad(below, (0, units[m - 1] - below.size)))
+    return result
+
+
+def _blues(t: np.ndarray) -> np.ndarray:
+    """Light to dark blue for t in [0, 1], as (..., 3) floats."""
+    light, dark = np.array([0.87, 0.92, 0.97]), np.array([0.03, 0.19, 0.42])
+    return light + t[..., None] * (dark - light)
+
+
+def colours(c: np.ndarray) -> np.ndarray:
+    """RGB (..., 3) for path counts: light blue for the fewest, dark for the most (mid blue when
+    all are equal), pink for none."""
+    reached = c[c > 0]
+    lo, hi = (reached.min(), reached.max()) if reached.size else (1.0, 1.0)
+    t = (c - lo) / (hi - lo) if hi > lo else np.full(c.shape, 0.5)
+    rgb = _blues(0.15 + 0.85 * np.clip(t, 0.0, 1.0))
+    return np.where((c > 0)[..., None], rgb, np.array([0.99, 0.88, 0.87]))
+
+
+def heat_map(c0: np.ndarray, span: tuple[int, int], scale: int) -> str:
+    """The input as an image: each pixel coloured by its path count (outer product of the
+    one-axis counts), white outside the field, the field outlined."""
+    from PIL import Image
+
+    n = c0.size
+    grid = np.outer(c0, c0)
+    rgb = np.ones((n, n, 3))
+    lo, hi = span
+    rgb[lo:hi + 1, lo:hi + 1] = colours(grid[lo:hi + 1, lo:hi + 1])
+    buffer = BytesIO()
+    Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(buffer, format="PNG",
+                                                               optimize=True)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    side = n * scale
+    body = (f"<image href='data:image/png;base64,{data}' x='0' y='18' width='{side}' "
+            f"height='{side}' style='image-rendering:pixelated'/>"
+            + g.outline(0, 18, side, side, "#999", 1)
+            + g.outline(lo * scale, 18 + lo * scale, (hi - lo + 1) * scale, (hi - lo + 1) * scale,
+                        g.CURRENT, 2)
+            + g.label(0, 12, f"input {n} x {n}: taps reaching each pixel"))
+    return g.svg(max(side, 270) + 2, side + 20, body, "the input, each pixel coloured by the "
+                 "number of paths from it to the unit")
+
+
+def stack_picture(layers: Sequence[tuple[str, int, int, int]], top: int,
+                  cs: list[np.ndarray]) -> str:
+    """One axis of the stack, input at the bottom: every unit drawn at the centre of its own
+    field, the chosen unit's paths down to the input drawn and its units coloured by count."""
+    fields = [field_size([layer[1:] for layer in layers[:m]]) for m in range(len(layers) + 1)]
+    n = fields[-1][0]
+    cell, row, left = max(4, min(18, 460 // n)), 34, 124
+    height = 26 + row * len(layers) + cell
+
+    def place(m: int, t: int) -> tuple[float, float]:
+        size, jump = fields[m]
+        return left + (t * jump + (size - 1) / 2 + 0.5) * cell, height - row * m - cell / 2
+
+    parts, lines = [g.label(0, 12, "one row of units per layer, the unit's paths down to the "
+                            "input")], []
+    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for m in range(len(layers) + 1):
+        y = place(m, 0)[1]
+        name = "input" if m == 0 else "{} k={} s={} d={}".format(*layers[m - 1])
+        parts.append(g.label(left - 8, y + 4, name, anchor="end"))
+        units = n if m == 0 else (n - fields[m][0]) // fields[m][1] + 1
+        c = cs[m] if m <= top else np.zeros(units)
+        coloured = colours(c)
+        for t in range(units):
+            x, _ = place(m, t)
+            style = ("#fff" if c[t] == 0 else hex_colour(coloured[t]),
+                     "#bbb" if m > top else "#777")
+            groups.setdefault(style, []).append((x - cell / 2 + 1, y - cell / 2 + 1))
+            if 0 < m <= top and c[t] > 0:
+                _, k, s, d = layers[m - 1]
+                for u in range(k):
+                    x2, y2 = place(m - 1, t * s + u * d)
+                    lines.append(f"M{x:g} {y + cell / 2 - 1:g}l{x2 - x:g} {y2 - y - cell + 2:g}")
+    shapes = [g.boxes(corners, cell - 2, fill=fill, stroke=stroke)
+              for (fill, stroke), corners in groups.items()]
+    x, y = place(top, (cs[top].size - 1) // 2)
+    parts.append(g.outline(x - cell / 2, y - cell / 2, cell, cell, g.CURRENT, 2))
+    edges = f"<path d='{''.join(lines)}' stroke='#9ecae1' fill='none'/>" if lines else ""
+    return g.svg(left + n * cell + 4, height + 2, edges + "".join(shapes + parts),
+                 "the stack along one axis, with the paths from the chosen unit down to the input")
+
+
+def describe(layers: Sequence[tuple[str, int, int, int]], top: int) -> list[str]:
+    """The receptive-field size as text, with the recurrence's numbers filled in."""
+    arith = [layer[1:] for layer in layers[:top]]
+    size, jump = field_size(arith)
+    terms, j = [], 1
+    for k, s, d in arith:
+        terms.append(f"{d}*({k}-1)*{j}")
+        j *= s
+    sizes = f"1 + {' + '.join(terms)}" if terms else "1 (a pixel sees itself)"
+    return [f"layers counted: {top} of {len(layers)}, (k, s, d) = "
+            + (", ".join(str(layer) for layer in arith) or "none"),
+            f"receptive field: {size} x {size} input pixels, neighbouring units {jump} apart",
+            f"size = 1 + sum of dilation*(k-1)*jump = {sizes} = {size}"]
+
+
+@functools.lru_cache(maxsize=256)  # the presets' frames do not change when the text box does
+def render_stack(text: str, top: int) -> Frame:
+    """The frame for the stack written in ``text`` with ``top`` layers counted (0: the input
+    pixel alone; a count past the stack's depth shows the whole stack)."""
+    try:
+        layers = parse(text)
+    except ValueError as error:
+        message = f"cannot draw this stack: {error}"
+        return Frame(g.page([], message), message, {"layers": None})
+    top = min(top, len(layers))
+    cs = counts(layers, top)
+    lines = describe(layers, top)
+    c0 = cs[0]
+    reached = np.flatnonzero(c0)
+    lo, hi = int(reached[0]), int(reached[-1])
+    grid = np.outer(c0, c0)
+    weighted = int(np.count_nonzero(grid))
+    inside = (hi - lo + 1) ** 2
+    lines.append(f"pixels that carry weight: {weighted} of {inside}; taps reaching one pixel: "
+                 f"{int(grid[grid > 0].min())} to {int(grid.max())}")
+    text_out = "\n".join(lines)
+    scale = max(3, min(12, 256 // c0.size))
+    pictures = [stack_picture(layers, top, cs), heat_map(c0, (lo, hi), scale)]
+    data = {"layers": layers, "top": top, "size": hi - lo + 1, "taps": grid,
+            "field": (lo, hi), "counts": cs}
+    return Frame(g.page(pictures, text_out), text_out, data)
+
+
+def hex_colour(rgb: np.ndarray) -> str:
+    return "#" + "".join(f"{v:02x}" for v in np.round(np.asarray(rgb) * 255).astype(int))
+
+
+_FEW, _MANY, _NONE = colours(np.array([1.0, 4.0, 0.0]))
+LEGEND = g.legend([(g.swatch(hex_colour(_FEW)), "the fewest taps reach this unit or pixel"),
+                   (g.swatch(hex_colour(_MANY)), "the most taps (darker: more)"),
+                   (g.swatch(hex_colour(_NONE)), "no tap: inside the field, but no weight"),
+                   (g.swatch("#fff"), "outside the field")])
+
+
+def receptive_field(layers: str | Sequence[Sequence[int]] = PRESETS["dilations 1, 2, 4, 8 (3x3)"]
+                    ) -> g.PresetExplorer:
+    """Which input pixels one unit of a stack of layers sees, layer by layer.
+
+    The student sees the stack along one axis (input at the bottom, each unit at the centre of
+    its own field, the paths from the chosen unit down to the input) and the input as a square
+    coloured by how many taps reach each pixel, with the receptive-field size as text. The
+    *stack* menu holds presets (it works in the web book) and the *layers* slider counts 0, 1, ...
+    layers; with a running kernel the text box edits the stack, one ``conv k s d`` or
+    ``pool k s d`` per layer (kernel, stride, dilation), separated by ``;``. ``layers`` is its
+    first text, or a sequence of ``(k, s, d)`` triples.
+    """
+    if not isinstance(layers, str):
+        try:
+            layers = "; ".join("conv " + " ".join(str(int(v)) for v in layer)
+                               for layer in layers)
+        except (TypeError, ValueError):
+            raise TypeError("receptive_field: layers must be a text such as 'conv 3 1 1; "
+                            f"conv 3 1 2' or a sequence of (k, s, d) triples, got {layers!r}"
+                            ) from None
+    try:
+        parse(layers)
+    except ValueError as error:
+        raise ValueError(f"receptive_field: {error}") from None
+    box = widgets.Text(value=layers, description="layers", continuous_update=False,
+                       placeholder="conv 3 1 1; pool 2 2 1",
+                       layout=widgets.Layout(width="560px"))
+    names = list(PRESETS) + [OWN]
+
+    def text_of(name: str, state: dict) -> str:
+        return PRESETS.get(name, state["layers"])
+
+    def depth(text: str) -> int:
+        try:
+            return len(parse(text))
+        except ValueError:
+            return 1
+
+    def render(stack: str, top: int, layers: str) -> Frame:
+        return render_stack(text_of(stack, {"layers": layers}), top)
+
+    stack_axis = choice_axis("stack", "stack", [(name, name) for name in names])
+    count = step_axis("top", "layers",
+                      lambda state: max(depth(text_of(name, state)) for name in names) + 1)
+    presets = [{"layers": PRESETS[name]} if name in PRESETS else None for name in names]
+    return g.PresetExplorer("Receptive fields", render, [stack_axis, count], {"layers": box},
+                            presets, layout=[stack_axis.widget, count.widget, box,
+                                             widgets.HTML(LEGEND)])
