@@ -391,8 +391,9 @@ def backprop(x: Any = None, w: Any = None, dout: Any = None, padding: int = 1,
         return RENDER[view](get(padding), step)
 
     names = [v for v in VIEWS if pool or v != "switches"]
-    view_axis = choice_axis("view", "View", [(VIEWS[v], v) for v in names], buttons=True)
-    step = step_axis("step", "Step", lambda state: max(
+    view_axis = choice_axis("view", "view", [(VIEWS[v], v) for v in names], buttons=True)
+    view_axis.control.style.button_width = "14em"  # the labels in full
+    step = step_axis("step", "step", lambda state: max(
         steps(get(state.get("padding", padding)), v) for v in names))
     live = {}
     if dout is None and top > 0:

@@ -212,6 +212,6 @@ def feature_maps(weights: str | Path | None = None) -> Explorer:
         text = "\n".join(lines)
         return Frame(figure(*panels, text=text), text, data)
 
-    axis = choice_axis("digit", "Digit", [(str(d), d) for d in range(10)], buttons=True)
+    axis = choice_axis("digit", "digit", [(str(d), d) for d in range(10)], buttons=True)
     axis.control.style.button_width = "2.5em"
     return Explorer("LeNet-5 on a digit, layer by layer", render, [axis])
