@@ -242,7 +242,7 @@ def parameter_count(image_size: int = 200, channels: int = 1, maps: int = 1,
                             text=text), text, {"counts": n, "sizes": (S, C, F, K)})
 
     preset = choice_axis("preset", "preset", PRESETS)
-    preset.control.layout.width = "32em"
+    preset.control.layout.width = "36em"
     live = {"image_size": widgets.BoundedIntText(value=image_size, min=1, max=4096,
                                                  description="image side"),
             "channels": widgets.BoundedIntText(value=channels, min=1, max=4096,
@@ -251,8 +251,12 @@ def parameter_count(image_size: int = 200, channels: int = 1, maps: int = 1,
             "filter_size": widgets.BoundedIntText(value=filter_size, min=1, max=4096,
                                                   description="filter side"),
             "bias": widgets.Checkbox(value=bias, description="count biases")}
+    own = widgets.HTML("<small>Your own sizes (used by <i>your own sizes</i> in the preset menu; "
+                       "typing needs a running Jupyter kernel):</small>")
     explorer = Explorer("Parameters: fully connected, locally connected, convolutional", render,
-                        [preset], live=live)
+                        [preset], live=live, layout=[preset.widget, live["bias"], own,
+                                *(live[name] for name in ("image_size", "channels", "maps",
+                                                          "filter_size"))])
 
     def own_sizes(_change: Any) -> None:  # typing a size means: use my sizes
         preset.control.index = len(PRESETS) - 1

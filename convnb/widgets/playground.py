@@ -156,7 +156,7 @@ def kernel_playground(image: str = "camera", size: int = 72, typed_size: int = 3
     axes = [choice_axis("kernel", "kernel", KERNELS),
             choice_axis("boundary", "boundary", BOUNDARIES, buttons=True),
             choice_axis("operation", "operation", OPERATIONS, buttons=True)]
-    box_layout = widgets.Layout(width="64px")  # one layout shared: every widget is saved
+    box_layout = widgets.Layout(width="56px")  # one layout shared: every widget is saved
     boxes = {name: widgets.FloatText(value=1.0 if name == "k22" else 0.0, layout=box_layout)
              for name in CELLS}
     size_control = widgets.Dropdown(options=[("3x3", 3), ("5x5", 5)], value=typed_size,
@@ -170,20 +170,22 @@ def kernel_playground(image: str = "camera", size: int = 72, typed_size: int = 3
     enable()
     size_control.observe(enable, names="value")
     grid = widgets.GridBox(list(boxes.values()),
-                           layout=widgets.Layout(grid_template_columns="repeat(5, 68px)"))
+                           layout=widgets.Layout(grid_template_columns="repeat(5, 60px)"))
     typed_note = widgets.HTML(
-        "<small>Your kernel: choose <i>your kernel (typed below)</i> above, then type numbers in "
-        "the grid. Typing needs a running Jupyter kernel: in the web book these boxes do "
-        "nothing.</small>")
+        "<small>Your own kernel: choose <i>your kernel (typed below)</i> in the kernel menu, then "
+        "type numbers in this grid. Typing needs a running Jupyter kernel: in the web book these "
+        "boxes do nothing.</small>")
     live: dict[str, widgets.ValueWidget] = {"typed_size": size_control, **boxes}
-    layout = [axis.widget for axis in axes] + [typed_note, size_control, grid]
     explorer = Explorer("Kernel playground: filter a photograph", render, axes, live=live,
-                        layout=layout)
-    # The input is the same in every frame: shown once beside the frames, not saved in each.
+                        layout=[axis.widget for axis in axes])
+    # The input is the same in every frame: shown once beside the frames, not saved in each;
+    # the typed kernel, a live extra, comes below them.
     shown_input = widgets.HTML(figure((f"input ({image}, {size} x {size})", img_in)))
-    explorer.children = tuple(widgets.HBox([shown_input, explorer.stack])
-                              if child is explorer.stack else child
-                              for child in explorer.children)
+    children = list(explorer.children)
+    at = children.index(explorer.stack)
+    children[at:at + 1] = [widgets.HBox([shown_input, explorer.stack]), typed_note, size_control,
+                           grid]
+    explorer.children = tuple(children)
     return explorer
 
 
