@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import ARTIFACTS
 
 REPO = Path(__file__).resolve().parents[2]
 VENDOR = REPO / "book" / "_vendor" / "public" / "vendor"
-ARTIFACTS = REPO / "_build" / "test-artifacts"
 LABS = sorted(p.name for p in (REPO / "labs" / "source").iterdir() if p.is_dir())
 
 

@@ -8,8 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import chromium, local_only, visible_frame
-from conftest import ARTIFACTS
+from browser import ARTIFACTS, chromium, local_only, visible_frame
 
 REPO = Path(__file__).resolve().parents[2]
 

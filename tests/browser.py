@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "_build" / "test-artifacts"
+"""Screenshots and logs the browser and book tests keep for a person to look at."""
 
 
 @contextmanager
