@@ -369,13 +369,18 @@ def backprop(x: Any = None, w: Any = None, dout: Any = None, padding: int = 1,
             or not 0 <= padding <= top:
         raise ValueError(f"backprop: padding must be an int from 0 to {top} (min(KH, KW) - 1) "
                          f"for a {w.shape[0]}x{w.shape[1]} kernel, got {padding!r}")
-    y_shape = (x.shape[0] + 2 * padding - w.shape[0] + 1, x.shape[1] + 2 * padding - w.shape[1] + 1)
-    if pool and min(y_shape) < 2:
-        raise ValueError(f"backprop: the conv output is {y_shape[0]}x{y_shape[1]}, too small for "
+    def y_shape(pad: int) -> tuple[int, int]:
+        return x.shape[0] + 2 * pad - w.shape[0] + 1, x.shape[1] + 2 * pad - w.shape[1] + 1
+
+    fits = [pad for pad in range(top + 1) if not pool or min(y_shape(pad)) >= 2]
+    if padding not in fits:
+        rows, cols = y_shape(padding)
+        raise ValueError(f"backprop: the conv output is {rows}x{cols}, too small for "
                          f"a 2x2 max pool; use more padding, a larger x, or pool=False")
     if dout is not None:
         dout = _matrix(dout, "dout", 1)
-        want = (y_shape[0] // 2, y_shape[1] // 2) if pool else y_shape
+        rows, cols = y_shape(padding)
+        want = (rows // 2, cols // 2) if pool else (rows, cols)
         if dout.shape != want:
             raise ValueError(f"backprop: dout must have the shape of the "
                              f"{'pooled output z' if pool else 'conv output y'}, {want}, got "
@@ -396,8 +401,8 @@ def backprop(x: Any = None, w: Any = None, dout: Any = None, padding: int = 1,
     step = step_axis("step", "step", lambda state: max(
         steps(get(state.get("padding", padding)), v) for v in names))
     live = {}
-    if dout is None and top > 0:
-        live["padding"] = widgets.IntSlider(value=int(padding), min=0, max=top,
+    if dout is None and len(fits) > 1:  # a given dout fixes the output's shape
+        live["padding"] = widgets.IntSlider(value=int(padding), min=fits[0], max=top,
                                             description="padding")
     swatch = "padding:0 0.4em;margin-right:0.3em;border:{}"
     keys = [(f"background:#fff;{swatch.format('3px solid ' + WINDOW)}", "window being summed")]
@@ -405,7 +410,7 @@ def backprop(x: Any = None, w: Any = None, dout: Any = None, padding: int = 1,
              for colour, meaning in ((CURRENT, "cell this step fills"),
                                      (DONE, "filled at earlier steps"),
                                      (PAD, "zero padding / no gradient"),
-                                     (SWITCH, "max-pool switch"))]
+                                     (SWITCH, "max-pool switch"))[:3 + pool]]
     legend = widgets.HTML("<small>" + "".join(f'<span style="{style}">{meaning}</span>'
                                               for style, meaning in keys) + "</small>")
     layout = [view_axis.widget, step.widget, *live.values(), legend]

@@ -252,3 +252,13 @@ def test_inputs_are_not_mutated():
 def test_bad_arguments_raise_clearly(kwargs, error, message):
     with pytest.raises(error, match=message):
         backprop(**kwargs)
+
+
+def test_the_padding_slider_offers_only_paddings_the_pool_fits():
+    x = np.arange(9.0).reshape(3, 3) % 4 + np.eye(3) / 10  # no ties in the pooling windows
+    e = backprop(x, DEFAULT_W, padding=2)
+    assert (e.live["padding"].min, e.live["padding"].max) == (1, 2)  # padding 0 leaves 1x1
+    e.live["padding"].value = 1
+    check_every_step(e, x, DEFAULT_W, np.resize([2.0, -1, 3, 1], (1, 1)), 1, True)
+    assert "max-pool switch" in e.children[4].value
+    assert "max-pool switch" not in backprop(pool=False).children[4].value
