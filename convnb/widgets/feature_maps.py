@@ -8,7 +8,8 @@ about 5 s on one core)::
 
 Shipping them rather than training on first use keeps the book's build (which executes every
 chapter on every build, each time on a clean machine) from spending that time and depends on
-no cache; the test suite retrains them and checks that the command reproduces the file.
+no cache. The test suite retrains them and checks that the command reproduces them (bit for
+bit on the machine that made them).
 They classify 351 of the 360 held-out digits correctly (97.5%), the held-out 20% being the one
 :func:`convnb.train.run` draws with seed 0.
 """
@@ -207,8 +208,8 @@ def feature_maps(weights: str | Path | None = None) -> Explorer:
         ]
         if dead_for_all:
             lines += [f"0 for all ten digits here (counted from 1): {dead_for_all};",
-                      "  'dead' ReLU units: they pass no gradient back to their weights, so "
-                      "training cannot revive them"]
+                      "  likely 'dead' ReLU units: a unit that gives 0 for every input passes no "
+                      "gradient", "  back to its weights, so training cannot revive it"]
         text = "\n".join(lines)
         return Frame(figure(*panels, text=text), text, data)
 
