@@ -9,6 +9,7 @@ BENCHMARKS = [
     ["-m", "bench.lenet_epoch", "--threads", "1"],
     ["-m", "bench.lenet_epoch", "--threads", "2"],
     ["bench/grading.py"],
+    ["-m", "bench.widgets"],
 ]
 
 if __name__ == "__main__":
