@@ -126,13 +126,14 @@ def equivariance(image: str = "camera", size: int = 64,
 
 # --- parameter counts -----------------------------------------------------------------------
 
-# (image side, channels, maps, filter side); the lecture's: 200x200, 40K hidden units, 10x10.
 PRESETS = (
-    ("the lecture's: 200x200 image, 40K hidden units, 10x10 filters", (200, 1, 1, 10)),
-    ("a digit: 28x28, 32 maps, 5x5 filters", (28, 1, 32, 5)),
-    ("a colour image: 32x32x3, 64 maps, 3x3 filters", (32, 3, 64, 3)),
-    ("your own sizes (below)", None),
+    ("the lecture's: 200x200 image, 40K hidden units, 10x10 filters", "lecture"),
+    ("a digit: 28x28, 32 maps, 5x5 filters", "digit"),
+    ("a colour image: 32x32x3, 64 maps, 3x3 filters", "colour"),
+    ("your own sizes (below)", "own"),
 )
+# (image side, channels, maps, filter side); the lecture's: 200x200, 40K hidden units, 10x10.
+PRESET_SIZES = {"lecture": (200, 1, 1, 10), "digit": (28, 1, 32, 5), "colour": (32, 3, 64, 3)}
 LAYERS = ("fully connected", "locally connected", "convolutional")
 COLOURS = ("#d55e00", "#e69f00", "#0072b2")
 
@@ -202,8 +203,8 @@ def _check_sizes(fn: str, size: Any, channels: Any, maps: Any, filter_size: Any)
         raise ValueError(f"{fn}: filter_size ({filter_size}) must not exceed image_size ({size})")
 
 
-def parameter_count(image_size: int = 200, channels: int = 1, maps: int = 1,
-                    filter_size: int = 10, bias: bool = False) -> Explorer:
+def parameter_count(image_size: int = 64, channels: int = 3, maps: int = 16,
+                    filter_size: int = 5, bias: bool = False) -> Explorer:
     """Weights of a fully connected, a locally connected and a convolutional layer, compared.
 
     The student picks a preset (the lecture's 200x200 image with 40K hidden units and 10x10
@@ -218,19 +219,24 @@ def parameter_count(image_size: int = 200, channels: int = 1, maps: int = 1,
     if not isinstance(bias, bool):
         raise TypeError(f"{fn}: bias must be True or False, got {bias!r}")
 
-    def render(preset: tuple[int, int, int, int] | None, image_size: int, channels: int,
-               maps: int, filter_size: int, bias: bool) -> Frame:
-        S, C, F, K = preset if preset is not None else (image_size, channels, maps, filter_size)
+    labels = {value: label.split(":")[0].split(" (")[0] for label, value in PRESETS}
+    labels["lecture"] = "the lecture's example"
+
+    def render(preset: str, image_size: int, channels: int, maps: int, filter_size: int,
+               bias: bool) -> Frame:
+        S, C, F, K = PRESET_SIZES.get(preset, (image_size, channels, maps, filter_size))
         if K > S:
-            text = f"the filter ({K}x{K}) is larger than the image ({S}x{S}): choose a smaller one"
+            text = (f"{labels[preset]}: the filter ({K}x{K}) is larger than the image ({S}x{S}): "
+                    "choose a smaller one")
             return Frame(figure(text=text), text, {})
         n = counts(S, C, F, K, bias)
         units, inputs, patch = S * S * F, S * S * C, K * K * C
         extra = {"fully connected": f" + {units:,} biases", "locally connected":
                  f" + {units:,} biases", "convolutional": f" + {F:,} biases"} if bias else {}
         text = "\n".join([
-            f"image {S}x{S}x{C} = {inputs:,} inputs; filters {K}x{K}x{C} = {patch:,} weights each",
-            f"{F} map{'s' if F > 1 else ''} of {S}x{S} (stride 1, padded) = {units:,} hidden units",
+            f"{labels[preset]}: image {S}x{S}x{C} = {inputs:,} inputs",
+            f"{F} map{'s' if F > 1 else ''} of {S}x{S} (stride 1, padded) = {units:,} hidden "
+            f"units; filters {K}x{K}x{C} = {patch:,} weights each",
             f"fully connected: {units:,} units x {inputs:,} inputs"
             f"{extra.get('fully connected', '')} = {n['fully connected']:,}",
             f"locally connected: {units:,} units x {patch:,} weights, none shared"

@@ -127,6 +127,7 @@ def test_the_lectures_example_needs_4M_weights_locally_connected():
     assert frame.data["counts"]["locally connected"] == 40_000 * 10 * 10 == 4_000_000
     assert frame.data["counts"]["fully connected"] == 200 * 200 * 40_000
     assert frame.data["counts"]["convolutional"] == 100
+    assert frame.text.startswith("the lecture's example: image 200x200x1 = 40,000 inputs")
     assert "40,000 hidden units" in frame.text and "= 4,000,000" in frame.text
     assert "1,600,000,000" in frame.html and e.shown().value == frame.html
 
@@ -156,6 +157,10 @@ def test_the_bars_are_on_a_log_scale():
 
 def test_own_sizes_are_counted_live():
     e = parameter_count()
+    e.axes[0].control.index = 3
+    assert e.current().data["counts"] == expected_counts(64, 3, 16, 5)
+    assert e.current().text.startswith("your own sizes: image 64x64x3 = 12,288 inputs")
+    e.axes[0].control.index = 0
     e.live["image_size"].value = 50
     assert e.axes[0].control.index == 3  # typing a size selects "your own sizes"
     e.live["channels"].value, e.live["maps"].value, e.live["filter_size"].value = 3, 16, 7
@@ -180,7 +185,8 @@ def test_the_static_parameter_page_holds_every_frame_and_says_what_needs_a_kerne
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
     ({"image_size": 0}, ValueError, "parameter_count: image_size must be an int from 1 to 4096"),
     ({"maps": 2.5}, ValueError, "parameter_count: maps must be an int"),
-    ({"filter_size": 300}, ValueError, r"filter_size \(300\) must not exceed image_size \(200\)"),
+    ({"image_size": 200, "filter_size": 300}, ValueError,
+     r"filter_size \(300\) must not exceed image_size \(200\)"),
     ({"bias": 1}, TypeError, "parameter_count: bias must be True or False, got 1"),
 ])
 def test_bad_parameter_count_arguments_are_named(kwargs, error, message):
