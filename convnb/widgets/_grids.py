@@ -125,37 +125,42 @@ class PresetExplorer(Explorer):
     """An explorer whose first axis picks a preset or "your own" settings (the live controls).
 
     ``presets[i]`` holds the live controls' values for the first axis's option ``i``, or ``None``
-    for the option that follows the live controls. In a running kernel, picking a preset writes
-    its values into the live controls (one recomputation, not one per control), and editing a
-    live control selects the preset those values now match, or the "your own" option, so the
-    controls and the picture always agree. In the static book the presets' frames are
-    precomputed and the live controls keep their first values (the explorer's note says so).
+    for the option that follows the live controls. Under the menu, a panel switched in the
+    browser shows the chosen preset's ``summaries[i]`` (its settings, as text), or the live
+    controls ``own`` when "your own" is chosen, so what is shown always matches the picture, with
+    or without a kernel. In a running kernel, picking a preset also writes its values into the
+    live controls (one recomputation, not one per control): "your own" starts from the last
+    preset. Changing a live control while a preset is shown (from code) selects "your own".
     """
 
     def __init__(self, title: str, render: Callable[..., Frame], axes: Sequence[Axis],
-                 live: dict[str, widgets.ValueWidget],
-                 presets: Sequence[dict[str, Any] | None],
-                 layout: Sequence[widgets.Widget] | None = None) -> None:
+                 live: dict[str, widgets.ValueWidget], presets: Sequence[dict[str, Any] | None],
+                 summaries: Sequence[str], own: widgets.Widget,
+                 extra: Sequence[widgets.Widget] = ()) -> None:
         self._presets = list(presets)
         self._own = self._presets.index(None)
         self._syncing = False
         choice = axes[0].control
-        choice.index = self._match(live)
+        state = {name: control.value for name, control in live.items()}
+        choice.index = next((i for i, preset in enumerate(self._presets) if preset == state),
+                            self._own)
+        self.panel = widgets.Stack(
+            [own if preset is None else widgets.HTML(f"<small>{text}</small>")
+             for preset, text in zip(self._presets, summaries, strict=True)],
+            selected_index=choice.index)
+        widgets.jsdlink((choice, "index"), (self.panel, "selected_index"))
+        layout = [axes[0].widget, self.panel, *(axis.widget for axis in axes[1:]), *extra]
         super().__init__(title, render, axes, live, layout)
         choice.observe(self._preset_chosen, names="index")
         for control in live.values():
             control.observe(self._edited, names="value")
-
-    def _match(self, live: dict[str, widgets.ValueWidget]) -> int:
-        """The first preset equal to the live controls' values, else the "your own" option."""
-        state = {name: control.value for name, control in live.items()}
-        return next((i for i, preset in enumerate(self._presets) if preset == state), self._own)
 
     def _rebuild(self) -> None:
         if not self._syncing:
             super()._rebuild()
 
     def _preset_chosen(self, change: dict[str, Any]) -> None:
+        self.panel.selected_index = change["new"]  # the browser's link does this without a kernel
         preset = self._presets[change["new"]]
         if self._syncing or preset is None:
             return
@@ -168,11 +173,11 @@ class PresetExplorer(Explorer):
         self._rebuild()
 
     def _edited(self, _change: dict[str, Any]) -> None:
-        if self._syncing:
+        if self._syncing or self.axes[0].control.index == self._own:
             return
         self._syncing = True
         try:
-            self.axes[0].control.index = self._match(self.live)
+            self.axes[0].control.index = self._own
         finally:
             self._syncing = False
-        self.stack.selected_index = self.index()[0]
+        self.stack.selected_index = self._own

@@ -193,7 +193,7 @@ def render_setting(s: Setting, step: int, name: str) -> Frame:
             "rows": [], "cols": []}
     if step < count:
         a, b = divmod(step, lay.out_size)
-        lines.append(f"step {step + 1} of {count}: output position ({a}, {b})")
+        lines.append(f"step {step} of 0..{count - 1}: output position ({a}, {b})")
         lines.append(window_text(s, lay, step))
         data["position"] = (a, b)
         data["rows"], data["cols"] = window(lay, step)
@@ -228,10 +228,11 @@ def conv_arithmetic(input_size: int = 5, kernel_size: int = 3, stride: int = 2, 
     The student sees the input (blue) with its zero padding (dashed), the kernel's taps over it,
     and the output grid filling up; below, the output-size formula with the numbers filled in,
     the rows and columns under the kernel, and the output position. The *case* menu holds the
-    classic cases of Dumoulin & Visin's guide (it works in the web book); the sliders set input
-    size, kernel size, stride, padding and dilation and the box makes the convolution transposed
-    (with a running kernel; choosing a case sets them, and moving them picks "your own
-    settings"). The arguments are the sliders' first values (all sizes along one axis).
+    classic cases of Dumoulin & Visin's guide and the step slider and Play move the kernel (both
+    work in the web book). Under "your own settings", sliders set input size, kernel size,
+    stride, padding and dilation and a box makes the convolution transposed (with a running
+    kernel; they start from the last case chosen). The arguments are the sliders' first values
+    (all sizes along one axis); when they are one of the cases, that case is shown first.
     """
     own = {"input_size": input_size, "kernel_size": kernel_size, "stride": stride,
            "padding": padding, "dilation": dilation}
@@ -261,7 +262,9 @@ def conv_arithmetic(input_size: int = 5, kernel_size: int = 3, stride: int = 2, 
                      lambda state: max(steps(setting(name, state)) for name in names))
     presets = [dict(zip(live, astuple(CASES[n]), strict=True)) if n in CASES else None
                for n in names]
-    sizes = widgets.VBox([widgets.HBox(list(live.values())[:3]),
-                          widgets.HBox(list(live.values())[3:])])
+    summaries = [f"This case: {describe(CASES[n])}. To change these, choose &quot;{OWN}&quot; "
+                 "(needs a running kernel)." if n in CASES else "" for n in names]
+    sliders = widgets.VBox([widgets.HBox(list(live.values())[:3]),
+                            widgets.HBox(list(live.values())[3:])])
     return g.PresetExplorer("Convolution arithmetic", render, [case_axis, step], live, presets,
-                            layout=[case_axis.widget, step.widget, sizes, widgets.HTML(LEGEND)])
+                            summaries, sliders, extra=[widgets.HTML(LEGEND)])

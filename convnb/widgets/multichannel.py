@@ -58,8 +58,8 @@ def render_step(x: np.ndarray, w: np.ndarray, b: np.ndarray, step: int) -> Frame
     text = "\n".join([
         f"H_out = (H + 2*pad - dilation*(KH-1) - 1) // stride + 1 = ({x.shape[1]} + 2*{PAD} - "
         f"1*({kh}-1) - 1) // {STRIDE} + 1 = {h_out}",
-        f"out[f, i, j] for filter f = {f}, row i = {i}, col j = {j} (output {step + 1} of "
-        f"{out.size})",
+        f"step {step} of 0..{out.size - 1}: out[f, i, j] for filter f = {f}, row i = {i}, "
+        f"col j = {j}",
         f"window: rows {rows.start}..{rows.stop - 1}, cols {cols.start}..{cols.stop - 1} of "
         f"the padded input (input rows {rows.start - PAD}..{rows.stop - 1 - PAD}, "
         f"cols {cols.start - PAD}..{cols.stop - 1 - PAD})",
@@ -78,7 +78,7 @@ def picture(xpad: np.ndarray, wf: np.ndarray, products: np.ndarray, out: np.ndar
     their sum; on the right the output volume, filled so far."""
     f, i, j = at
     c_in, size = xpad.shape[0], xpad.shape[1]
-    cx, ck, cp = 20, 20, 24  # cell sizes: input, filter, products
+    cx, ck, cp = 22, 20, 24  # cell sizes: input, filter, products
     wx, kx, px, ox = 0, size * cx + 28, size * cx + 28 + 3 * ck + 30, 0
     ox = px + 3 * cp + 90
     row = size * cx + 26
@@ -136,14 +136,16 @@ def multichannel(seed: int = 0) -> Explorer:
     slices, each channel's elementwise products and their sum, the total plus the bias, and the
     3x3x2 output volume filling up; the numbers are also written out as text. The step slider
     and Play go through the 18 output numbers, filter 0 first (they work in the web book). With
-    a running kernel the *numbers* box draws new ones of the same kind (0: the lecture's).
+    a running kernel the *seed* box draws new numbers of the same kind (0: the lecture's).
     """
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"multichannel: seed must be an int from 0 to 9999, got {seed!r}")
     if not 0 <= seed <= 9999:
         raise ValueError(f"multichannel: seed must be an int from 0 to 9999, got {seed!r}")
-    box = widgets.BoundedIntText(value=seed, min=0, max=9999, description="numbers",
-                                 tooltip="0: the lecture's numbers; another seed draws new ones")
+    box = widgets.BoundedIntText(value=seed, min=0, max=9999, description="seed",
+                                 layout=widgets.Layout(width="180px"))
+    hint = widgets.HTML("<small>0: the lecture's numbers; another seed draws new numbers of "
+                        "the same kind (needs a running kernel)</small>")
 
     def render(step: int, seed: int) -> Frame:
         return render_step(*numbers(seed), step)
@@ -151,4 +153,4 @@ def multichannel(seed: int = 0) -> Explorer:
     axis = step_axis("step", "output", lambda state: 2 * 3 * 3, interval=1200)
     return Explorer("Convolution over channels: the 5x5x3 example", render, [axis],
                       live={"seed": box},
-                      layout=[axis.widget, box, widgets.HTML(LEGEND)])
+                      layout=[axis.widget, widgets.HBox([box, hint]), widgets.HTML(LEGEND)])

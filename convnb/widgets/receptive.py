@@ -229,10 +229,11 @@ def receptive_field(layers: str | Sequence[Sequence[int]] = PRESETS["dilations 1
     The student sees the stack along one axis (input at the bottom, each unit at the centre of
     its own field, the paths from the chosen unit down to the input) and the input as a square
     coloured by how many taps reach each pixel, with the receptive-field size as text. The
-    *stack* menu holds presets (it works in the web book) and the *layers* slider counts 0, 1, ...
-    layers; with a running kernel the text box edits the stack, one ``conv k s d`` or
-    ``pool k s d`` per layer (kernel, stride, dilation), separated by ``;``. ``layers`` is its
-    first text, or a sequence of ``(k, s, d)`` triples.
+    *stack* menu holds presets and the *layers* slider (and Play) counts 0, 1, ... layers; both
+    work in the web book. Under "your own stack", with a running kernel, a text box edits the
+    stack: one ``conv k s d`` or ``pool k s d`` per layer (kernel, stride, dilation), separated
+    by ``;``; it starts from the last preset chosen. ``layers`` is its first text, or a sequence
+    of ``(k, s, d)`` triples; when it is a preset, that preset is shown first.
     """
     if not isinstance(layers, str):
         try:
@@ -267,6 +268,7 @@ def receptive_field(layers: str | Sequence[Sequence[int]] = PRESETS["dilations 1
     count = step_axis("top", "layers",
                       lambda state: max(depth(text_of(name, state)) for name in names) + 1)
     presets = [{"layers": PRESETS[name]} if name in PRESETS else None for name in names]
+    summaries = [f"This stack: {PRESETS[name]}. To edit it, choose &quot;{OWN}&quot; (needs a "
+                 "running kernel)." if name in PRESETS else "" for name in names]
     return g.PresetExplorer("Receptive fields", render, [stack_axis, count], {"layers": box},
-                            presets, layout=[stack_axis.widget, count.widget, box,
-                                             widgets.HTML(LEGEND)])
+                            presets, summaries, box, extra=[widgets.HTML(LEGEND)])

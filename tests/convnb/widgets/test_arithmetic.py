@@ -184,19 +184,24 @@ def test_every_precomputed_frame_is_what_render_gives():
 def test_choosing_a_case_sets_the_sliders_and_moving_one_picks_your_own():
     e = conv_arithmetic()
     case = e.axes[0].control
+    panel = e.panel  # under the menu: the case's settings, or the sliders for "your own"
     case.index = list(CASES).index("dilation")
     assert {k: c.value for k, c in e.live.items()} == vars(CASES["dilation"])
-    e.live["stride"].value = 2  # no longer the dilation case
-    assert case.value == OWN
+    assert panel.selected_index == case.index
+    assert "input 7 x 7, kernel 3 x 3, stride 1, padding 0, dilation 2" in panel.children[
+        case.index].value
+    case.index = len(CASES)  # "your own settings" starts from the dilation case
+    assert case.value == OWN and e.current().data["setting"] == CASES["dilation"]
+    assert e.live["input_size"] in panel.children[case.index].children[0].children
+    e.live["stride"].value = 2
     assert e.current().data["setting"] == Setting(7, 3, 2, 0, 2)
     assert "(7 + 2*0 - 2*(3-1) - 1) // 2 + 1 = 2" in e.current().text
-    e.live["input_size"].value = 5
-    e.live["dilation"].value = 1
-    e.live["padding"].value = 1  # now exactly the "padding and strides" case
-    assert case.value == "padding and strides"
     case.index = list(CASES).index("transposed (doubles the size)")
     assert e.live["transposed"].value is True and e.live["kernel_size"].value == 4
     assert "(2 - 1)*2 - 2*1 + 1*(4-1) + 1 = 4" in e.current().text
+    e.live["padding"].value = 2  # a change from code while a case is shown: "your own"
+    assert case.value == OWN and e.current().data["setting"] == Setting(2, 4, 2, 2, 1, True)
+    assert e.shown().value == e.current().html
 
 
 def test_a_setting_without_output_says_why():
