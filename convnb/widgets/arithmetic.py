@@ -21,6 +21,7 @@ from ._core import Frame, choice_axis, step_axis
 #: The live controls' ranges: (smallest, largest) value of each setting.
 RANGES = {"input_size": (1, 8), "kernel_size": (1, 5), "stride": (1, 3), "padding": (0, 4),
           "dilation": (1, 3)}
+MAX_OUT = 8
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Layout:
 
 def layout(s: Setting) -> Layout:
     """The grid and output size of a setting; ``ValueError`` (convnb's message) when it has no
-    output."""
+    output, or one too large to step through."""
     i, k, st, p, d = s.input_size, s.kernel_size, s.stride, s.padding, s.dilation
     if not s.transposed:
         out = conv_output_size(i, k, st, p, d)
@@ -82,6 +83,9 @@ def layout(s: Setting) -> Layout:
             raise ValueError(f"the picture needs pad <= dilation*(KH-1) = {d * (k - 1)}: a larger "
                              "padding crops the stride-1 convolution's input instead")
         size, where = (i - 1) * st + 1 + 2 * border, border + np.arange(i) * st
+    if out > MAX_OUT:  # every output position is a frame, for every case
+        raise ValueError(f"the output would be {out} x {out}; this explorer steps through at "
+                         f"most {MAX_OUT} x {MAX_OUT}: make the input, kernel or stride smaller")
     index = np.full((size, size), -1)
     index[np.ix_(where, where)] = np.arange(i * i).reshape(i, i)
     return Layout(index, out, 1 if s.transposed else st, d, k, border)

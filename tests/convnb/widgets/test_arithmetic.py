@@ -44,10 +44,10 @@ def frame_taps(frame) -> list[tuple[int, int]]:
 
 SETTINGS = [Setting(i, k, s, p, d) for i, k, s, p, d in itertools.product(
     (1, 5, 7), (1, 2, 3, 4), (1, 2, 3), (0, 2), (1, 2))
-    if i + 2 * p >= d * (k - 1) + 1]
+    if i + 2 * p >= d * (k - 1) + 1 and out_size(Setting(i, k, s, p, d)) <= 8]
 TRANSPOSED = [Setting(i, k, s, p, d, True) for i, k, s, p, d in itertools.product(
     (1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3), (0, 1, 2), (1, 2))
-    if p <= d * (k - 1) and out_size(Setting(i, k, s, p, d, True)) >= 1]
+    if p <= d * (k - 1) and 1 <= out_size(Setting(i, k, s, p, d, True)) <= 8]
 
 
 @pytest.mark.parametrize("s", SETTINGS, ids=str)
@@ -218,6 +218,13 @@ def test_a_setting_without_output_says_why():
         e.live[name].value = value
     # (4 - 1)*2 - 2*2 + 1 + 1 = 4 outputs, but a border of 1*(2-1) - 2 < 0 zeros cannot be drawn
     assert "no output: the picture needs pad <= dilation*(KH-1) = 1" in e.current().text
+    for name, value in [("input_size", 8), ("stride", 3), ("kernel_size", 5), ("dilation", 3),
+                        ("padding", 0)]:
+        e.live[name].value = value
+    # (8 - 1)*3 + 3*(5-1) + 1 = 34: too many positions to step through, and none are made
+    assert "the output would be 34 x 34; this explorer steps through at most 8 x 8" in (
+        e.current().text)
+    assert e.axes[1].control.max + 1 == max(out_size(s) ** 2 for s in CASES.values())
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
@@ -229,6 +236,8 @@ def test_a_setting_without_output_says_why():
     ({"transposed": 1}, TypeError, "conv_arithmetic: transposed must be True or False, got 1"),
     ({"transposed": True, "kernel_size": 2, "padding": 2}, ValueError,
      "conv_arithmetic: the picture needs pad <= dilation"),
+    ({"input_size": 8, "kernel_size": 1, "stride": 1, "padding": 1}, ValueError,
+     "conv_arithmetic: the output would be 10 x 10; this explorer steps through at most 8 x 8"),
 ])
 def test_bad_arguments_are_named(kwargs, error, match):
     with pytest.raises(error, match=match):
