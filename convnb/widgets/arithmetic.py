@@ -262,6 +262,7 @@ def conv_arithmetic(input_size: int = 5, kernel_size: int = 3, stride: int = 2, 
         return render_setting(setting(case, state), step, case)
 
     case_axis = choice_axis("case", "case", [(name, name) for name in names])
+    case_axis.control.layout.width = "380px"  # room for the longest name
     step = step_axis("step", "step",
                      lambda state: max(steps(setting(name, state)) for name in names))
     presets = [dict(zip(live, astuple(CASES[n]), strict=True)) if n in CASES else None

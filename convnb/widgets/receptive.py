@@ -265,6 +265,7 @@ def receptive_field(layers: str | Sequence[Sequence[int]] = PRESETS["dilations 1
         return render_stack(text_of(stack, {"layers": layers}), top)
 
     stack_axis = choice_axis("stack", "stack", [(name, name) for name in names])
+    stack_axis.control.layout.width = "380px"  # room for the longest name
     count = step_axis("top", "layers",
                       lambda state: max(depth(text_of(name, state)) for name in names) + 1)
     presets = [{"layers": PRESETS[name]} if name in PRESETS else None for name in names]
