@@ -20,28 +20,25 @@ explorer                    what it shows                                       
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+# Each explorer's module has the explorer's name, so these imports must bind the functions last
+# (importing a submodule binds its module to that name in this package).
+from .arithmetic import conv_arithmetic
+from .backprop import backprop
+from .equivariance import equivariance, parameter_count
+from .feature_maps import feature_maps
+from .multichannel import multichannel
+from .playground import kernel_playground
+from .pooling import pooling
+from .receptive import receptive_field
 
-_MODULES = {
-    "equivariance": "equivariance",
-    "parameter_count": "equivariance",
-    "kernel_playground": "playground",
-    "conv_arithmetic": "arithmetic",
-    "multichannel": "multichannel",
-    "pooling": "pooling",
-    "backprop": "backprop",
-    "receptive_field": "receptive",
-    "feature_maps": "feature_maps",
-}
-
-__all__ = sorted(_MODULES)
-
-
-def __getattr__(name: str) -> Any:
-    # ipywidgets is imported only when an explorer is asked for: `import convnb` stays light.
-    if name not in _MODULES:
-        raise AttributeError(f"module 'convnb.widgets' has no attribute {name!r}")
-    explorer = getattr(importlib.import_module(f".{_MODULES[name]}", __name__), name)
-    globals()[name] = explorer  # importing the module bound its name here: the function wins
-    return explorer
+__all__ = [
+    "backprop",
+    "conv_arithmetic",
+    "equivariance",
+    "feature_maps",
+    "kernel_playground",
+    "multichannel",
+    "parameter_count",
+    "pooling",
+    "receptive_field",
+]
