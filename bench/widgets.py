@@ -29,6 +29,8 @@ def _other_value(control):
         return labels[(index + 1) % len(labels)]
     if isinstance(value, bool):
         return not value
+    if isinstance(value, str):  # a text box: the same text with a space, still recomputed
+        return value + " "
     if isinstance(value, int | float):
         top = getattr(control, "max", None)
         step = getattr(control, "step", 1) or 1

@@ -6,6 +6,7 @@ each side, ``d`` dilation, ``o`` output size, all along one axis.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 __all__ = [
@@ -18,7 +19,8 @@ __all__ = [
 def _check_ints(fn: str, minimum: dict[str, int], values: dict[str, int]) -> None:
     for name, value in values.items():
         low = minimum.get(name, 1)
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        # NumPy integers count (a shape's entries are np.int64): numbers.Integral takes both.
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
             kind = "a positive int" if low == 1 else f"an int of at least {low}"
             raise ValueError(f"{fn}: {name} must be {kind}, got {value!r}")
 

@@ -147,37 +147,49 @@ class Explorer(widgets.VBox):
                 for control in getattr(axis.widget, "children", [axis.control]):
                     control.value = min(control.value, last)
                     control.max = last
-        shape = tuple(len(v) for v in lists)
-        if shape == getattr(self, "_shape", None):
-            for index, frame in self.frames.items():  # same layout: update the frames in place
-                self._leaf(index).value = frame.html
-        else:
-            old = list(self.stack.children) + getattr(self, "_links", [])
-            self._links: list[widgets.Widget] = []
-            self.stack.children = self._nest(lists, ())
-            for child in old:  # a closed widget is no longer saved in the notebook
-                _close(child)
-            self._shape = shape
+        # Reuse every widget whose place still exists (creating one costs far more than drawing
+        # a frame); close the rest, since a closed widget is no longer saved in the notebook.
+        leaves, inner = getattr(self, "_leaves", {}), getattr(self, "_inner", {})
+        self._leaves, self._inner = {}, {}
+        self.stack.children = self._nest(lists, (), leaves, inner)
+        for widget in list(leaves.values()) + [w for pair in inner.values() for w in pair]:
+            widget.close()
         self.stack.selected_index = self.index()[0] if self.axes else 0
 
-    def _nest(self, lists: list[list[Any]], prefix: tuple[int, ...]) -> list[widgets.Widget]:
+    def _nest(self, lists: list[list[Any]], prefix: tuple[int, ...],
+              leaves: dict[tuple[int, ...], widgets.HTML],
+              inner: dict[tuple[int, ...], tuple[widgets.Stack, widgets.Widget]],
+              ) -> list[widgets.Widget]:
         """The stack's children for the axes after ``prefix``: HTML frames at the last axis,
-        inner stacks (each driven by its own axis control) above it."""
+        inner stacks (each driven by its own axis control) above it. ``leaves`` and ``inner``
+        hold the widgets of the previous layout; what is reused is taken out of them."""
         depth = len(prefix)
-        if not self.axes:
-            return [widgets.HTML(self.frames[()].html)]
-        if depth == len(self.axes) - 1:
-            return [widgets.HTML(self.frames[prefix + (i,)].html)
-                    for i in range(len(lists[depth]))]
-        inner = []
+        if depth >= len(self.axes) - 1:
+            keys = [()] if not self.axes else [prefix + (i,) for i in range(len(lists[depth]))]
+            children = []
+            for key in keys:
+                leaf = leaves.pop(key, None)
+                if leaf is None:
+                    leaf = widgets.HTML(self.frames[key].html)
+                elif leaf.value != self.frames[key].html:
+                    leaf.value = self.frames[key].html
+                self._leaves[key] = leaf
+                children.append(leaf)
+            return children
         axis = self.axes[depth + 1]
+        stacks = []
         for i in range(len(lists[depth])):
-            stack = widgets.Stack(self._nest(lists, prefix + (i,)),
-                                  selected_index=getattr(axis.control, axis.trait))
-            self._links.append(
-                widgets.jsdlink((axis.control, axis.trait), (stack, "selected_index")))
-            inner.append(stack)
-        return inner
+            key = prefix + (i,)
+            children = self._nest(lists, key, leaves, inner)
+            if key in inner:
+                stack, link = inner.pop(key)
+                stack.children = children
+            else:
+                stack = widgets.Stack(children, selected_index=getattr(axis.control, axis.trait))
+                link = widgets.jsdlink((axis.control, axis.trait), (stack, "selected_index"))
+            self._inner[key] = (stack, link)
+            stacks.append(stack)
+        return stacks
 
     def index(self) -> tuple[int, ...]:
         """The index of the frame the axes' controls select now."""
@@ -197,13 +209,6 @@ class Explorer(widgets.VBox):
         for i in index or (0,):
             widget = widget.children[i]
         return widget
-
-
-def _close(widget: widgets.Widget) -> None:
-    """Closes a widget and every widget inside it."""
-    for child in getattr(widget, "children", ()):
-        _close(child)
-    widget.close()
 
 
 # Drawing ----------------------------------------------------------------------------------------

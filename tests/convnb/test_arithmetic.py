@@ -105,3 +105,15 @@ def test_parameter_counts():
 def test_bad_arithmetic_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_numpy_integers_are_sizes_too():
+    # A shape's entries are NumPy integers; the formula must take them as they come.
+    import numpy as np
+
+    from convnb import conv_output_size
+
+    i, k, s, p = np.int64(7), np.int64(3), np.int64(2), np.int64(1)
+    assert conv_output_size(i, k, s, p) == (7 + 2 * 1 - 3) // 2 + 1
+    with pytest.raises(ValueError, match="conv_output_size: k must be a positive int"):
+        conv_output_size(7, np.int64(0))
