@@ -17,7 +17,8 @@ import nbformat
 import pytest
 from browser import ARTIFACTS, chromium, local_only, visible_frame
 
-EXPLORERS = ["conv_arithmetic", "pooling"]
+# explorer -> the menu entry that shows its live controls (None: they are always shown)
+EXPLORERS = {"conv_arithmetic": "your own settings", "pooling": None}
 # True once the frame an explorer shows (the one visible child of its stacks) is not `before`.
 SHOWN_CHANGED = """([explorer, before]) => [...explorer.querySelectorAll(
     '.convnb-frames .widget-html-content')].some(e => e.offsetParent !== null
@@ -84,7 +85,7 @@ def _operate_live(control) -> None:
         box.press("Enter")
 
 
-@pytest.mark.parametrize("name", EXPLORERS)
+@pytest.mark.parametrize("name", sorted(EXPLORERS))
 def test_a_live_control_recomputes_in_jupyterlab(jupyterlab, name: str):
     url, token, root = jupyterlab
     notebook = nbformat.v4.new_notebook()
@@ -97,18 +98,22 @@ def test_a_live_control_recomputes_in_jupyterlab(jupyterlab, name: str):
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         refused = local_only(page, url)
-        page.goto(f"{url}/lab/tree/{name}.ipynb?token={token}")
+        # ?reset: a fresh workspace, so no notebook of an earlier test opens beside this one.
+        page.goto(f"{url}/lab/tree/{name}.ipynb?reset&token={token}")
         cell = page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first
         cell.wait_for(timeout=90_000)
         # Run the cell once the kernel has started (the status bar says "Idle").
         page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for(timeout=90_000)
         cell.click()
         page.keyboard.press("Shift+Enter")
-        explorer = page.locator(".convnb-explorer").first
+        explorer = page.locator(".convnb-explorer:visible").first
         try:
             explorer.wait_for(timeout=90_000)
         finally:
             page.screenshot(path=ARTIFACTS / f"jupyterlab-{name}-ran.png")
+        if EXPLORERS[name]:
+            explorer.locator(".convnb-axis select").first.select_option(label=EXPLORERS[name])
+            page.wait_for_timeout(500)
         before = visible_frame(explorer)
         live = explorer.locator(".convnb-live")
         assert live.count(), f"{name} has no live control"
