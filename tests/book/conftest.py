@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,13 @@ LABS = sorted(p.name for p in (REPO / "labs" / "source").iterdir() if p.is_dir()
 def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Builds a copy of the book with the real `jupyter-book build`, failing on any warning,
     after making the labs' student notebooks with `python -m autograder release` as `make book`
-    does. Returns the site's folder."""
+    does. Returns the site's folder.
+
+    While working on the tests, ``CONVNB_BUILT_BOOK=path/to/_build/html`` reuses a site built
+    before instead (CI never sets it)."""
+    reuse = os.environ.get("CONVNB_BUILT_BOOK")
+    if reuse:
+        return Path(reuse)
     if not (VENDOR / "mathjax" / "tex-mml-chtml.js").is_file():
         pytest.fail(f"{VENDOR} is missing: run `make vendor` (make test and make book do)")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
