@@ -43,6 +43,8 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy2(REPO / name, source / name)
     shutil.copytree(REPO / "book", source / "book", ignore=shutil.ignore_patterns(
         "node_modules", "_build", "_downloads", ".ipynb_checkpoints", "__pycache__"))
+    # The fast-convolution chapter shows the GPU measurements committed as data.
+    shutil.copytree(REPO / "bench" / "results", source / "bench" / "results")
     (source / "labs").mkdir()
     shutil.copy2(REPO / "labs" / "nbgrader_config.py", source / "labs")
     shutil.copytree(REPO / "labs" / "source", source / "labs" / "source")
