@@ -9,12 +9,13 @@ they keep working in the static book where no kernel runs. Its *live* controls (
 kernel) are watched from Python: when a kernel runs, changing one recomputes every frame.
 
 Every widget created is saved in a page, even if it is never shown, so an explorer creates only
-what it displays.
+what it displays. :class:`PresetExplorer` adds a first axis of presets, one of which follows the
+live controls. The argument checks every explorer shares end the module; the drawing is in
+``_draw``.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import itertools
 from collections.abc import Callable, Sequence
@@ -211,73 +212,82 @@ class Explorer(widgets.VBox):
         return widget
 
 
-# Drawing ----------------------------------------------------------------------------------------
+class PresetExplorer(Explorer):
+    """An explorer whose first axis picks a preset or "your own" settings (the live controls).
 
-
-def png_img(image: np.ndarray, alt: str, scale: int = 1, cmap: str = "gray",
-            vmin: float | None = None, vmax: float | None = None) -> str:
-    """An ``<img>`` tag holding ``image`` (H, W) (a colour map applied) or (H, W, 3) as an
-    inline PNG, each pixel drawn as a ``scale`` x ``scale`` block."""
-    from io import BytesIO
-
-    from matplotlib import colormaps
-    from PIL import Image
-
-    a = np.asarray(image, dtype=np.float64)
-    if a.ndim == 2:
-        lo = np.nanmin(a) if vmin is None else vmin
-        hi = np.nanmax(a) if vmax is None else vmax
-        a = colormaps[cmap]((a - lo) / (hi - lo if hi > lo else 1.0))[..., :3]
-    rgb = np.clip(np.round(a * 255), 0, 255).astype(np.uint8)
-    if scale > 1:
-        rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
-    buffer = BytesIO()
-    Image.fromarray(rgb).save(buffer, format="PNG", optimize=True)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
-            f'style="image-rendering: pixelated">')
-
-
-def grid_svg(values: np.ndarray | None, shape: tuple[int, int] | None = None, *, cell: int = 28,
-             fill: dict[tuple[int, int], str] | None = None, default_fill: str = "#ffffff",
-             outline: Sequence[tuple[int, int, int, int, str]] = (), fmt: str = "{:g}",
-             title: str = "", dashed: set[tuple[int, int]] | None = None) -> str:
-    """An SVG grid of ``shape`` cells (or ``values.shape``) with optional numbers in the cells.
-
-    ``fill`` colours single cells ``{(row, col): colour}``; ``outline`` draws rectangles
-    ``(row, col, height, width, colour)`` over the grid (a kernel's position); ``dashed`` cells
-    get a dashed border (padding). ``title`` is the SVG's accessible name.
+    ``presets[i]`` holds the live controls' values for the first axis's option ``i``, or ``None``
+    for the option that follows the live controls. Under the menu, a panel switched in the
+    browser shows the chosen preset's ``summaries[i]`` (its settings, as text), or the live
+    controls ``own`` when "your own" is chosen, so what is shown always matches the picture, with
+    or without a kernel. In a running kernel, picking a preset also writes its values into the
+    live controls (one recomputation, not one per control): "your own" starts from the last
+    preset. Changing a live control while a preset is shown (from code) selects "your own".
     """
-    rows, cols = values.shape if values is not None else shape
-    fill = fill or {}
-    dashed = dashed or set()
-    width, height = cols * cell + 2, rows * cell + 2
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="-1 -1 {width} {height}" role="img" aria-label="{html.escape(title)}">',
-             f"<title>{html.escape(title)}</title>"]
-    font = max(8, cell // 2 - 2)
-    for r in range(rows):
-        for c in range(cols):
-            style = ' stroke-dasharray="3,2"' if (r, c) in dashed else ""
-            parts.append(f'<rect x="{c * cell}" y="{r * cell}" width="{cell}" height="{cell}" '
-                         f'fill="{fill.get((r, c), default_fill)}" stroke="#888"{style}/>')
-            if values is not None:
-                parts.append(f'<text x="{c * cell + cell / 2}" y="{r * cell + cell / 2}" '
-                             f'font-size="{font}" text-anchor="middle" '
-                             f'dominant-baseline="central">{html.escape(fmt.format(values[r, c]))}'
-                             "</text>")
-    for r, c, h, w, colour in outline:
-        parts.append(f'<rect x="{c * cell}" y="{r * cell}" width="{w * cell}" height="{h * cell}" '
-                     f'fill="none" stroke="{colour}" stroke-width="3"/>')
-    parts.append("</svg>")
-    return "".join(parts)
+
+    def __init__(self, title: str, render: Callable[..., Frame], axes: Sequence[Axis],
+                 live: dict[str, widgets.ValueWidget], presets: Sequence[dict[str, Any] | None],
+                 summaries: Sequence[str], own: widgets.Widget,
+                 extra: Sequence[widgets.Widget] = ()) -> None:
+        self._presets = list(presets)
+        self._own = self._presets.index(None)
+        self._syncing = False
+        choice = axes[0].control
+        state = {name: control.value for name, control in live.items()}
+        choice.index = next((i for i, preset in enumerate(self._presets) if preset == state),
+                            self._own)
+        self.panel = widgets.Stack(
+            [own if preset is None else widgets.HTML(f"<small>{text}</small>")
+             for preset, text in zip(self._presets, summaries, strict=True)],
+            selected_index=choice.index)
+        widgets.jsdlink((choice, "index"), (self.panel, "selected_index"))
+        layout = [axes[0].widget, self.panel, *(axis.widget for axis in axes[1:]), *extra]
+        super().__init__(title, render, axes, live, layout)
+        choice.observe(self._preset_chosen, names="index")
+        for control in live.values():
+            control.observe(self._edited, names="value")
+
+    def _rebuild(self) -> None:
+        if not self._syncing:
+            super()._rebuild()
+
+    def _preset_chosen(self, change: dict[str, Any]) -> None:
+        self.panel.selected_index = change["new"]  # the browser's link does this without a kernel
+        preset = self._presets[change["new"]]
+        if self._syncing or preset is None:
+            return
+        self._syncing = True
+        try:
+            for name, value in preset.items():
+                self.live[name].value = value
+        finally:
+            self._syncing = False
+        self._rebuild()
+
+    def _edited(self, _change: dict[str, Any]) -> None:
+        if self._syncing or self.axes[0].control.index == self._own:
+            return
+        self._syncing = True
+        try:
+            self.axes[0].control.index = self._own
+        finally:
+            self._syncing = False
+        self.stack.selected_index = self._own
 
 
-def figure(*panels: tuple[str, str], text: str = "") -> str:
-    """Panels ``(caption, svg or img)`` side by side, then ``text`` (plain, escaped) below them."""
-    cells = "".join(
-        f'<figure style="display:inline-block;vertical-align:top;margin:0 1em 0.5em 0">'
-        f'{content}<figcaption style="text-align:center">{html.escape(caption)}</figcaption>'
-        "</figure>" for caption, content in panels)
-    lines = f'<pre style="margin:0.3em 0">{html.escape(text)}</pre>' if text else ""
-    return f"<div>{cells}</div>{lines}"
+# Argument checks --------------------------------------------------------------------------------
+
+
+def check_int(fn: str, name: str, value: Any, low: int, high: int) -> int:
+    """``value`` as an int if it is one (NumPy integers count, bools do not) from ``low`` to
+    ``high``; else ``ValueError`` naming the explorer ``fn`` and the argument."""
+    if not isinstance(value, int | np.integer) or isinstance(value, bool) \
+            or not low <= value <= high:
+        raise ValueError(f"{fn}: {name} must be an int from {low} to {high}, got {value!r}")
+    return int(value)
+
+
+def check_bool(fn: str, name: str, value: Any) -> bool:
+    """``value`` if it is True or False; else ``TypeError`` naming ``fn`` and the argument."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{fn}: {name} must be True or False, got {value!r}")
+    return bool(value)

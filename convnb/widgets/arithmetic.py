@@ -10,13 +10,14 @@ convolution over that.
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass
+from functools import lru_cache
 
 import ipywidgets as widgets
 import numpy as np
 
 from ..arithmetic import conv_output_size, conv_transpose_output_size
-from . import _grids as g
-from ._core import Frame, choice_axis, step_axis
+from . import _draw as draw
+from ._core import Frame, PresetExplorer, check_bool, check_int, choice_axis, step_axis
 
 #: The live controls' ranges: (smallest, largest) value of each setting.
 RANGES = {"input_size": (1, 8), "kernel_size": (1, 5), "stride": (1, 3), "padding": (0, 4),
@@ -126,46 +127,49 @@ def picture(s: Setting, lay: Layout, position: int | None) -> str:
     size, out = lay.index.shape[0], lay.out_size
     cell = max(8, min(28, 280 // max(size, out)))
     top, ox = 20, size * cell + 40
-    parts = [g.label(0, 14, f"{'spread, padded' if s.transposed else 'padded'} input "
-                     f"{size} x {size}"),
-             g.label(ox, 14, f"output {out} x {out}"), *input_grid(s, lay, cell, top)]
+    parts = [draw.label(0, 14, f"{'spread, padded' if s.transposed else 'padded'} input "
+                        f"{size} x {size}"),
+             draw.label(ox, 14, f"output {out} x {out}"), *input_grid(s, lay, cell, top)]
     done = out * out if position is None else position
-    parts.append(g.squares([divmod(t, out) for t in range(done)], ox, top, cell, fill=g.DONE))
+    parts.append(draw.squares([divmod(t, out) for t in range(done)], ox, top, cell, fill=draw.DONE))
     if position is not None:
         rows, cols = window(lay, position)
         x, y, span = cols[0] * cell, top + rows[0] * cell, (rows[-1] - rows[0] + 1) * cell
-        taps = dict(fill=g.KERNEL, fill_opacity=".45")
-        parts.append(g.rect(x, y, span, span, **taps) if lay.dilation == 1 else
-                     g.squares([(r, c) for r in rows for c in cols], 0, top, cell, **taps))
-        parts.append(g.outline(x, y, span, span, g.CURRENT))
-        parts.append(g.squares([divmod(position, out)], ox, top, cell, fill=g.CURRENT))
-    parts.append(g.grid_lines(ox, top, out, out, cell))
+        taps = dict(fill=draw.KERNEL, fill_opacity=".45")
+        parts.append(draw.rect(x, y, span, span, **taps) if lay.dilation == 1 else
+                     draw.squares([(r, c) for r in rows for c in cols], 0, top, cell, **taps))
+        parts.append(draw.outline(x, y, span, span, draw.CURRENT))
+        parts.append(draw.squares([divmod(position, out)], ox, top, cell, fill=draw.CURRENT))
+    parts.append(draw.grid_lines(ox, top, out, out, cell))
     title = ("the input and the complete output" if position is None else
              f"the input with the kernel at output {divmod(position, out)}, and the output")
     width = ox + max(out * cell + 2, 80)  # room for the output's label
-    return g.svg(width, top + max(size, out) * cell + 2, "".join(parts), title)
+    return draw.svg(width, top + max(size, out) * cell + 2, "".join(parts), title)
 
 
 def input_grid(s: Setting, lay: Layout, cell: int, top: int) -> list[str]:
     """The grid the kernel slides over: input cells blue and outlined, zeros dashed."""
     size = lay.index.shape[0]
-    parts = [g.grid_lines(0, top, size, size, cell, dashed=True)]
+    parts = [draw.grid_lines(0, top, size, size, cell, dashed=True)]
     if not s.transposed:  # the input is one block
         at, n = lay.border * cell, s.input_size
-        parts.append(g.rect(at, top + at, n * cell, n * cell, fill=g.INPUT))
-        parts.append(g.grid_lines(at, top + at, n, n, cell, colour="#555"))
+        parts.append(draw.rect(at, top + at, n * cell, n * cell, fill=draw.INPUT))
+        parts.append(draw.grid_lines(at, top + at, n, n, cell, colour="#555"))
         return parts
     real = [tuple(rc) for rc in np.argwhere(lay.index >= 0)]
     inner = range(lay.border, size - lay.border)
     inserted = [(r, c) for r in inner for c in inner if lay.index[r, c] < 0]
-    return [g.squares(inserted, 0, top, cell, fill=g.ZERO), parts[0],
-            g.squares(real, 0, top, cell, fill=g.INPUT, stroke="#555")]
+    return [draw.squares(inserted, 0, top, cell, fill=draw.ZERO), parts[0],
+            draw.squares(real, 0, top, cell, fill=draw.INPUT, stroke="#555")]
 
 
-LEGEND = g.legend([(g.swatch(g.INPUT), "input"), (g.swatch("#fff", dashed=True), "zero padding"),
-                   (g.swatch(g.ZERO, dashed=True), "zeros between input cells (transposed)"),
-                   (g.swatch(g.KERNEL, opacity=0.45), "kernel taps"),
-                   (g.swatch(g.DONE), "output computed"), (g.swatch(g.CURRENT), "this output")])
+LEGEND = draw.legend([(draw.swatch(draw.INPUT), "input"),
+                      (draw.swatch("#fff", dashed=True), "zero padding"),
+                      (draw.swatch(draw.ZERO, dashed=True),
+                       "zeros between input cells (transposed)"),
+                      (draw.swatch(draw.KERNEL, opacity=0.45), "kernel taps"),
+                      (draw.swatch(draw.DONE), "output computed"),
+                      (draw.swatch(draw.CURRENT), "this output")])
 
 
 def window_text(s: Setting, lay: Layout, position: int) -> str:
@@ -182,6 +186,7 @@ def window_text(s: Setting, lay: Layout, position: int) -> str:
             f"  input cells under the taps: {cells}")
 
 
+@lru_cache(maxsize=4096)  # the cases' frames do not change when the sliders do
 def render_setting(s: Setting, step: int, name: str) -> Frame:
     """The frame for setting ``s`` (called ``name``) at ``step``."""
     lines = [f"{name}: {describe(s)}"]
@@ -190,7 +195,7 @@ def render_setting(s: Setting, step: int, name: str) -> Frame:
     except ValueError as error:
         lines.append(f"no output: {error}")
         text = "\n".join(lines)
-        return Frame(g.page([], text), text, {"setting": s, "out_size": 0})
+        return Frame(draw.figure(text=text), text, {"setting": s, "out_size": 0})
     lines += formulas(s, lay.out_size)
     count = lay.out_size ** 2
     data = {"setting": s, "out_size": lay.out_size, "index": lay.index, "position": None,
@@ -206,7 +211,7 @@ def render_setting(s: Setting, step: int, name: str) -> Frame:
                      "steps;\n  the slider goes further for the cases that have more)")
     text = "\n".join(lines)
     shown = picture(s, lay, step if step < count else None)
-    return Frame(g.page([shown], text), text, data)
+    return Frame(draw.figure(("", shown), text=text), text, data)
 
 
 def steps(s: Setting) -> int:
@@ -216,17 +221,8 @@ def steps(s: Setting) -> int:
         return 1
 
 
-def _check(name: str, value: object) -> None:
-    low, high = RANGES[name]
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"conv_arithmetic: {name} must be an int, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"conv_arithmetic: {name} must be between {low} and {high}, "
-                         f"got {value}")
-
-
 def conv_arithmetic(input_size: int = 5, kernel_size: int = 3, stride: int = 2, padding: int = 1,
-                    dilation: int = 1, transposed: bool = False) -> g.PresetExplorer:
+                    dilation: int = 1, transposed: bool = False) -> PresetExplorer:
     """A kernel sliding over a padded input, one output position per step.
 
     The student sees the input (blue) with its zero padding (dashed), the kernel's taps over it,
@@ -240,10 +236,9 @@ def conv_arithmetic(input_size: int = 5, kernel_size: int = 3, stride: int = 2, 
     """
     own = {"input_size": input_size, "kernel_size": kernel_size, "stride": stride,
            "padding": padding, "dilation": dilation}
-    for name, value in own.items():
-        _check(name, value)
-    if not isinstance(transposed, bool):
-        raise TypeError(f"conv_arithmetic: transposed must be True or False, got {transposed!r}")
+    own = {name: check_int("conv_arithmetic", name, value, *RANGES[name])
+           for name, value in own.items()}
+    transposed = check_bool("conv_arithmetic", "transposed", transposed)
     try:
         layout(Setting(*own.values(), transposed))
     except ValueError as error:
@@ -271,5 +266,5 @@ def conv_arithmetic(input_size: int = 5, kernel_size: int = 3, stride: int = 2, 
                  "(needs a running kernel)." if n in CASES else "" for n in names]
     sliders = widgets.VBox([widgets.HBox(list(live.values())[:3]),
                             widgets.HBox(list(live.values())[3:])])
-    return g.PresetExplorer("Convolution arithmetic", render, [case_axis, step], live, presets,
-                            summaries, sliders, extra=[widgets.HTML(LEGEND)])
+    return PresetExplorer("Convolution arithmetic", render, [case_axis, step], live, presets,
+                          summaries, sliders, extra=[widgets.HTML(LEGEND)])

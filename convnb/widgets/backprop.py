@@ -19,7 +19,7 @@ Every number drawn comes from convnb (``conv2d``, ``max_pool2d``, ``max_pool2d_b
 
 from __future__ import annotations
 
-import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,8 @@ import ipywidgets as widgets
 import numpy as np
 
 from .. import conv2d, conv2d_backward, max_pool2d, max_pool2d_backward
-from ._core import Explorer, Frame, choice_axis, figure, step_axis
+from ._core import Explorer, Frame, check_bool, choice_axis, step_axis
+from ._draw import Rect, figure, grid_svg, legend, swatch
 
 __all__ = ["backprop"]
 
@@ -111,50 +112,25 @@ def factor(v: float) -> str:
     return f"({num(v)})" if v < 0 else num(v)
 
 
-Rect = tuple[int, int, int, int, str]  # row, col, height, width, colour
-
-
-def grid(values: np.ndarray, title: str, *, fill: list[Rect] = (),
+def grid(values: np.ndarray, title: str, *, fill: Sequence[Rect] = (),
          outline: tuple[int, int, int, int] | None = None,
          shown: np.ndarray | None = None) -> str:
-    """A compact SVG grid with the numbers of ``values`` (H, W) in its cells.
+    """The numbers of ``values`` in a grid: ``fill`` rectangles painted in order, ``outline``
+    ``(row, col, height, width)`` a window framed, numbers hidden where ``shown`` is False.
 
-    One path draws all grid lines, colours come as a few rectangles rather than one per cell,
-    and attributes use single quotes (JSON does not escape them): the dozens of precomputed
-    frames stay small. ``fill`` rectangles are painted in order, ``outline`` is
-    ``(row, col, height, width)`` of a window, ``shown`` (H, W) bool hides the numbers where
-    False.
+    Shapes: values (H, W), shown (H, W) bool
     """
-    rows, cols = values.shape
-    width, height = cols * CELL + 2, rows * CELL + 2
-    label = html.escape(title)
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-             f"viewBox='-1 -1 {width} {height}' role='img' aria-label='{label}'>"
-             f"<title>{label}</title>"]
-    parts += [f"<rect x='{c * CELL}' y='{r * CELL}' width='{w * CELL}' height='{h * CELL}' "
-              f"fill='{colour}'/>" for r, c, h, w, colour in fill if h > 0 and w > 0]
-    lines = "".join(f"M0 {r * CELL}H{cols * CELL}" for r in range(rows + 1))
-    lines += "".join(f"M{c * CELL} 0V{rows * CELL}" for c in range(cols + 1))
-    parts.append(f"<path d='{lines}' stroke='#888' fill='none'/>"
-                 "<g font-family='sans-serif' font-size='12' text-anchor='middle' "
-                 "dominant-baseline='central'>")
-    half = CELL // 2
-    parts += [f"<text x='{c * CELL + half}' y='{r * CELL + half}'>{num(values[r, c])}</text>"
-              for r in range(rows) for c in range(cols) if shown is None or shown[r, c]]
-    parts.append("</g>")
-    if outline is not None:
-        r, c, h, w = outline
-        parts.append(f"<rect x='{c * CELL}' y='{r * CELL}' width='{w * CELL}' "
-                     f"height='{h * CELL}' fill='none' stroke='{WINDOW}' stroke-width='3'/>")
-    parts.append("</svg>")
-    return "".join(parts)
+    labels = [[num(v) if shown is None or shown[r, c] else "" for c, v in enumerate(row)]
+              for r, row in enumerate(values)]
+    marks = [] if outline is None else [(*outline, WINDOW)]
+    return grid_svg(labels, cell=CELL, fills=fill, marks=marks, title=title)
 
 
 def border(shape: tuple[int, int], pads: tuple[int, int]) -> list[Rect]:
     """Grey for the zero-padding cells of a padded grid of ``shape``: all grey, then the
     inside white again."""
     (rows, cols), (ph, pw) = shape, pads
-    return [(0, 0, rows, cols, PAD), (ph, pw, rows - 2 * ph, cols - 2 * pw, "#fff")]
+    return [(0, 0, rows, cols, PAD), (ph, pw, rows - 2 * ph, cols - 2 * pw, "#ffffff")]
 
 
 def progress(shape: tuple[int, int], step: int) -> tuple[np.ndarray, list[Rect]]:
@@ -314,15 +290,15 @@ RENDER = {"dx": render_dx, "dw": render_dw, "switches": render_switches}
 
 # The explorer -----------------------------------------------------------------------------------
 
-def _matrix(value: Any, name: str, smallest: int) -> np.ndarray:
+def _matrix(value: Any, name: str, smallest: int, largest: int = MAX_SIZE) -> np.ndarray:
     """A user's 2-D array as float64 (a copy), checked."""
     try:
         a = np.array(value, dtype=float)
     except (TypeError, ValueError) as err:
         raise TypeError(f"backprop: {name} must be a 2-D array of numbers, got "
                         f"{type(value).__name__}") from err
-    if a.ndim != 2 or not (smallest <= min(a.shape) and max(a.shape) <= MAX_SIZE):
-        raise ValueError(f"backprop: {name} must be a 2-D array with {smallest} to {MAX_SIZE} "
+    if a.ndim != 2 or not (smallest <= min(a.shape) and max(a.shape) <= largest):
+        raise ValueError(f"backprop: {name} must be a 2-D array with {smallest} to {largest} "
                          f"rows and columns, got shape {a.shape}")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"backprop: {name} must hold finite numbers, got {a.tolist()}")
@@ -362,13 +338,13 @@ def backprop(x: Any = None, w: Any = None, dout: Any = None, padding: int = 1,
     if w.shape[0] > x.shape[0] or w.shape[1] > x.shape[1]:
         raise ValueError(f"backprop: w must not be larger than x, got w {w.shape} and x "
                          f"{x.shape}")
-    if not isinstance(pool, bool):
-        raise TypeError(f"backprop: pool must be True or False, got {pool!r}")
+    pool = check_bool("backprop", "pool", pool)
     top = min(w.shape) - 1
     if isinstance(padding, bool) or not isinstance(padding, int | np.integer) \
             or not 0 <= padding <= top:
         raise ValueError(f"backprop: padding must be an int from 0 to {top} (min(KH, KW) - 1) "
                          f"for a {w.shape[0]}x{w.shape[1]} kernel, got {padding!r}")
+
     def y_shape(pad: int) -> tuple[int, int]:
         return x.shape[0] + 2 * pad - w.shape[0] + 1, x.shape[1] + 2 * pad - w.shape[1] + 1
 
@@ -378,7 +354,7 @@ def backprop(x: Any = None, w: Any = None, dout: Any = None, padding: int = 1,
         raise ValueError(f"backprop: the conv output is {rows}x{cols}, too small for "
                          f"a 2x2 max pool; use more padding, a larger x, or pool=False")
     if dout is not None:
-        dout = _matrix(dout, "dout", 1)
+        dout = _matrix(dout, "dout", 1, largest=2 * MAX_SIZE)  # y is at most H + KH - 1
         rows, cols = y_shape(padding)
         want = (rows // 2, cols // 2) if pool else (rows, cols)
         if dout.shape != want:
@@ -404,15 +380,11 @@ def backprop(x: Any = None, w: Any = None, dout: Any = None, padding: int = 1,
     if dout is None and len(fits) > 1:  # a given dout fixes the output's shape
         live["padding"] = widgets.IntSlider(value=int(padding), min=fits[0], max=top,
                                             description="padding")
-    swatch = "padding:0 0.4em;margin-right:0.3em;border:{}"
-    keys = [(f"background:#fff;{swatch.format('3px solid ' + WINDOW)}", "window being summed")]
-    keys += [(f"background:{colour};{swatch.format('1px solid #888')}", meaning)
-             for colour, meaning in ((CURRENT, "cell this step fills"),
-                                     (DONE, "filled at earlier steps"),
-                                     (PAD, "zero padding / no gradient"),
-                                     (SWITCH, "max-pool switch"))[:3 + pool]]
-    legend = widgets.HTML("<small>" + "".join(f'<span style="{style}">{meaning}</span>'
-                                              for style, meaning in keys) + "</small>")
-    layout = [view_axis.widget, step.widget, *live.values(), legend]
+    keys = [(swatch("#ffffff", stroke=WINDOW, width=3), "window being summed"),
+            (swatch(CURRENT), "cell this step fills"), (swatch(DONE), "filled at earlier steps"),
+            (swatch(PAD), "zero padding / no gradient")]
+    keys += [(swatch(SWITCH), "max-pool switch")] if pool else []
+    legend_html = widgets.HTML(f"<small>{legend(keys)}</small>")
+    layout = [view_axis.widget, step.widget, *live.values(), legend_html]
     return Explorer("Backpropagation through a convolution and a max pool", render,
                     [view_axis, step], live=live, layout=layout)

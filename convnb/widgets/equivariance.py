@@ -19,8 +19,8 @@ import numpy as np
 
 from ..arithmetic import conv_params, linear_params, locally_connected_params
 from ..filters import correlate2d, sobel
-from ._core import Axis, Explorer, Frame, choice_axis, figure
-from ._draw import grey_png, small_image
+from ._core import Axis, Explorer, Frame, check_bool, check_int, choice_axis
+from ._draw import figure, grey_png, small_image
 
 # --- equivariance ---------------------------------------------------------------------------
 
@@ -56,12 +56,12 @@ def _shift_slider(description: str, shifts: tuple[int, ...]) -> Axis:
 
 def _check_shifts(fn: str, shifts: Any, size: int) -> tuple[int, ...]:
     ok = (isinstance(shifts, tuple | list) and 1 <= len(shifts) <= 8
-          and all(isinstance(s, int) and not isinstance(s, bool) and abs(s) < size
+          and all(isinstance(s, int | np.integer) and not isinstance(s, bool) and abs(s) < size
                   for s in shifts) and len(set(shifts)) == len(shifts))
     if not ok:
         raise ValueError(f"{fn}: shifts must be a list of 1 to 8 different ints smaller than the "
                          f"image ({size} pixels) in size, got {shifts!r}")
-    return tuple(shifts)
+    return tuple(int(s) for s in shifts)
 
 
 def equivariance(image: str = "camera", size: int = 64,
@@ -194,15 +194,6 @@ def _table(values: dict[str, int]) -> str:
             f"<th>times the convolution's</th></tr>{rows}</table>")
 
 
-def _check_sizes(fn: str, size: Any, channels: Any, maps: Any, filter_size: Any) -> None:
-    for name, value in (("image_size", size), ("channels", channels), ("maps", maps),
-                        ("filter_size", filter_size)):
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 4096:
-            raise ValueError(f"{fn}: {name} must be an int from 1 to 4096, got {value!r}")
-    if filter_size > size:
-        raise ValueError(f"{fn}: filter_size ({filter_size}) must not exceed image_size ({size})")
-
-
 def parameter_count(image_size: int = 64, channels: int = 3, maps: int = 16,
                     filter_size: int = 5, bias: bool = False) -> Explorer:
     """Weights of a fully connected, a locally connected and a convolutional layer, compared.
@@ -215,9 +206,14 @@ def parameter_count(image_size: int = 64, channels: int = 3, maps: int = 16,
     the lecture counts weights only) need a running kernel.
     """
     fn = "parameter_count"
-    _check_sizes(fn, image_size, channels, maps, filter_size)
-    if not isinstance(bias, bool):
-        raise TypeError(f"{fn}: bias must be True or False, got {bias!r}")
+    image_size, channels, maps, filter_size = (
+        check_int(fn, name, value, 1, 4096) for name, value in (
+            ("image_size", image_size), ("channels", channels), ("maps", maps),
+            ("filter_size", filter_size)))
+    if filter_size > image_size:
+        raise ValueError(f"{fn}: filter_size ({filter_size}) must not exceed image_size "
+                         f"({image_size})")
+    bias = check_bool(fn, "bias", bias)
 
     labels = {value: label.split(":")[0].split(" (")[0] for label, value in PRESETS}
     labels["lecture"] = "the lecture's example"

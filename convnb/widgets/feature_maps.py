@@ -25,8 +25,8 @@ import numpy as np
 from ..data import load_digits, train_test_split
 from ..nn.models import lenet5
 from ..train import lenet_input, standardize
-from ._core import Explorer, Frame, choice_axis, figure
-from ._draw import grey_png
+from ._core import Explorer, Frame, choice_axis
+from ._draw import figure, grey_png
 
 __all__ = ["ACCURACY", "WEIGHTS", "digits_split", "feature_maps", "layer_outputs", "load_model"]
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from ..arithmetic import conv_output_size
 from ..conv import conv2d
-from . import _grids as g
-from ._core import Explorer, Frame, step_axis
+from . import _draw as draw
+from ._core import Explorer, Frame, check_int, step_axis
 
 STRIDE, PAD = 2, 1
 LECTURE_X = np.array([
@@ -68,64 +68,74 @@ def render_step(x: np.ndarray, w: np.ndarray, b: np.ndarray, step: int) -> Frame
     data = {"f": f, "i": i, "j": j, "window": (rows, cols), "products": products,
             "channel_sums": sums, "bias": b[f], "out": out[f, i, j], "volume": out,
             "filled": filled}
-    return Frame(g.page([picture(xpad, w[f], products, out, filled, (f, i, j))], text),
-                 text, data)
+    shown = picture(xpad, w[f], b[f], products, out, filled, (f, i, j))
+    return Frame(draw.figure(("", shown), text=text), text, data)
 
 
-def picture(xpad: np.ndarray, wf: np.ndarray, products: np.ndarray, out: np.ndarray,
-            filled: np.ndarray, at: tuple[int, int, int]) -> str:
+def picture(xpad: np.ndarray, wf: np.ndarray, bias: float, products: np.ndarray,
+            out: np.ndarray, filled: np.ndarray, at: tuple[int, int, int]) -> str:
     """Per channel row: the padded input with the window, the filter's slice, the products and
-    their sum; on the right the output volume, filled so far."""
+    their sum; on the right the output volume, filled so far, and the sum with the bias.
+
+    Shapes: xpad (C, H + 2*pad, W + 2*pad), wf and products (C, KH, KW), out and filled
+    (F, H_out, W_out); ``at`` is (f, i, j).
+    """
     f, i, j = at
-    c_in, size = xpad.shape[0], xpad.shape[1]
-    cx, ck, cp = 22, 20, 24  # cell sizes: input, filter, products
-    wx, kx, px, ox = 0, size * cx + 28, size * cx + 28 + 3 * ck + 30, 0
-    ox = px + 3 * cp + 90
+    (c_in, size, _), (_, kh, kw) = xpad.shape, wf.shape
+    cx, ck, cp = 22, 20, 24  # cell sizes: input, filter, products (and output)
+    kx = size * cx + 28  # left edges of the columns: input at 0, filter, products, output
+    px = kx + kw * ck + 30
+    ox = px + kw * cp + 90
     row = size * cx + 26
-    pad = {(r, c) for r in range(size) for c in range(size)
-           if r in (0, size - 1) or c in (0, size - 1)}
-    parts = [g.label(wx, 12, "padded input x"), g.label(kx, 12, f"filter w[{f}]"),
-             g.label(px, 12, "window × filter"), g.label(ox, 12, "output volume")]
+    inside = range(PAD, size - PAD)
+    parts = [draw.label(0, 12, "padded input x"), draw.label(kx, 12, f"filter w[{f}]"),
+             draw.label(px, 12, "window × filter"), draw.label(ox, 12, "output volume")]
     for c in range(c_in):
         y = 18 + c * row
-        window = [(i * STRIDE + u, j * STRIDE + v) for u in range(3) for v in range(3)]
-        parts += [g.squares(window, wx, y, cx, fill=g.KERNEL, fill_opacity=".2"),
-                  g.grid_lines(wx, y, size, size, cx, dashed=True),
-                  g.grid_lines(wx + cx, y + cx, size - 2, size - 2, cx, colour="#555"),
-                  g.numbers(xpad[c], wx, y, cx, skip=lambda r, q: (r, q) in pad),
-                  g.outline(wx + j * STRIDE * cx, y + i * STRIDE * cx, 3 * cx, 3 * cx, g.CURRENT),
-                  g.label(wx, y + size * cx + 14, f"x[{c}]: channel {c}"),
-                  g.label(kx - 14, y + 1.5 * ck + 5, "×", anchor="middle"),
-                  g.grid_lines(kx, y, 3, 3, ck), g.numbers(wf[c], kx, y, ck),
-                  g.label(kx, y + 3 * ck + 14, f"w[{f}, {c}]"),
-                  g.label(px - 14, y + 1.5 * cp + 5, "=", anchor="middle"),
-                  g.grid_lines(px, y, 3, 3, cp), g.numbers(products[c], px, y, cp),
-                  g.label(px + 3 * cp + 8, y + 1.5 * cp + 5,
-                          f"sum {products[c].sum():g}", bold=True)]
+        window = [(i * STRIDE + u, j * STRIDE + v) for u in range(kh) for v in range(kw)]
+        parts += [draw.squares(window, 0, y, cx, fill=draw.KERNEL, fill_opacity=".2"),
+                  draw.grid_lines(0, y, size, size, cx, dashed=True),
+                  draw.grid_lines(PAD * cx, y + PAD * cx, size - 2 * PAD, size - 2 * PAD, cx,
+                                  colour="#555"),
+                  draw.numbers(xpad[c], 0, y, cx,
+                               skip=lambda r, q: r not in inside or q not in inside),
+                  draw.outline(j * STRIDE * cx, y + i * STRIDE * cx, kw * cx, kh * cx,
+                               draw.CURRENT),
+                  draw.label(0, y + size * cx + 14, f"x[{c}]: channel {c}"),
+                  draw.label(kx - 14, y + kh * ck / 2 + 5, "×", anchor="middle"),
+                  draw.grid_lines(kx, y, kh, kw, ck), draw.numbers(wf[c], kx, y, ck),
+                  draw.label(kx, y + kh * ck + 14, f"w[{f}, {c}]"),
+                  draw.label(px - 14, y + kh * cp / 2 + 5, "=", anchor="middle"),
+                  draw.grid_lines(px, y, kh, kw, cp), draw.numbers(products[c], px, y, cp),
+                  draw.label(px + kw * cp + 8, y + kh * cp / 2 + 5,
+                             f"sum {products[c].sum():g}", bold=True)]
+    rows, cols = out.shape[1:]
     for k in range(out.shape[0]):
-        y = 18 + k * (3 * cp + 30)
-        done = [divmod(t, 3) for t in range(out[k].size) if filled[k].flat[t]]
-        parts += [g.label(ox, y + 3 * cp + 14, f"out[{k}]"),
-                  g.squares([rc for rc in done if (k, *rc) != at], ox, y, cp, fill=g.DONE),
-                  g.squares([(i, j)] if k == f else [], ox, y, cp, fill=g.CURRENT),
-                  g.grid_lines(ox, y, 3, 3, cp),
-                  g.numbers(out[k], ox, y, cp,
-                            skip=lambda r, q, k=k: not filled[k, r, q] or (k, r, q) == at),
-                  g.numbers(out[k], ox, y, cp, colour="#fff",
-                            skip=lambda r, q, k=k: (k, r, q) != at)]
-    terms = [*products.sum(axis=(1, 2)), out[at] - products.sum()]
+        y = 18 + k * (rows * cp + 30)
+        done = [(r, q) for r in range(rows) for q in range(cols) if filled[k, r, q]]
+        parts += [draw.label(ox, y + rows * cp + 14, f"out[{k}]"),
+                  draw.squares([rq for rq in done if (k, *rq) != at], ox, y, cp,
+                               fill=draw.DONE),
+                  draw.squares([(i, j)] if k == f else [], ox, y, cp, fill=draw.CURRENT),
+                  draw.grid_lines(ox, y, rows, cols, cp),
+                  draw.numbers(out[k], ox, y, cp,
+                               skip=lambda r, q, k=k: not filled[k, r, q] or (k, r, q) == at),
+                  draw.numbers(out[k], ox, y, cp, colour="#fff",
+                               skip=lambda r, q, k=k: (k, r, q) != at)]
+    terms = [*products.sum(axis=(1, 2)), bias]
     sums = " + ".join(f"{v:g}" if v >= 0 else f"({v:g})" for v in terms)
-    y = 18 + 2 * (3 * cp + 30) + 10
-    parts += [g.label(ox, y, f"{sums} (bias)"),
-              g.label(ox, y + 16, f"= out[{f}, {i}, {j}] = {out[at]:g}", bold=True)]
-    return g.svg(ox + 150, 18 + c_in * row, "".join(parts),
-                 f"the padded input's channels with the window, filter {f}, the products, and "
-                 "the output volume")
+    y = 18 + out.shape[0] * (rows * cp + 30) + 10
+    parts += [draw.label(ox, y, f"{sums} (bias)"),
+              draw.label(ox, y + 16, f"= out[{f}, {i}, {j}] = {out[at]:g}", bold=True)]
+    return draw.svg(ox + 150, 18 + c_in * row, "".join(parts),
+                    f"the padded input's channels with the window, filter {f}, the products, and "
+                    "the output volume")
 
 
-LEGEND = g.legend([(g.swatch("#fff", dashed=True), "zero padding"),
-                   (g.swatch(g.KERNEL, opacity=0.2), "the window"),
-                   (g.swatch(g.DONE), "output computed"), (g.swatch(g.CURRENT), "this output")])
+LEGEND = draw.legend([(draw.swatch("#fff", dashed=True), "zero padding"),
+                      (draw.swatch(draw.KERNEL, opacity=0.2), "the window"),
+                      (draw.swatch(draw.DONE), "output computed"),
+                      (draw.swatch(draw.CURRENT), "this output")])
 
 
 def multichannel(seed: int = 0) -> Explorer:
@@ -138,10 +148,7 @@ def multichannel(seed: int = 0) -> Explorer:
     and Play go through the 18 output numbers, filter 0 first (they work in the web book). With
     a running kernel the *seed* box draws new numbers of the same kind (0: the lecture's).
     """
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f"multichannel: seed must be an int from 0 to 9999, got {seed!r}")
-    if not 0 <= seed <= 9999:
-        raise ValueError(f"multichannel: seed must be an int from 0 to 9999, got {seed!r}")
+    seed = check_int("multichannel", "seed", seed, 0, 9999)
     box = widgets.BoundedIntText(value=seed, min=0, max=9999, description="seed",
                                  layout=widgets.Layout(width="180px"))
     hint = widgets.HTML("<small>0: the lecture's numbers; another seed draws new numbers of "
@@ -152,5 +159,5 @@ def multichannel(seed: int = 0) -> Explorer:
 
     axis = step_axis("step", "output", lambda state: 2 * 3 * 3, interval=1200)
     return Explorer("Convolution over channels: the 5x5x3 example", render, [axis],
-                      live={"seed": box},
-                      layout=[axis.widget, widgets.HBox([box, hint]), widgets.HTML(LEGEND)])
+                    live={"seed": box},
+                    layout=[axis.widget, widgets.HBox([box, hint]), widgets.HTML(LEGEND)])

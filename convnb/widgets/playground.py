@@ -22,8 +22,8 @@ from ..filters import (
     sharpen,
     sobel,
 )
-from ._core import Explorer, Frame, choice_axis, figure, grid_svg
-from ._draw import grey_png, signed_fill, small_image
+from ._core import Explorer, Frame, choice_axis
+from ._draw import figure, grey_png, grid_svg, signed_fill, small_image
 
 KERNELS = (
     ("box blur 5x5", "box"),
@@ -95,12 +95,6 @@ def _display_range(kernel: np.ndarray, out: np.ndarray) -> tuple[float, float, s
     return lo, hi, f"shown: black {lo:.3g}, white {hi:.3g}"
 
 
-def _check_int(fn: str, name: str, value: Any, allowed: tuple[int, ...]) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value not in allowed:
-        raise ValueError(f"{fn}: {name} must be one of {allowed}, got {value!r}")
-    return value
-
-
 def kernel_playground(image: str = "camera", size: int = 72, typed_size: int = 3) -> Explorer:
     """Slide a preset or typed kernel over a real photograph.
 
@@ -116,7 +110,8 @@ def kernel_playground(image: str = "camera", size: int = 72, typed_size: int = 3
     """
     fn = "kernel_playground"
     picture = small_image(fn, image, size)
-    typed_size = _check_int(fn, "typed_size", typed_size, (3, 5))
+    if typed_size not in (3, 5) or isinstance(typed_size, bool | float):
+        raise ValueError(f"{fn}: typed_size must be 3 or 5, got {typed_size!r}")
     labels = dict((value, label) for label, value in KERNELS)
     img_in = grey_png(picture, 0.0, 1.0, f"input: {image}, {size} x {size} pixels", SHOWN_WIDTH)
     cache: dict[tuple[str, str, str], Frame] = {}
@@ -135,10 +130,10 @@ def kernel_playground(image: str = "camera", size: int = 72, typed_size: int = 3
                    if symmetric else "a half turn changes this kernel: correlation and "
                    "convolution differ"))
         scale = float(np.abs(kernel).max())
-        svg = grid_svg(np.array([[_short(v) for v in row] for row in kernel], dtype=object),
-                       cell=40, fmt="{}", title=f"kernel {labels[kernel_name]}",
-                       fill={(r, c): signed_fill(kernel[r, c], scale)
-                             for r in range(KH) for c in range(KW) if kernel[r, c] != 0})
+        svg = grid_svg([[_short(v) for v in row] for row in kernel], cell=40,
+                       fills=[(r, c, 1, 1, signed_fill(v, scale))
+                              for (r, c), v in np.ndenumerate(kernel) if v != 0],
+                       title=f"kernel {labels[kernel_name]}")
         img_out = grey_png(out, lo, hi, f"output of the {operation}", SHOWN_WIDTH)
         html_text = figure((f"kernel {KH}x{KW} (red +, blue -)", svg),
                            (f"output of the {operation}", img_out), text=text)

@@ -9,8 +9,6 @@ pooled output for the chosen shift, with the cells that changed framed and count
 
 from __future__ import annotations
 
-from typing import Any
-
 import ipywidgets as widgets
 import numpy as np
 
@@ -18,8 +16,8 @@ from ..data import load_digits
 from ..lp_pool import lp_pool2d
 from ..pool import avg_pool2d, max_pool2d
 from ..pool_random import stochastic_pool2d
-from ._core import Explorer, Frame, choice_axis, figure, step_axis
-from ._draw import cells_svg, grey_fills
+from ._core import Explorer, Frame, check_int, choice_axis, step_axis
+from ._draw import Rect, figure, grey_fills, grid_svg
 
 # The lecture's max-pooling example: one 4x4 depth slice, 2x2 windows, stride 2 -> [[6, 8], [3, 4]].
 LECTURE = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], dtype=np.float64)
@@ -80,20 +78,16 @@ def _label(value: float, digits: int, blank_zero: bool) -> str:
     return f"{value:.0f}" if value == round(value) else f"{value:.{digits}g}"
 
 
-def _grid(values: np.ndarray, hi: float, cell: int, marks: list, title: str,
+def _grid(values: np.ndarray, hi: float, cell: int, marks: list[Rect], title: str,
           digits: int = 3, blank_zero: bool = False) -> str:
+    """``values`` (H, W) as ink on paper (0 white, ``hi`` black) with their numbers."""
     labels = [[_label(v, digits, blank_zero) for v in row] for row in values.tolist()]
-    return cells_svg(grey_fills(values, 0.0, hi), labels, cell=cell, marks=marks, title=title)
+    return grid_svg(labels, cell=cell, fills=grey_fills(values, 0.0, hi), marks=marks,
+                    title=title)
 
 
 def _percent(count: int, total: int) -> str:
     return f"{count} of {total} ({100 * count / total:.0f}%)"
-
-
-def _check(fn: str, name: str, value: Any, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ValueError(f"{fn}: {name} must be an int from {low} to {high}, got {value!r}")
-    return value
 
 
 def pooling(window: int = 2, stride: int = 2, digit_index: int = 0, seed: int = 0) -> Explorer:
@@ -113,10 +107,10 @@ def pooling(window: int = 2, stride: int = 2, digit_index: int = 0, seed: int = 
     ``indices`` (H_out, W_out) flat ``row * W + col`` or None, ``changed`` (H_out, W_out) bool
     """
     fn = "pooling"
-    _check(fn, "window", window, 2, 4)
-    _check(fn, "stride", stride, 1, 4)
-    _check(fn, "digit_index", digit_index, 0, 1796)
-    _check(fn, "seed", seed, 0, 2**32 - 1)
+    window = check_int(fn, "window", window, 2, 4)
+    stride = check_int(fn, "stride", stride, 1, 4)
+    digit_index = check_int(fn, "digit_index", digit_index, 0, 1796)
+    seed = check_int(fn, "seed", seed, 0, 2**32 - 1)
     inputs = {"lecture": LECTURE, "digit": digit_canvas(digit_index)}
 
     def render(source: str, kind: str, shift: int, window: int, stride: int,
@@ -132,8 +126,10 @@ def pooling(window: int = 2, stride: int = 2, digit_index: int = 0, seed: int = 
         if stride >= window:  # windows do not overlap: frame them all
             marks = [(i * stride, j * stride, window, window, WINDOW)
                      for i in range(H_out) for j in range(W_out)]
-        else:
+            framed = "windows"
+        else:  # overlapping frames would hide each other
             marks = [(0, 0, window, window, WINDOW)]
+            framed = "the first window"
         if indices is not None:  # an all-zero window has no winner worth showing
             marks += [(int(k) // W, int(k) % W, 1, 1, WINNER)
                       for k, v in zip(indices.ravel(), out.ravel(), strict=True) if v > 0]
@@ -146,7 +142,7 @@ def pooling(window: int = 2, stride: int = 2, digit_index: int = 0, seed: int = 
         out_cell, digits = (26, 2) if digit else (cell, 3)
         svg0 = _grid(out0, hi, out_cell, [], "pooled output, no shift", digits, digit)
         svg = _grid(out, hi, out_cell, red, f"pooled output, shift {shift}", digits, digit)
-        winner = (", orange: the inputs chosen" if indices is not None else "")
+        winner = ", orange: the inputs chosen" if indices is not None else ""
         lines = [f"{NAMES[kind]}, window {window}x{window}, stride {stride}: output "
                  f"{H_out} x {W_out}, H_out = ({H} - {window}) // {stride} + 1 = {H_out}, "
                  f"W_out = ({W} - {window}) // {stride} + 1 = {W_out}",
@@ -157,17 +153,18 @@ def pooling(window: int = 2, stride: int = 2, digit_index: int = 0, seed: int = 
         if shift and shift % stride == 0 and kind != "stochastic":
             m = shift // stride
             moved = np.allclose(out[:, m:], out0[:, :W_out - m], rtol=1e-12, atol=1e-12)
-            lines.append(f"the shift is {m} stride{'s' if m > 1 else ''}: the output moved {m} "
-                         f"column{'s' if m > 1 else ''} right "
-                         + ("matches the shifted one away from the left edge" if moved
-                            else "does not match the shifted one"))
+            columns = f"{m} column{'s' if m > 1 else ''}"
+            lines.append(f"the shift is {m} stride{'s' if m > 1 else ''}: "
+                         + (f"after its first {columns}, the shifted output is the unshifted "
+                            f"one moved {columns} right" if moved else
+                            f"the shifted output is not the unshifted one moved {columns} right"))
         if digit:
             lines.append(f"digit {digit_index} in ink counts 0..16; blank cells hold 0")
         if kind == "stochastic":
             lines.append(f"each window outputs one of its inputs a with probability a / sum "
                          f"of the window; both outputs use the same draws (seed {seed})")
         text = "\n".join(lines)
-        html_text = figure((f"input (blue: windows{winner})", svg_in),
+        html_text = figure((f"input (blue: {framed}{winner})", svg_in),
                            ("pooled, no shift", svg0),
                            (f"pooled, shift {shift} (red: changed)", svg), text=text)
         return Frame(html_text, text, {"x": x, "out0": out0, "out": out, "indices": indices,

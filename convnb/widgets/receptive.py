@@ -10,19 +10,17 @@ running the stack backwards with :func:`convnb.conv_transpose2d` and all-ones ke
 
 from __future__ import annotations
 
-import base64
 import functools
 import re
 from collections.abc import Sequence
-from io import BytesIO
 
 import ipywidgets as widgets
 import numpy as np
 
 from ..arithmetic import receptive_field as field_size
 from ..transposed import conv_transpose2d
-from . import _grids as g
-from ._core import Frame, choice_axis, step_axis
+from . import _draw as draw
+from ._core import Frame, PresetExplorer, choice_axis, step_axis
 
 #: Preset stacks, in the text box's syntax: "kind k s d" per layer (kernel, stride, dilation).
 PRESETS = {
@@ -42,8 +40,11 @@ _LAYER = re.compile(r"^(conv|pool)?\s*(\d+)(?:[\s,]+(\d+))?(?:[\s,]+(\d+))?$")
 def parse(text: str) -> list[tuple[str, int, int, int]]:
     """``"conv 3 1 1; pool 2 2"`` -> ``[("conv", 3, 1, 1), ("pool", 2, 2, 1)]`` (stride and
     dilation default to 1, the kind to conv). ``ValueError`` saying which layer is wrong."""
+    parts = [part.strip() for part in text.split(";")]
+    if len(parts) > 1 and not parts[-1]:  # "conv 3 1 1;": a closing semicolon is no layer
+        parts.pop()
     layers = []
-    for n, part in enumerate(p.strip() for p in text.split(";")):
+    for n, part in enumerate(parts):
         match = _LAYER.match(part.lower())
         if not match:
             raise ValueError(f"layer {n + 1} ({part!r}) must read 'conv k s d' or 'pool k s d' "
@@ -104,26 +105,20 @@ def colours(c: np.ndarray) -> np.ndarray:
 def heat_map(c0: np.ndarray, span: tuple[int, int], scale: int) -> str:
     """The input as an image: each pixel coloured by its path count (outer product of the
     one-axis counts), white outside the field, the field outlined."""
-    from PIL import Image
-
     n = c0.size
     grid = np.outer(c0, c0)
     rgb = np.ones((n, n, 3))
     lo, hi = span
     rgb[lo:hi + 1, lo:hi + 1] = colours(grid[lo:hi + 1, lo:hi + 1])
-    buffer = BytesIO()
-    Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(buffer, format="PNG",
-                                                               optimize=True)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    side = n * scale
-    body = (f"<image href='data:image/png;base64,{data}' x='0' y='18' width='{side}' "
-            f"height='{side}' style='image-rendering:pixelated'/>"
-            + g.outline(0, 18, side, side, "#999", 1)
-            + g.outline(lo * scale, 18 + lo * scale, (hi - lo + 1) * scale, (hi - lo + 1) * scale,
-                        g.CURRENT, 2)
-            + g.label(0, 12, f"input {n} x {n}: taps reaching each pixel"))
-    return g.svg(max(side, 270) + 2, side + 20, body, "the input, each pixel coloured by the "
-                 "number of paths from it to the unit")
+    data = draw.png_data(np.round(rgb * 255).astype(np.uint8))
+    side, field = n * scale, (hi - lo + 1) * scale
+    body = (f"<image href='{data}' x='0' y='18' width='{side}' height='{side}' "
+            "style='image-rendering:pixelated'/>"
+            + draw.outline(0, 18, side, side, "#999", 1)
+            + draw.outline(lo * scale, 18 + lo * scale, field, field, draw.CURRENT, 2)
+            + draw.label(0, 12, f"input {n} x {n}: taps reaching each pixel"))
+    return draw.svg(max(side, 270) + 2, side + 20, body, "the input, each pixel coloured by the "
+                    "number of paths from it to the unit")
 
 
 def stack_picture(layers: Sequence[tuple[str, int, int, int]], top: int,
@@ -139,19 +134,19 @@ def stack_picture(layers: Sequence[tuple[str, int, int, int]], top: int,
         size, jump = fields[m]
         return left + (t * jump + (size - 1) / 2 + 0.5) * cell, height - row * m - cell / 2
 
-    parts, lines = [g.label(0, 12, "one row of units per layer, the unit's paths down to the "
-                            "input")], []
+    parts = [draw.label(0, 12, "one row of units per layer, the unit's paths down to the input")]
+    lines: list[str] = []
     groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for m in range(len(layers) + 1):
         y = place(m, 0)[1]
         name = "input" if m == 0 else "{} k={} s={} d={}".format(*layers[m - 1])
-        parts.append(g.label(left - 8, y + 4, name, anchor="end"))
+        parts.append(draw.label(left - 8, y + 4, name, anchor="end"))
         units = n if m == 0 else (n - fields[m][0]) // fields[m][1] + 1
         c = cs[m] if m <= top else np.zeros(units)
         coloured = colours(c)
         for t in range(units):
             x, _ = place(m, t)
-            style = ("#fff" if c[t] == 0 else hex_colour(coloured[t]),
+            style = ("#fff" if c[t] == 0 else draw.hex_colour(coloured[t]),
                      "#bbb" if m > top else "#777")
             groups.setdefault(style, []).append((x - cell / 2 + 1, y - cell / 2 + 1))
             if 0 < m <= top and c[t] > 0:
@@ -159,13 +154,14 @@ def stack_picture(layers: Sequence[tuple[str, int, int, int]], top: int,
                 for u in range(k):
                     x2, y2 = place(m - 1, t * s + u * d)
                     lines.append(f"M{x:g} {y + cell / 2 - 1:g}l{x2 - x:g} {y2 - y - cell + 2:g}")
-    shapes = [g.boxes(corners, cell - 2, fill=fill, stroke=stroke)
+    shapes = [draw.boxes(corners, cell - 2, fill=fill, stroke=stroke)
               for (fill, stroke), corners in groups.items()]
     x, y = place(top, (cs[top].size - 1) // 2)
-    parts.append(g.outline(x - cell / 2, y - cell / 2, cell, cell, g.CURRENT, 2))
-    edges = f"<path d='{''.join(lines)}' stroke='#9ecae1' fill='none'/>" if lines else ""
-    return g.svg(left + n * cell + 4, height + 2, edges + "".join(shapes + parts),
-                 "the stack along one axis, with the paths from the chosen unit down to the input")
+    parts.append(draw.outline(x - cell / 2, y - cell / 2, cell, cell, draw.CURRENT, 2))
+    edges = f"<path d='{''.join(lines)}' stroke='{draw.INPUT}' fill='none'/>" if lines else ""
+    return draw.svg(left + n * cell + 4, height + 2, edges + "".join(shapes + parts),
+                    "the stack along one axis, with the paths from the chosen unit down to the "
+                    "input")
 
 
 def describe(layers: Sequence[tuple[str, int, int, int]], top: int) -> list[str]:
@@ -191,7 +187,7 @@ def render_stack(text: str, top: int) -> Frame:
         layers = parse(text)
     except ValueError as error:
         message = f"cannot draw this stack: {error}"
-        return Frame(g.page([], message), message, {"layers": None})
+        return Frame(draw.figure(text=message), message, {"layers": None})
     top = min(top, len(layers))
     cs = counts(layers, top)
     lines = describe(layers, top)
@@ -208,22 +204,19 @@ def render_stack(text: str, top: int) -> Frame:
     pictures = [stack_picture(layers, top, cs), heat_map(c0, (lo, hi), scale)]
     data = {"layers": layers, "top": top, "size": hi - lo + 1, "taps": grid,
             "field": (lo, hi), "counts": cs}
-    return Frame(g.page(pictures, text_out), text_out, data)
-
-
-def hex_colour(rgb: np.ndarray) -> str:
-    return "#" + "".join(f"{v:02x}" for v in np.round(np.asarray(rgb) * 255).astype(int))
+    return Frame(draw.figure(*(("", p) for p in pictures), text=text_out), text_out, data)
 
 
 _FEW, _MANY, _NONE = colours(np.array([1.0, 4.0, 0.0]))
-LEGEND = g.legend([(g.swatch(hex_colour(_FEW)), "the fewest taps reach this unit or pixel"),
-                   (g.swatch(hex_colour(_MANY)), "the most taps (darker: more)"),
-                   (g.swatch(hex_colour(_NONE)), "no tap: inside the field, but no weight"),
-                   (g.swatch("#fff"), "outside the field")])
+LEGEND = draw.legend([
+    (draw.swatch(draw.hex_colour(_FEW)), "the fewest taps reach this unit or pixel"),
+    (draw.swatch(draw.hex_colour(_MANY)), "the most taps (darker: more)"),
+    (draw.swatch(draw.hex_colour(_NONE)), "no tap: inside the field, but no weight"),
+    (draw.swatch("#fff"), "outside the field")])
 
 
 def receptive_field(layers: str | Sequence[Sequence[int]] = PRESETS["dilations 1, 2, 4, 8 (3x3)"]
-                    ) -> g.PresetExplorer:
+                    ) -> PresetExplorer:
     """Which input pixels one unit of a stack of layers sees, layer by layer.
 
     The student sees the stack along one axis (input at the bottom, each unit at the centre of
@@ -271,5 +264,5 @@ def receptive_field(layers: str | Sequence[Sequence[int]] = PRESETS["dilations 1
     presets = [{"layers": PRESETS[name]} if name in PRESETS else None for name in names]
     summaries = [f"This stack: {PRESETS[name]}. To edit it, choose &quot;{OWN}&quot; (needs a "
                  "running kernel)." if name in PRESETS else "" for name in names]
-    return g.PresetExplorer("Receptive fields", render, [stack_axis, count], {"layers": box},
-                            presets, summaries, box, extra=[widgets.HTML(LEGEND)])
+    return PresetExplorer("Receptive fields", render, [stack_axis, count], {"layers": box},
+                          presets, summaries, box, extra=[widgets.HTML(LEGEND)])

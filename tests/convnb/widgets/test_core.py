@@ -13,7 +13,8 @@ from ipywidgets.widgets.widget import _instances
 from ipywidgets.widgets.widget_link import DirectionalLink, Link
 
 import convnb.widgets
-from convnb.widgets._core import Explorer, Frame, choice_axis, grid_svg, step_axis
+from convnb.widgets._core import Explorer, Frame, choice_axis, step_axis
+from convnb.widgets._draw import grid_svg
 
 
 def _links(cls: type) -> list[tuple[tuple, tuple]]:
@@ -28,7 +29,8 @@ def _toy() -> tuple[Explorer, widgets.IntSlider]:
         values = np.arange(size * size).reshape(size, size)
         row, col = divmod(step, size)
         text = f"{mode}: cell ({row}, {col}) holds {values[row, col]}"
-        return Frame(grid_svg(values, outline=[(row, col, 1, 1, "red")], title=text) + text,
+        labels = [[str(v) for v in line] for line in values]
+        return Frame(grid_svg(labels, marks=[(row, col, 1, 1, "#ff0000")], title=text) + text,
                      text, {"value": values[row, col]})
 
     mode = choice_axis("mode", "Mode", [("first", "first"), ("second", "second")])

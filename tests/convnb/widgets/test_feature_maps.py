@@ -79,7 +79,7 @@ def select(e, digit):
 
 def pngs(frame):
     """The grey levels of every PNG in the frame, in order."""
-    found = re.findall(r'src="data:image/png;base64,([^"]+)"', frame.html)
+    found = re.findall(r"src=['\"]data:image/png;base64,([^'\"]+)", frame.html)
     return [np.asarray(Image.open(io.BytesIO(base64.b64decode(data)))) for data in found]
 
 

@@ -100,9 +100,8 @@ def test_every_precomputed_frame_is_what_render_gives():
         assert e.render(step=step, **e.state()).html == frame.html
 
 
-@pytest.mark.parametrize("seed, error", [(-1, ValueError), (10000, ValueError), (2.0, TypeError),
-                                         (True, TypeError), ("0", TypeError)])
-def test_bad_seed_is_named(seed, error):
-    with pytest.raises(error, match=f"multichannel: seed must be an int from 0 to 9999, "
+@pytest.mark.parametrize("seed", [-1, 10000, 2.0, True, "0"])
+def test_bad_seed_is_named(seed):
+    with pytest.raises(ValueError, match=f"multichannel: seed must be an int from 0 to 9999, "
                                          f"got {seed!r}"):
         multichannel(seed)

@@ -128,7 +128,8 @@ def test_the_static_page_holds_every_frame_and_says_typing_needs_a_kernel(explor
     ({"image": "nope"}, "kernel_playground: image must be one of"),
     ({"size": 8}, "kernel_playground: size must be an int from 16"),
     ({"size": 72.0}, "kernel_playground: size must be an int"),
-    ({"typed_size": 4}, r"kernel_playground: typed_size must be one of \(3, 5\), got 4"),
+    ({"typed_size": 4}, "kernel_playground: typed_size must be 3 or 5, got 4"),
+    ({"typed_size": 3.0}, "kernel_playground: typed_size must be 3 or 5, got 3.0"),
 ])
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -105,7 +105,8 @@ def test_a_shift_of_one_stride_moves_the_output_one_column(explorer):
     select(explorer, 1, 2, 2)
     frame = explorer.current()
     np.testing.assert_allclose(frame.data["out"][:, 1:], frame.data["out0"][:, :-1], rtol=1e-12)
-    assert "the output moved 1 column right matches the shifted one" in frame.text
+    assert ("the shift is 1 stride: after its first 1 column, the shifted output is the "
+            "unshifted one moved 1 column right") in frame.text
 
 
 def test_pytorch_agrees_on_every_kind_with_live_window_and_stride():
