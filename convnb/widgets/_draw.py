@@ -201,7 +201,7 @@ def png_data(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def grey_png(image: np.ndarray, lo: float, hi: float, alt: str, width: int) -> str:
+def png_img(image: np.ndarray, lo: float, hi: float, alt: str, width: int) -> str:
     """An ``<img>`` of ``image`` in grey levels, ``lo`` black and ``hi`` white (values beyond are
     clipped), drawn ``width`` CSS pixels wide with sharp pixel edges and a thin frame (so that a
     white picture on a white page still shows where it is).

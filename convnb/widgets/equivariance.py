@@ -20,7 +20,7 @@ import numpy as np
 from ..arithmetic import conv_params, linear_params, locally_connected_params
 from ..filters import correlate2d, sobel
 from ._core import Axis, Explorer, Frame, check_bool, check_int, choice_axis
-from ._draw import figure, grey_png, small_image
+from ._draw import figure, png_img, small_image
 
 # --- equivariance ---------------------------------------------------------------------------
 
@@ -107,12 +107,12 @@ def equivariance(image: str = "camera", size: int = 64,
                 f"maps shown: black {-scale:.3g}, mid grey 0, white {scale:.3g}; "
                 f"difference: white 0, black {scale:.3g}")
         pictures = [
-            ("input, shifted", grey_png(x, 0.0, 1.0, "shifted input", SHOWN)),
+            ("input, shifted", png_img(x, 0.0, 1.0, "shifted input", SHOWN)),
             ("map of the shifted input",
-             grey_png(map_of_shifted, -scale, scale, "feature map of the shifted input", SHOWN)),
+             png_img(map_of_shifted, -scale, scale, "feature map of the shifted input", SHOWN)),
             ("map of the input, shifted",
-             grey_png(shifted_map, -scale, scale, "feature map of the input, shifted", SHOWN)),
-            ("difference", grey_png(-difference, -scale, 0.0, "difference of the two maps",
+             png_img(shifted_map, -scale, scale, "feature map of the input, shifted", SHOWN)),
+            ("difference", png_img(-difference, -scale, 0.0, "difference of the two maps",
                                     SHOWN)),
         ]
         return Frame(figure(*pictures, text=text), text,

@@ -26,7 +26,7 @@ from ..data import load_digits, train_test_split
 from ..nn.models import lenet5
 from ..train import lenet_input, standardize
 from ._core import Explorer, Frame, choice_axis
-from ._draw import figure, grey_png
+from ._draw import figure, png_img
 
 __all__ = ["ACCURACY", "WEIGHTS", "digits_split", "feature_maps", "layer_outputs", "load_model"]
 
@@ -119,7 +119,7 @@ def picture(a: np.ndarray, per_row: int, zoom: int, alt: str,
     lo, hi = {"relu": (0.0, top), "signed": (-top, top),
               "range": (float(a.min()), float(a.max()))}[scale]
     tiled = tile(a, per_row, hi)
-    return grey_png(tiled, lo, hi, alt, tiled.shape[1] * zoom), tiled, lo, hi
+    return png_img(tiled, lo, hi, alt, tiled.shape[1] * zoom), tiled, lo, hi
 
 
 def bars(probs: np.ndarray, pred: int) -> str:

@@ -23,7 +23,7 @@ from ..filters import (
     sobel,
 )
 from ._core import Explorer, Frame, choice_axis
-from ._draw import figure, grey_png, grid_svg, signed_fill, small_image
+from ._draw import figure, grid_svg, png_img, signed_fill, small_image
 
 KERNELS = (
     ("box blur 5x5", "box"),
@@ -113,7 +113,7 @@ def kernel_playground(image: str = "camera", size: int = 72, typed_size: int = 3
     if typed_size not in (3, 5) or isinstance(typed_size, bool | float):
         raise ValueError(f"{fn}: typed_size must be 3 or 5, got {typed_size!r}")
     labels = dict((value, label) for label, value in KERNELS)
-    img_in = grey_png(picture, 0.0, 1.0, f"input: {image}, {size} x {size} pixels", SHOWN_WIDTH)
+    img_in = png_img(picture, 0.0, 1.0, f"input: {image}, {size} x {size} pixels", SHOWN_WIDTH)
     cache: dict[tuple[str, str, str], Frame] = {}
 
     def draw(kernel_name: str, kernel: np.ndarray, boundary: str, operation: str) -> Frame:
@@ -134,7 +134,7 @@ def kernel_playground(image: str = "camera", size: int = 72, typed_size: int = 3
                        fills=[(r, c, 1, 1, signed_fill(v, scale))
                               for (r, c), v in np.ndenumerate(kernel) if v != 0],
                        title=f"kernel {labels[kernel_name]}")
-        img_out = grey_png(out, lo, hi, f"output of the {operation}", SHOWN_WIDTH)
+        img_out = png_img(out, lo, hi, f"output of the {operation}", SHOWN_WIDTH)
         html_text = figure((f"kernel {KH}x{KW} (red +, blue -)", svg),
                            (f"output of the {operation}", img_out), text=text)
         return Frame(html_text, text, {"image": picture, "kernel": kernel, "out": out})

@@ -228,9 +228,11 @@ def test_a_setting_without_output_says_why():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"input_size": 0}, ValueError, "conv_arithmetic: input_size must be an int from 1 to 8, got 0"),
+    ({"input_size": 0}, ValueError, "conv_arithmetic: input_size must be an int from 1 to 8, "
+                                    "got 0"),
     ({"stride": 2.0}, ValueError, "conv_arithmetic: stride must be an int from 1 to 3, got 2.0"),
-    ({"dilation": True}, ValueError, "conv_arithmetic: dilation must be an int from 1 to 3, got True"),
+    ({"dilation": True}, ValueError, "conv_arithmetic: dilation must be an int from 1 to 3, "
+                                     "got True"),
     ({"kernel_size": 5, "padding": 0, "input_size": 3}, ValueError,
      "conv_arithmetic: conv_output_size: the kernel spans 5"),
     ({"transposed": 1}, TypeError, "conv_arithmetic: transposed must be True or False, got 1"),

@@ -13,7 +13,6 @@ from scipy.signal import correlate2d
 
 ipywidgets = pytest.importorskip("ipywidgets", reason="the explorers need ipywidgets")
 
-import convnb  # noqa: E402
 from convnb.widgets.backprop import DEFAULT_W, DEFAULT_X, backprop  # noqa: E402
 
 VIEW_NAMES = ["dx", "dw", "switches"]
@@ -103,17 +102,8 @@ def check_every_step(e, x, w, dout, padding, pool):
         assert frame.data["db"] == pytest.approx(db, abs=1e-6)
 
 
-def test_default_steps_match_numerical_gradients_and_convnb():
-    e = backprop()
-    dout = default_dout(1, True)
-    check_every_step(e, DEFAULT_X, DEFAULT_W, dout, 1, True)
-    # convnb's own backward gives the same arrays (it drew them; this pins the wiring)
-    y = convnb.conv2d(DEFAULT_X[None, None], DEFAULT_W[None, None], padding=1)
-    delta = convnb.max_pool2d_backward(dout[None, None], y, 2)
-    dx, dw, _ = convnb.conv2d_backward(delta, DEFAULT_X[None, None], DEFAULT_W[None, None],
-                                       padding=1)
-    np.testing.assert_allclose(select(e, "dx", 0).data["dx"], dx[0, 0])
-    np.testing.assert_allclose(select(e, "dw", 0).data["dw"], dw[0, 0])
+def test_default_steps_match_numerical_gradients():
+    check_every_step(backprop(), DEFAULT_X, DEFAULT_W, default_dout(1, True), 1, True)
 
 
 def test_a_worked_step_by_hand():
@@ -209,19 +199,6 @@ def test_live_padding_recomputes_every_frame():
     e.live["padding"].value = 2  # y is 7x7, the delta map is padded by 0 for dx
     check_every_step(e, DEFAULT_X, DEFAULT_W, default_dout(2, True), 2, True)
     assert "delta map padded by 0" in select(e, "dx", 3).html
-
-
-def test_every_precomputed_frame_is_what_render_gives():
-    e = backprop()
-    views = e.axes[0].values({})
-    for (v, step), frame in e.frames.items():
-        again = e.render(view=views[v], step=step, padding=1)
-        assert (frame.html, frame.text) == (again.html, again.text)
-        assert frame.data.keys() == again.data.keys()
-        for key, value in frame.data.items():
-            np.testing.assert_array_equal(np.asarray(value, dtype=object),
-                                          np.asarray(again.data[key], dtype=object))
-        assert e._leaf((v, step)).value == frame.html
 
 
 def test_inputs_are_not_mutated():

@@ -172,13 +172,6 @@ def test_pytorch_agrees(explorer, weights):
         assert data["pred"] == int(logits[digit].argmax())
 
 
-def test_every_precomputed_frame_is_what_render_gives(explorer):
-    for (digit,), frame in explorer.frames.items():
-        again = explorer.render(digit=digit)
-        assert (frame.html, frame.text) == (again.html, again.text)
-        assert explorer._leaf((digit,)).value == frame.html
-
-
 def test_making_it_leaves_the_global_generator_alone():
     nn.manual_seed(3)
     feature_maps()

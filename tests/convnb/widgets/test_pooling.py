@@ -162,15 +162,6 @@ def test_the_same_seed_gives_the_same_frames_and_a_new_seed_new_draws():
     assert not np.array_equal(a.current().data["indices"], before)
 
 
-def test_the_static_page_holds_every_frame(explorer):
-    state = explorer.state()
-    values = [list(axis.values(state)) for axis in explorer.axes]
-    for index, frame in explorer.frames.items():
-        chosen = {axis.name: v[i] for axis, v, i in zip(explorer.axes, values, index, strict=True)}
-        assert frame.html == explorer.render(**chosen, **state).html
-        assert explorer._leaf(index).value == frame.html
-
-
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"window": 5}, "pooling: window must be an int from 2 to 4, got 5"),
     ({"stride": 0}, "pooling: stride must be an int from 1 to 4, got 0"),
