@@ -13,7 +13,7 @@ from ipywidgets.widgets.widget import _instances
 from ipywidgets.widgets.widget_link import DirectionalLink, Link
 
 import convnb.widgets
-from convnb.widgets._core import Explorer, Frame, choice_axis, step_axis
+from convnb.widgets._core import Explorer, Frame, check_bool, check_int, choice_axis, step_axis
 from convnb.widgets._draw import grid_svg
 
 
@@ -103,3 +103,49 @@ def _plain(text: str) -> str:
     import re
 
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text))).strip()
+
+
+def _extremes(control: widgets.Widget) -> list:
+    """The values a student can reach that are most likely to break a frame."""
+    if isinstance(control, widgets.Checkbox):
+        return [not control.value, control.value]
+    if isinstance(control, widgets.Dropdown):
+        return [value for _, value in control.options][::-1]
+    if hasattr(control, "min") and hasattr(control, "max"):
+        return [control.max, control.min, control.value]
+    if isinstance(control, widgets.FloatText):
+        return [-1e6, 0.0, control.value]
+    if isinstance(control, widgets.Text):  # a stack typed wrongly, then too deep
+        return ["conv 3 1;", "conv three", "; ".join(["conv 5 1 4"] * 8), control.value]
+    raise AssertionError(f"no extremes for {type(control).__name__}")
+
+
+@pytest.mark.parametrize("name", convnb.widgets.__all__)
+def test_every_live_control_at_its_extremes_still_draws_a_frame(name: str):
+    explorer = getattr(convnb.widgets, name)()
+    for key, control in explorer.live.items():
+        for value in _extremes(control):
+            control.value = value
+            for axis in explorer.axes:  # the last position of every axis
+                setattr(axis.control, axis.trait, len(axis.values(explorer.state())) - 1)
+            frame = explorer.current()
+            assert explorer.shown().value == frame.html, (name, key, value)
+            assert frame.text and _plain(frame.text) in _plain(frame.html), (name, key, value)
+
+
+@pytest.mark.parametrize("value", [3, np.int64(3), np.uint8(3)])
+def test_check_int_takes_numpy_integers(value):
+    checked = check_int("f", "n", value, 1, 3)
+    assert checked == 3 and type(checked) is int
+
+
+@pytest.mark.parametrize("value", [0, 4, 2.0, True, "2", None])
+def test_check_int_names_function_argument_range_and_value(value):
+    with pytest.raises(ValueError, match=f"^f: n must be an int from 1 to 3, got {value!r}$"):
+        check_int("f", "n", value, 1, 3)
+
+
+def test_check_bool():
+    assert check_bool("f", "flag", np.bool_(True)) is True
+    with pytest.raises(TypeError, match="^f: flag must be True or False, got 1$"):
+        check_bool("f", "flag", 1)
