@@ -82,24 +82,20 @@ def default_dout(padding, pool):
 def check_every_step(e, x, w, dout, padding, pool):
     """Each dx / dw step fills the entry the oracle computes, and the text shows its sum."""
     dx, dw, db = oracle(x, w, dout, padding, pool)
-    for step in range(x.size):
-        i, j = divmod(step, x.shape[1])
-        frame = select(e, "dx", step)
-        assert frame.data["cell"] == (i, j)
-        assert frame.data["sum"] == pytest.approx(dx[i, j], abs=1e-6)
-        assert sum(a * b for a, b in frame.data["terms"]) == pytest.approx(dx[i, j], abs=1e-6)
-        assert shown_numbers(frame, f"dx[{i}, {j}]") == pytest.approx(dx[i, j], rel=1e-5, abs=1e-6)
-        np.testing.assert_allclose(frame.data["dx"], dx, atol=1e-6)
-    for step in range(w.size):
-        u, v = divmod(step, w.shape[1])
-        frame = select(e, "dw", step)
-        assert frame.data["cell"] == (u, v)
-        assert frame.data["sum"] == pytest.approx(dw[u, v], abs=1e-6)
-        assert sum(a * b for a, b in frame.data["terms"]) == pytest.approx(dw[u, v], abs=1e-6)
-        assert shown_numbers(frame, f"dw[{u}, {v}]") == pytest.approx(dw[u, v], rel=1e-5, abs=1e-6)
-        assert shown_numbers(frame, "db") == pytest.approx(db, rel=1e-5, abs=1e-6)
-        np.testing.assert_allclose(frame.data["dw"], dw, atol=1e-6)
-        assert frame.data["db"] == pytest.approx(db, abs=1e-6)
+    for view, expected in (("dx", dx), ("dw", dw)):
+        for step in range(expected.size):
+            cell = divmod(step, expected.shape[1])
+            frame = select(e, view, step)
+            assert frame.data["cell"] == cell
+            assert frame.data["sum"] == pytest.approx(expected[cell], abs=1e-6)
+            assert sum(a * b for a, b in frame.data["terms"]) == pytest.approx(expected[cell],
+                                                                                abs=1e-6)
+            assert shown_numbers(frame, f"{view}[{cell[0]}, {cell[1]}]") == pytest.approx(
+                expected[cell], rel=1e-5, abs=1e-6)
+            np.testing.assert_allclose(frame.data[view], expected, atol=1e-6)
+            if view == "dw":  # the dw view also sums db
+                assert shown_numbers(frame, "db") == pytest.approx(db, rel=1e-5, abs=1e-6)
+                assert frame.data["db"] == pytest.approx(db, abs=1e-6)
 
 
 def test_default_steps_match_numerical_gradients():
