@@ -116,6 +116,7 @@ def formulas(s: Setting, out: int) -> list[str]:
 
 
 def describe(s: Setting) -> str:
+    """A setting in words, as the case's summary and the frame's first line say it."""
     kind = "transposed, " if s.transposed else ""
     return (f"{kind}input {s.input_size} x {s.input_size}, kernel {s.kernel_size} x "
             f"{s.kernel_size}, stride {s.stride}, padding {s.padding}, dilation {s.dilation}")
@@ -173,6 +174,7 @@ LEGEND = draw.legend([(draw.swatch(draw.INPUT), "input"),
 
 
 def window_text(s: Setting, lay: Layout, position: int) -> str:
+    """The grid rows and columns under the kernel at ``position``, and what they hold."""
     rows, cols = window(lay, position)
     if not s.transposed:
         last = s.input_size - 1
@@ -193,7 +195,7 @@ def render_setting(s: Setting, step: int, name: str) -> Frame:
     try:
         lay = layout(s)
     except ValueError as error:
-        lines.append(f"no output: {error}")
+        lines.append(f"not drawn: {error}")  # no output, or one this picture cannot show
         text = "\n".join(lines)
         return Frame(draw.figure(text=text), text, {"setting": s, "out_size": 0})
     lines += formulas(s, lay.out_size)
@@ -215,6 +217,7 @@ def render_setting(s: Setting, step: int, name: str) -> Frame:
 
 
 def steps(s: Setting) -> int:
+    """How many positions the kernel takes (1 for a setting without a picture: its message)."""
     try:
         return layout(s).out_size ** 2
     except ValueError:

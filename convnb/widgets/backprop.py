@@ -75,7 +75,10 @@ class Pass:
 
 def compute(x: np.ndarray, w: np.ndarray, padding: int, dout: np.ndarray | None,
             pool: bool) -> Pass:
-    """Forward and backward with convnb; ``dout`` ``None`` takes the default pattern."""
+    """Forward and backward with convnb; ``dout`` ``None`` takes the default pattern.
+
+    Shapes: x (H, W), w (KH, KW), dout like z with ``pool``, else like y (see :class:`Pass`)
+    """
     x4, w4 = x[None, None], w[None, None]
     y = conv2d(x4, w4, padding=padding)
     z = switches = None

@@ -123,7 +123,10 @@ def picture(a: np.ndarray, per_row: int, zoom: int, alt: str,
 
 
 def bars(probs: np.ndarray, pred: int) -> str:
-    """An SVG bar chart of the ten class probabilities, the predicted class in orange."""
+    """An SVG bar chart of the ten class probabilities, the predicted class in orange.
+
+    Shapes: probs (10,)
+    """
     width, height, base = 22, 60, 74
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{10 * width}' height='{base + 16}' "
              "role='img' aria-label='class probabilities'><title>class probabilities</title>"

@@ -104,7 +104,11 @@ def colours(c: np.ndarray) -> np.ndarray:
 
 def heat_map(c0: np.ndarray, span: tuple[int, int], scale: int) -> str:
     """The input as an image: each pixel coloured by its path count (outer product of the
-    one-axis counts), white outside the field, the field outlined."""
+    one-axis counts), white outside the field ``span`` = (first, last) index, the field
+    outlined; ``scale`` CSS pixels per input pixel.
+
+    Shapes: c0 (n,), the counts of one axis
+    """
     n = c0.size
     grid = np.outer(c0, c0)
     rgb = np.ones((n, n, 3))
@@ -124,7 +128,10 @@ def heat_map(c0: np.ndarray, span: tuple[int, int], scale: int) -> str:
 def stack_picture(layers: Sequence[tuple[str, int, int, int]], top: int,
                   cs: list[np.ndarray]) -> str:
     """One axis of the stack, input at the bottom: every unit drawn at the centre of its own
-    field, the chosen unit's paths down to the input drawn and its units coloured by count."""
+    field, the chosen unit's paths down to the input drawn and its units coloured by count.
+
+    Shapes: cs as :func:`counts` returns it, ``cs[m]`` (units of layer m,) for m <= top
+    """
     fields = [field_size([layer[1:] for layer in layers[:m]]) for m in range(len(layers) + 1)]
     n = fields[-1][0]
     cell, row, left = max(4, min(18, 460 // n)), 34, 124
