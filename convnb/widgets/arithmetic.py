@@ -81,8 +81,9 @@ def layout(s: Setting) -> Layout:
         out = conv_transpose_output_size(i, k, st, p, d)
         border = d * (k - 1) - p
         if border < 0:
-            raise ValueError(f"the picture needs pad <= dilation*(KH-1) = {d * (k - 1)}: a larger "
-                             "padding crops the stride-1 convolution's input instead")
+            raise ValueError(f"the picture needs padding <= dilation*(kernel_size-1) = "
+                             f"{d * (k - 1)}, got padding {p}: a larger padding crops the "
+                             "stride-1 convolution's input instead")
         size, where = (i - 1) * st + 1 + 2 * border, border + np.arange(i) * st
     if out > MAX_OUT:  # every output position is a frame, for every case
         raise ValueError(f"the output would be {out} x {out}; this explorer steps through at "

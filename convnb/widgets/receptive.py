@@ -236,13 +236,16 @@ def receptive_field(layers: str | Sequence[Sequence[int]] = PRESETS["dilations 1
     of ``(k, s, d)`` triples; when it is a preset, that preset is shown first.
     """
     if not isinstance(layers, str):
-        try:
-            layers = "; ".join("conv " + " ".join(str(int(v)) for v in layer)
-                               for layer in layers)
-        except (TypeError, ValueError):
+        try:  # whole numbers only: int(3.5) would quietly draw a kernel of 3
+            whole = all(isinstance(v, int | np.integer) and not isinstance(v, bool)
+                        for layer in layers for v in layer)
+        except TypeError:
+            whole = False
+        if not whole:
             raise TypeError("receptive_field: layers must be a text such as 'conv 3 1 1; "
-                            f"conv 3 1 2' or a sequence of (k, s, d) triples, got {layers!r}"
-                            ) from None
+                            f"conv 3 1 2' or a sequence of (k, s, d) triples of ints, got "
+                            f"{layers!r}")
+        layers = "; ".join("conv " + " ".join(str(int(v)) for v in layer) for layer in layers)
     try:
         parse(layers)
     except ValueError as error:

@@ -217,7 +217,8 @@ def test_a_setting_without_output_says_why():
                         ("transposed", True)]:
         e.live[name].value = value
     # (4 - 1)*2 - 2*2 + 1 + 1 = 4 outputs, but a border of 1*(2-1) - 2 < 0 zeros cannot be drawn
-    assert "not drawn: the picture needs pad <= dilation*(KH-1) = 1" in e.current().text
+    assert ("not drawn: the picture needs padding <= dilation*(kernel_size-1) = 1, got "
+            "padding 2") in e.current().text
     for name, value in [("input_size", 8), ("stride", 3), ("kernel_size", 5), ("dilation", 3),
                         ("padding", 0)]:
         e.live[name].value = value
@@ -237,7 +238,8 @@ def test_a_setting_without_output_says_why():
      "conv_arithmetic: conv_output_size: the kernel spans 5"),
     ({"transposed": 1}, TypeError, "conv_arithmetic: transposed must be True or False, got 1"),
     ({"transposed": True, "kernel_size": 2, "padding": 2}, ValueError,
-     "conv_arithmetic: the picture needs pad <= dilation"),
+     r"conv_arithmetic: the picture needs padding <= dilation\*\(kernel_size-1\) = 1, got "
+     "padding 2"),
     ({"input_size": 8, "kernel_size": 1, "stride": 1, "padding": 1}, ValueError,
      "conv_arithmetic: the output would be 10 x 10; this explorer steps through at most 8 x 8"),
 ])

@@ -235,3 +235,12 @@ def test_the_padding_slider_offers_only_paddings_the_pool_fits():
     check_every_step(e, x, DEFAULT_W, np.resize([2.0, -1, 3, 1], (1, 1)), 1, True)
     assert "max-pool switch" in e.children[4].value
     assert "max-pool switch" not in backprop(pool=False).children[4].value
+
+
+def test_a_dout_as_large_as_the_conv_output():
+    """Without a pool, dout has y's shape, which padding makes larger than x (here 10x10)."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(-3, 4, size=(8, 8)).astype(float)
+    w = rng.integers(-2, 3, size=(3, 3)).astype(float)
+    dout = rng.integers(-3, 4, size=(10, 10)).astype(float)
+    check_every_step(backprop(x, w, dout, padding=2, pool=False), x, w, dout, 2, False)

@@ -113,6 +113,12 @@ def test_driving_the_controls_shows_the_frame_for_that_stack_and_depth():
             assert frame.data["size"] == recurrence(layers)[counted]
 
 
+def test_a_closing_semicolon_is_no_layer():
+    assert parse("conv 3 1 1; pool 2 2;") == [("conv", 3, 1, 1), ("pool", 2, 2, 1)]
+    with pytest.raises(ValueError, match=r"layer 2 \(''\) must read"):
+        parse("conv 3 1 1;; pool 2 2")
+
+
 def test_the_text_box_edits_the_stack_and_a_preset_fills_it():
     e = receptive_field()
     stack, top = e.axes
@@ -147,6 +153,8 @@ def test_every_precomputed_frame_is_what_render_gives():
     ("; ".join(["conv 3 1 1"] * 9), ValueError, "receptive_field: at most 8 layers, got 9"),
     ("conv 9 1 12", ValueError, "receptive_field: the receptive field is 97 pixels wide"),
     ([(3, 1, "a")], TypeError, "receptive_field: layers must be a text"),
+    ([(3.5, 1, 1)], TypeError, r"triples of ints, got \[\(3.5, 1, 1\)\]"),
+    ([(3, 1, 1, 1)], ValueError, r"receptive_field: layer 1 \('conv 3 1 1 1'\) must read"),
     (3, TypeError, "receptive_field: layers must be a text"),
 ])
 def test_bad_arguments_are_named(layers, error, match):
