@@ -262,5 +262,6 @@ def figure(*panels: tuple[str, str], text: str = "") -> str:
         + (f"<figcaption style='text-align:center'>{html.escape(caption)}</figcaption>"
            if caption else "")
         + "</figure>" for caption, content in panels)
-    lines = f"<pre style='margin:.3em 0;white-space:pre-wrap'>{html.escape(text)}</pre>" if text else ""
+    style = "margin:.3em 0;white-space:pre-wrap"  # long lines wrap at the page's width
+    lines = f"<pre style='{style}'>{html.escape(text)}</pre>" if text else ""
     return f"<div>{cells}</div>{lines}"

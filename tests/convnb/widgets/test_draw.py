@@ -80,4 +80,5 @@ def test_figure_escapes_its_text_and_captions():
     page = figure(("x < y", "<svg></svg>"), ("", "<img>"), text="a & b\n<c>")
     assert "<figcaption style='text-align:center'>x &lt; y</figcaption>" in page
     assert page.count("<figcaption") == 1 and "<svg></svg>" in page
-    assert page.endswith("<pre style='margin:.3em 0'>a &amp; b\n&lt;c&gt;</pre>")
+    assert page.endswith(
+        "<pre style='margin:.3em 0;white-space:pre-wrap'>a &amp; b\n&lt;c&gt;</pre>")
