@@ -151,9 +151,10 @@ class Explorer(widgets.VBox):
         # Reuse every widget whose place still exists (creating one costs far more than drawing
         # a frame); close the rest, since a closed widget is no longer saved in the notebook.
         leaves, inner = getattr(self, "_leaves", {}), getattr(self, "_inner", {})
-        self._leaves, self._inner = {}, {}
+        self._leaves, self._inner, self._placed = {}, {}, set()
         self.stack.children = self._nest(lists, (), leaves, inner)
-        for widget in list(leaves.values()) + [w for pair in inner.values() for w in pair]:
+        unused = {id(w): w for w in leaves.values() if id(w) not in self._placed}
+        for widget in list(unused.values()) + [w for pair in inner.values() for w in pair]:
             widget.close()
         self.stack.selected_index = self.index()[0] if self.axes else 0
 
@@ -167,13 +168,20 @@ class Explorer(widgets.VBox):
         depth = len(prefix)
         if depth >= len(self.axes) - 1:
             keys = [()] if not self.axes else [prefix + (i,) for i in range(len(lists[depth]))]
-            children = []
+            children, same = [], {}
             for key in keys:
-                leaf = leaves.pop(key, None)
+                html = self.frames[key].html
+                # Identical frames in one stack (a short case's last frame, repeated to the
+                # shared slider's end) share one widget: fewer to create and to save.
+                leaf = same.get(html)
                 if leaf is None:
-                    leaf = widgets.HTML(self.frames[key].html)
-                elif leaf.value != self.frames[key].html:
-                    leaf.value = self.frames[key].html
+                    leaf = leaves.pop(key, None)
+                    if leaf is None or id(leaf) in self._placed:
+                        leaf = widgets.HTML(html)
+                    elif leaf.value != html:
+                        leaf.value = html
+                    same[html] = leaf
+                    self._placed.add(id(leaf))
                 self._leaves[key] = leaf
                 children.append(leaf)
             return children

@@ -149,3 +149,25 @@ def test_check_bool():
     assert check_bool("f", "flag", np.bool_(True)) is True
     with pytest.raises(TypeError, match="^f: flag must be True or False, got 1$"):
         check_bool("f", "flag", 1)
+
+
+def test_identical_frames_share_a_widget_until_they_differ():
+    # Steps past `last` repeat the final picture, as a short case does under a shared slider.
+    last = widgets.IntSlider(value=1, min=0, max=3, description="Last")
+
+    def render(step: int, last: int) -> Frame:
+        text = f"step {min(step, last)}"
+        return Frame(text, text, {})
+
+    explorer = Explorer("toy", render, [step_axis("step", "Step", lambda state: 4)],
+                        live={"last": last})
+    children = explorer.stack.children
+    assert len(children) == 4 and len({id(c) for c in children}) == 2
+    assert [c.value for c in children] == ["step 0", "step 1", "step 1", "step 1"]
+    last.value = 3  # every step differs now: each gets its own widget, with its own picture
+    children = explorer.stack.children
+    assert len({id(c) for c in children}) == 4
+    assert [c.value for c in children] == ["step 0", "step 1", "step 2", "step 3"]
+    for step in range(4):
+        explorer.axes[0].control.value = step
+        assert explorer.shown().value == explorer.current().html == f"step {step}"
