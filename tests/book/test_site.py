@@ -70,7 +70,8 @@ def _section(article: Tag, heading: str) -> Tag:
     """The <section> whose own heading reads ``heading`` (Sphinx nests sections)."""
     for section in article.find_all("section"):
         title = section.find(re.compile("^h[1-6]$"))
-        if title is not None and title.get_text(" ", strip=True).rstrip("#").strip() == heading:
+        text = title.get_text(" ", strip=True).rstrip("#").strip() if title else ""
+        if re.sub(r"^[\d.]+\s*", "", text) == heading:  # "4.9. Exercises": chapters are numbered
             return section
     raise AssertionError(f"no section headed {heading!r}")
 
