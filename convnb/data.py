@@ -38,6 +38,7 @@ __all__ = [
     "batches",
     "load_dataset",
     "load_digits",
+    "lecture_conv_example",
     "load_faces",
     "load_mnist",
     "mnist_cache_dir",
@@ -151,6 +152,27 @@ def sample_image(name: str, as_gray: bool = False, dtype: Any = np.float32) -> n
         if as_gray:
             img = np.tensordot(np.array([0.2125, 0.7154, 0.0721], dtype=dt), img, axes=1)
     return np.ascontiguousarray(img)
+
+
+def lecture_conv_example() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lectures' worked example of a convolution layer (lecture 001, after CS231n's demo): a
+    5x5x3 input and two 3x3x3 filters with biases 1 and 0, used with stride 2 and padding 1.
+
+    Shapes: x (1, 3, 5, 5), w (2, 3, 3, 3), b (2,) -> conv2d(x, w, b, 2, 1): (1, 2, 3, 3).
+    Fresh arrays on every call (float64), so a caller may change them.
+    """
+    x = np.array([[
+        [[2, 1, 0, 2, 2], [0, 0, 2, 2, 0], [1, 0, 1, 2, 2], [0, 2, 2, 2, 0], [2, 2, 0, 0, 2]],
+        [[2, 2, 0, 2, 1], [1, 2, 2, 2, 1], [1, 2, 2, 2, 1], [2, 1, 0, 1, 1], [0, 0, 1, 1, 0]],
+        [[2, 2, 1, 0, 2], [1, 2, 2, 2, 2], [0, 0, 0, 1, 0], [1, 0, 2, 1, 2], [2, 2, 1, 0, 1]],
+    ]], dtype=float)
+    w = np.array([
+        [[[1, 1, -1], [1, 1, 0], [1, 1, -1]], [[1, -1, 0], [1, 1, 0], [1, -1, 1]],
+         [[0, 0, 1], [-1, 0, -1], [-1, 1, -1]]],
+        [[[1, 0, 0], [0, 1, 0], [0, 0, 0]], [[1, -1, -1], [1, -1, -1], [0, -1, 1]],
+         [[-1, 0, 1], [-1, -1, 1], [1, -1, 0]]],
+    ], dtype=float)
+    return x, w, np.array([1.0, 0.0])
 
 
 def load_faces(dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:

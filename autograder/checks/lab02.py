@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 import convnb
+from convnb.data import lecture_conv_example
 from convnb.windows import pad2d as _convnb_pad2d
 from convnb.windows import sliding_windows
 
@@ -128,18 +129,7 @@ def _draw_conv(rng: np.random.Generator) -> Case:
 
 
 # The lecture's 5x5x3 input with two 3x3x3 filters, stride 2, pad 1 (lecture 001), NCHW.
-LECTURE_X = np.array([[
-    [[2, 1, 0, 2, 2], [0, 0, 2, 2, 0], [1, 0, 1, 2, 2], [0, 2, 2, 2, 0], [2, 2, 0, 0, 2]],
-    [[2, 2, 0, 2, 1], [1, 2, 2, 2, 1], [1, 2, 2, 2, 1], [2, 1, 0, 1, 1], [0, 0, 1, 1, 0]],
-    [[2, 2, 1, 0, 2], [1, 2, 2, 2, 2], [0, 0, 0, 1, 0], [1, 0, 2, 1, 2], [2, 2, 1, 0, 1]],
-]], dtype=float)
-LECTURE_W = np.array([
-    [[[1, 1, -1], [1, 1, 0], [1, 1, -1]], [[1, -1, 0], [1, 1, 0], [1, -1, 1]],
-     [[0, 0, 1], [-1, 0, -1], [-1, 1, -1]]],
-    [[[1, 0, 0], [0, 1, 0], [0, 0, 0]], [[1, -1, -1], [1, -1, -1], [0, -1, 1]],
-     [[-1, 0, 1], [-1, -1, 1], [1, -1, 0]]],
-], dtype=float)
-LECTURE_B = np.array([1.0, 0.0])
+LECTURE_X, LECTURE_W, LECTURE_B = lecture_conv_example()
 
 W_SMALL = np.array([  # three 2x2 filters on two channels
     [[[1, 0], [0, -1]], [[0, 2], [1, 0]]],

@@ -13,22 +13,13 @@ import numpy as np
 
 from ..arithmetic import conv_output_size
 from ..conv import conv2d
+from ..data import lecture_conv_example
 from . import _draw as draw
 from ._core import Explorer, Frame, check_int, step_axis
 
 STRIDE, PAD = 2, 1
-LECTURE_X = np.array([
-    [[2, 1, 0, 2, 2], [0, 0, 2, 2, 0], [1, 0, 1, 2, 2], [0, 2, 2, 2, 0], [2, 2, 0, 0, 2]],
-    [[2, 2, 0, 2, 1], [1, 2, 2, 2, 1], [1, 2, 2, 2, 1], [2, 1, 0, 1, 1], [0, 0, 1, 1, 0]],
-    [[2, 2, 1, 0, 2], [1, 2, 2, 2, 2], [0, 0, 0, 1, 0], [1, 0, 2, 1, 2], [2, 2, 1, 0, 1]],
-], dtype=float)
-LECTURE_W = np.array([
-    [[[1, 1, -1], [1, 1, 0], [1, 1, -1]], [[1, -1, 0], [1, 1, 0], [1, -1, 1]],
-     [[0, 0, 1], [-1, 0, -1], [-1, 1, -1]]],
-    [[[1, 0, 0], [0, 1, 0], [0, 0, 0]], [[1, -1, -1], [1, -1, -1], [0, -1, 1]],
-     [[-1, 0, 1], [-1, -1, 1], [1, -1, 0]]],
-], dtype=float)
-LECTURE_B = np.array([1.0, 0.0])
+_X, LECTURE_W, LECTURE_B = lecture_conv_example()
+LECTURE_X = _X[0]  # (C, H, W): the explorer shows one image
 
 
 def numbers(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
