@@ -375,14 +375,13 @@ def test_train_test_split_rejects_bad_arguments():
 
 def test_lecture_conv_example_gives_the_lecture_output():
     # Lecture 001's worked example: its output volume, as printed on the slide.
+    from convnb import conv2d
     from convnb.data import lecture_conv_example
 
     x, w, b = lecture_conv_example()
     assert (x.shape, w.shape, b.shape) == ((1, 3, 5, 5), (2, 3, 3, 3), (2,))
     expected = np.array([[[3, 2, 11], [2, 12, 13], [-3, 6, 6]],
                          [[-2, -3, 0], [-5, -3, 1], [-1, -2, 3]]], dtype=float)
-    from convnb import conv2d
-
     out = conv2d(x, w, b, stride=2, padding=1)
     np.testing.assert_array_equal(out[0], expected)
     x[...] = 0  # every call gives fresh arrays
