@@ -165,10 +165,39 @@ def to_notebook(cells: list[Cell], name: str = "<lab>") -> nbformat.NotebookNode
         "kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
 
 
-def render(text_path: Path) -> str:
-    """The notebook text that ``text_path`` builds (what is written and committed)."""
+CHAPTER = re.compile(r"\(`(\d\d_[a-z_]+)`\)")
+
+
+def book_url(labs: Path) -> str | None:
+    """The address where the course's book is published: ``html: baseurl:`` in the
+    ``_config.yml`` beside ``labs/``, or None while it names none."""
+    config = labs.resolve().parent / "_config.yml"
+    if not config.is_file():
+        return None
+    import yaml
+
+    url = ((yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("html") or {}).get(
+        "baseurl")
+    return url.rstrip("/") if url else None
+
+
+def link_chapters(source: str, book: str | None) -> str:
+    """Turns a lab's reading pointers, a chapter's file name in backticks and parentheses
+    (`` (`02_convolution`) ``), into links to that chapter in the book published at ``book``."""
+    if not book:
+        return source
+    return CHAPTER.sub(lambda m: f"([`{m[1]}`]({book}/book/{m[1]}.html))", source)
+
+
+def render(text_path: Path, book: str | None = None) -> str:
+    """The notebook text that ``text_path`` builds (what is written and committed); with the
+    book's address ``book``, its chapter pointers become links."""
     text = text_path.read_text(encoding="utf-8")
-    nb = to_notebook(parse(text, text_path.name), text_path.name)
+    cells = parse(text, text_path.name)
+    for cell in cells:
+        if cell.markdown:
+            cell.lines[:] = [link_chapters(line, book) for line in cell.lines]
+    nb = to_notebook(cells, text_path.name)
     nbformat.validate(nb)
     return nbformat.writes(nb) + "\n"
 
@@ -189,9 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     texts = ([args.root / "text" / f"{lab}.py" for lab in args.labs] if args.labs
              else sorted((args.root / "text").glob("*.py")))
-    stale = []
+    stale, book = [], book_url(args.root)
     for text_path in texts:
-        target, content = notebook_path(text_path, args.root), render(text_path)
+        target, content = notebook_path(text_path, args.root), render(text_path, book)
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if current == content:
             continue

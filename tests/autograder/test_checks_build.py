@@ -8,7 +8,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.checks.build import BuildError, main, notebook_path, parse, render, to_notebook
+from autograder.checks.build import (
+    BuildError,
+    book_url,
+    main,
+    notebook_path,
+    parse,
+    render,
+    to_notebook,
+)
 
 LABS = Path(__file__).resolve().parents[2] / "labs"
 TEXTS = sorted((LABS / "text").glob("*.py"))
@@ -106,3 +114,24 @@ def test_main_writes_and_checks(tmp_path, capsys):
     assert (tmp_path / "source" / "lab99_toy" / "lab99_toy.ipynb").exists()
     assert main(["--check", "--root", str(tmp_path), "lab99_toy"]) == 0
     assert "wrote" in capsys.readouterr().out
+
+
+def test_a_published_book_turns_reading_pointers_into_links(tmp_path):
+    # With the book's address in _config.yml (html: baseurl), `(`02_convolution`)` in a lab's
+    # text becomes a link to that chapter; without one the text stays as it is.
+    labs = tmp_path / "labs"
+    (labs / "text").mkdir(parents=True)
+    text = LABS / "text" / "lab01_correlation.py"
+    assert book_url(labs) is None
+    plain = render(text, book_url(labs))
+    assert "(`02_convolution`)" in plain and "book/02_convolution.html" not in plain
+
+    (tmp_path / "_config.yml").write_text("html:\n  baseurl: https://course.example.edu/cnn/\n")
+    url = book_url(labs)
+    assert url == "https://course.example.edu/cnn"
+    linked = nbformat.reads(render(text, url), as_version=4)
+    intro = linked.cells[0].source
+    assert "([`02_convolution`](https://course.example.edu/cnn/book/02_convolution.html))" in intro
+    assert "([`03_padding_stride`](https://course.example.edu/cnn/book/03_padding_stride.html))" \
+        in intro
+    assert "(`02_convolution`)" not in intro
