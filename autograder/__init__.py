@@ -1,3 +1,13 @@
-"""The course's grading: checks for the labs' tests (:mod:`autograder.checks`), the grader-side
-verification of their results (:mod:`autograder.rescore`) and the instructor's command line
-(``python -m autograder``) around nbgrader."""
+"""The course's grading, in two halves that run in different places.
+
+* **The student's kernel**: :mod:`autograder.checks`, the checks that the labs' test cells call
+  (they compare a student's function with convnb, print feedback and display a grading record).
+  Students have this half; it imports nothing from the other.
+* **The instructor's machine**: everything else here. :mod:`.build` makes the nbgrader
+  notebooks from the labs' text; :mod:`.calls` reads the check calls in a test cell;
+  :mod:`.rescore` judges the recorded outputs again outside the kernel; :mod:`.pipeline`,
+  :mod:`.grading`, :mod:`.collect`, :mod:`.lms`, :mod:`.course`, :mod:`.feedback` and
+  :mod:`.report` are the command line ``python -m autograder`` around nbgrader;
+  :mod:`.selfcheck` is the students' ``check`` command. This half uses the checks only through
+  the names ``autograder.checks`` exports.
+"""

@@ -5,7 +5,7 @@ instructor's full source, hidden tests included. ``StripHiddenTests`` runs in th
 (``labs/nbgrader_config.py`` adds it to ``GenerateFeedback.preprocessors``) and, in every cell:
 
 * replaces each region between the hidden-test delimiters with a one-line note;
-* drops the display data the checks emit for rescoring (MIME type ``CHECK_MIME``);
+* drops the display data the checks emit for rescoring (MIME type :data:`autograder.checks.MIME`);
 * in a cell that had hidden tests, drops the traceback frames of that cell (they quote its
   source), keeping the error's name and message and the frames of the student's own code.
 
@@ -21,7 +21,8 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets import Bool, List, Unicode
 
-CHECK_MIME = "application/vnd.convnb.check+json"
+from .checks import MIME
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -68,7 +69,7 @@ class StripHiddenTests(ClearHiddenTests):
         removed = self._remove_hidden_test_region(cell)
         if cell.cell_type != "code":
             return cell, resources
-        outputs = [o for o in cell.get("outputs", []) if CHECK_MIME not in o.get("data", {})]
+        outputs = [o for o in cell.get("outputs", []) if MIME not in o.get("data", {})]
         if removed:
             for output in outputs:
                 if output.output_type == "error":

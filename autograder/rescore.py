@@ -21,10 +21,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.utils import determine_grade, is_grade
 
-from .checks.calls import check_calls
-from .checks.core import partial_credit
-from .checks.records import RecordError, read_record, records_in
-from .checks.registry import get_check
+from .calls import check_calls
+from .checks import RecordError, get_check, partial_credit, read_record, records_in
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def lab_notebook(lab: str) -> nbformat.NotebookNode:
 
 def hidden_calls(nb: nbformat.NotebookNode) -> dict:
     """Every check call in the notebook's graded cells, by check name (seed and points)."""
-    from autograder.checks.calls import check_calls
+    from autograder.calls import check_calls
 
     return {call.name: call for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")
             for call in check_calls(cell.source)}

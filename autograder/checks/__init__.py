@@ -1,21 +1,31 @@
-"""The checks that the labs' test cells call, and the framework they are built on.
+"""The student-kernel side of grading: the checks that the labs' test cells call.
 
-A lab's test cells import its checks from ``autograder.checks.labNN``. Modules here:
+Everything in this package runs inside the student's Jupyter kernel (and in the grader's process
+when it judges recorded outputs again). It imports nothing from the instructor's side of
+:mod:`autograder`. A lab's test cells import its checks from ``autograder.checks.labNN``.
 
-* :mod:`.core` -- :class:`Check`, :class:`Case`, :class:`Diagnoser`: running, scoring, raising.
-* :mod:`.compare` -- what counts as a correct result (strict types, shapes, dtypes, tolerance).
-* :mod:`.hints` -- the wording of every hint; :mod:`.report` -- the feedback text.
+* :mod:`.core` -- :class:`Check` and :class:`Diagnoser`: running, scoring, raising.
+* :mod:`.cases` -- :class:`Case` (one call) and :class:`CheckRun` (what a run found).
+* :mod:`.compare` -- what counts as a correct result (strict types, shapes, dtypes, tolerance);
+  :mod:`.scored` -- results judged by a requirement instead of one right value.
+* :mod:`.hints` -- the wording of every hint; :mod:`.message` -- the text printed below a cell.
 * :mod:`.capture` -- keeps a student's prints and warnings out of the test cell.
-* :mod:`.records` -- the grading record a hidden check displays for :mod:`autograder.rescore`.
-* :mod:`.registry` -- every check by name; :mod:`.build` -- lab text files to nbgrader notebooks.
+* :mod:`.records` -- the grading record a hidden check displays.
+* :mod:`.registry` -- every check by name; :mod:`.common` -- helpers the lab modules share.
+
+The instructor's side (:mod:`autograder.build`, :mod:`autograder.rescore`,
+:mod:`autograder.feedback`, ...) imports only the names in ``__all__`` below, from this package:
+that list is the interface between the two sides (a test checks it).
 """
 
-from .compare import ArrayResult, BelowResult, IntResult, Output, ResultError
-from .core import Case, Check, Diagnoser, Evaluation, partial_credit, pick
-from .records import MIME
+from .cases import Case, CheckRun
+from .compare import ArrayResult, BelowResult, IntResult, Output, Result, ResultError
+from .core import Check, Diagnoser, partial_credit, pick
+from .records import MIME, RecordError, read_record, records_in
 from .registry import get_check, load_all, register
 
 __all__ = [
-    "MIME", "ArrayResult", "BelowResult", "Case", "Check", "Diagnoser", "Evaluation", "IntResult",
-    "Output", "ResultError", "get_check", "load_all", "partial_credit", "pick", "register",
+    "MIME", "ArrayResult", "BelowResult", "Case", "Check", "CheckRun", "Diagnoser", "IntResult",
+    "Output", "RecordError", "Result", "ResultError", "get_check", "load_all", "partial_credit",
+    "pick", "read_record", "records_in", "register",
 ]

@@ -9,7 +9,7 @@ in the grader's process (:mod:`autograder.rescore`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -91,7 +91,7 @@ def from_exception(exc: BaseException) -> Output:
     return Output("error", type_name(exc), error=f"{name}: {message}" if message else name)
 
 
-def _error_problem(got: Output) -> str:
+def error_problem(got: Output) -> str:
     """The problem of a call that raised: the student's exception, or a refused result."""
     return str(got.error) if got.type_name == RESULT_ERROR else f"raised {got.error}"
 
@@ -121,7 +121,8 @@ def _side_by_side(expected: np.ndarray, got: Output) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _type_problem(got: Output, wanted: str) -> str:
+def type_problem(got: Output, wanted: str) -> str:
+    """The problem of a result of the wrong type, with what to return instead (``wanted``)."""
     if got.kind == "none":
         return f"returned None instead of {wanted} (is the `return` statement missing?)"
     if got.kind == "subclass":
@@ -155,12 +156,12 @@ class ArrayResult:
 
     def judge(self, expected: np.ndarray, got: Output) -> Verdict:
         if got.kind == "error":
-            return Verdict(False, _error_problem(got))
+            return Verdict(False, error_problem(got))
         if got.kind != "ndarray":
             wanted = "a numpy.ndarray"
             if got.kind == "other" and got.values is not None:
                 wanted += " (np.array(result))"
-            return Verdict(False, _type_problem(got, wanted), _side_by_side(expected, got))
+            return Verdict(False, type_problem(got, wanted), _side_by_side(expected, got))
         if got.shape != expected.shape:
             lines = _side_by_side(expected, got) + ("max error:    n/a (the shapes differ)",)
             return Verdict(False, f"shape {got.shape}, expected {expected.shape}", lines)
@@ -208,13 +209,13 @@ class IntResult:
 
     def judge(self, expected: int, got: Output) -> Verdict:
         if got.kind == "error":
-            return Verdict(False, _error_problem(got))
+            return Verdict(False, error_problem(got))
         shown = () if got.values is None else (f"expected {expected}, got {got.values!s}",)
         if got.kind == "float":
             return Verdict(False, f"returned a float ({got.values!s}); return an int "
                            "(floor division // keeps ints)", shown)
         if got.kind != "int":
-            return Verdict(False, _type_problem(got, "an int"), shown)
+            return Verdict(False, type_problem(got, "an int"), shown)
         if got.values is None or got.values.shape != ():
             return Verdict(False, "returned an int too large to record")
         if int(got.values) != expected:
@@ -250,9 +251,9 @@ class BelowResult:
 
     def judge(self, expected: np.ndarray, got: Output) -> Verdict:
         if got.kind == "error":
-            return Verdict(False, _error_problem(got))
+            return Verdict(False, error_problem(got))
         if got.kind != "ndarray":
-            return Verdict(False, _type_problem(got, "a numpy.ndarray"),
+            return Verdict(False, type_problem(got, "a numpy.ndarray"),
                            self._lines(expected, got))
         if got.shape != expected.shape:
             return Verdict(False, f"shape {got.shape}, expected {expected.shape}",
@@ -276,4 +277,15 @@ class BelowResult:
         return ArrayResult().matches(wrong, got)
 
 
-Result = ArrayResult | IntResult | BelowResult
+class Result(Protocol):
+    """What a check's ``result`` does: :class:`ArrayResult`, :class:`IntResult`,
+    :class:`BelowResult`, and :class:`.scored.ScoreResult` for results judged by a requirement."""
+
+    def tolerance(self) -> str:
+        """What "correct" means, for the feedback's "Correct means ..." line."""
+
+    def judge(self, expected: Any, got: Output) -> Verdict:
+        """The verdict on the student's output ``got`` against the reference's ``expected``."""
+
+    def matches(self, wrong: Any, got: Output) -> bool:
+        """Whether ``got`` is what a classic mistake (``wrong``, a diagnoser's value) returns."""

@@ -13,26 +13,17 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import records
 from .capture import Captured, capture
+from .cases import Case, CheckRun
 from .compare import Output, Result, ResultError, Verdict, describe, from_exception, type_name
 from .hints import HINTS
-from .report import format_report
-
-
-@dataclass(frozen=True)
-class Case:
-    """One call of the student's function: its positional ``args``, a ``label`` for feedback
-    (shapes, stride, padding) and a ``size`` that orders cases smallest first."""
-
-    args: tuple[Any, ...]
-    label: str
-    size: int
+from .message import format_report
 
 
 @dataclass(frozen=True)
@@ -60,27 +51,6 @@ def pick(index: int, names: Sequence[str]) -> Callable[..., Any]:
             raise ResultError(f"{names[index]} is None (in the tuple {wanted}): is it computed?")
         return value[index]
     return call
-
-
-@dataclass
-class Evaluation:
-    """Everything one run of a check found."""
-
-    cases: list[Case]
-    outputs: list[Output]
-    verdicts: list[Verdict]
-    hint: str | None = None
-    hint_matches: int = 0
-    captured: Captured = field(default_factory=Captured)
-    exceptions: dict[int, BaseException] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> int:
-        return sum(v.passed for v in self.verdicts)
-
-    @property
-    def failing(self) -> list[int]:
-        return [i for i, v in enumerate(self.verdicts) if not v.passed]
 
 
 def partial_credit(points: float, passed: int, total: int) -> float:
@@ -197,9 +167,9 @@ class Check:
         right = describe(self.reference(*case.args))
         return self.result.matches(wrong, out) and not self.result.matches(wrong, right)
 
-    def evaluate(self, student_fn: Callable[..., Any], seed: int | None = None) -> Evaluation:
+    def evaluate(self, student_fn: Callable[..., Any], seed: int | None = None) -> CheckRun:
         """Run, judge and diagnose, without printing, recording or raising."""
-        ev = Evaluation(self.cases(seed), [], [])
+        ev = CheckRun(self.cases(seed), [], [])
         ev.outputs = self.run_student(student_fn, ev.cases, ev.captured, ev.exceptions)
         ev.verdicts = self.judge(ev.cases, ev.outputs)
         ev.hint, ev.hint_matches = self.diagnose(ev.cases, ev.outputs, ev.failing)
@@ -223,7 +193,10 @@ class Check:
         """
         ev = self.evaluate(student_fn, seed)
         earned = None if points is None else partial_credit(points, ev.passed, len(ev.cases))
-        print(format_report(self, ev, seed, points, earned))
+        print(format_report(ev, name=self.name, function=self.function,
+                            tolerance=self.result.tolerance(),
+                            random=seed is not None and self.draw is not None,
+                            points=points, earned=earned))
         if points is not None:
             records.emit(records.make_record(self.name, seed, points, ev.outputs))
             return earned

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .compare import PASS, Output, Verdict, _error_problem, _type_problem
+from .compare import PASS, Output, Verdict, error_problem, type_problem
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,9 @@ class ScoreResult:
 
     def judge(self, expected: Requirement, got: Output) -> Verdict:
         if got.kind == "error":
-            return Verdict(False, _error_problem(got))
+            return Verdict(False, error_problem(got))
         if got.kind != "ndarray":
-            return Verdict(False, _type_problem(got, "a numpy.ndarray"))
+            return Verdict(False, type_problem(got, "a numpy.ndarray"))
         if got.values is None:
             return Verdict(False, f"{got.dtype} values that could not be recorded")
         verdict = expected.assess(got.values)

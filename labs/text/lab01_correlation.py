@@ -1,5 +1,5 @@
 # Lab 1 in text form: the source of labs/source/lab01_correlation/lab01_correlation.ipynb.
-# Edit this file, then run `python -m autograder.checks.build lab01_correlation` from the
+# Edit this file, then run `python -m autograder.build lab01_correlation` from the
 # repository root. The format is described in labs/README.md.
 
 # %% [markdown] id=intro locked

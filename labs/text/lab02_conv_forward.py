@@ -1,5 +1,5 @@
 # Lab 2 in text form: the source of labs/source/lab02_conv_forward/lab02_conv_forward.ipynb.
-# Edit this file, then run `python -m autograder.checks.build lab02_conv_forward` from the
+# Edit this file, then run `python -m autograder.build lab02_conv_forward` from the
 # repository root. The format is described in labs/README.md.
 
 # %% [markdown] id=intro locked

@@ -1,5 +1,5 @@
 # Lab 3 in text form: the source of labs/source/lab03_pooling/lab03_pooling.ipynb.
-# Edit this file, then run `python -m autograder.checks.build lab03_pooling` from the
+# Edit this file, then run `python -m autograder.build lab03_pooling` from the
 # repository root. The format is described in labs/README.md.
 
 # %% [markdown] id=intro locked

@@ -1,5 +1,5 @@
 # Lab 4 in text form: the source of labs/source/lab04_conv_backward/lab04_conv_backward.ipynb.
-# Edit this file, then run `python -m autograder.checks.build lab04_conv_backward` from the
+# Edit this file, then run `python -m autograder.build lab04_conv_backward` from the
 # repository root. The format is described in labs/README.md.
 
 # %% [markdown] id=intro locked

@@ -1,5 +1,5 @@
 # Lab 5 in text form: the source of labs/source/lab05_train_cnn/lab05_train_cnn.ipynb.
-# Edit this file, then run `python -m autograder.checks.build lab05_train_cnn` from the
+# Edit this file, then run `python -m autograder.build lab05_train_cnn` from the
 # repository root. The format is described in labs/README.md.
 
 # %% [markdown] id=intro locked

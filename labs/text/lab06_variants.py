@@ -1,5 +1,5 @@
 # Lab 6 in text form: the source of labs/source/lab06_variants/lab06_variants.ipynb.
-# Edit this file, then run `python -m autograder.checks.build lab06_variants` from the
+# Edit this file, then run `python -m autograder.build lab06_variants` from the
 # repository root. The format is described in labs/README.md.
 
 # %% [markdown] id=intro locked

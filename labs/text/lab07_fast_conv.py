@@ -1,5 +1,5 @@
 # Lab 7 in text form: the source of labs/source/lab07_fast_conv/lab07_fast_conv.ipynb.
-# Edit this file, then run `python -m autograder.checks.build lab07_fast_conv` from the
+# Edit this file, then run `python -m autograder.build lab07_fast_conv` from the
 # repository root. The format is described in labs/README.md.
 
 # %% [markdown] id=intro locked

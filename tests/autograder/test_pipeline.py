@@ -20,8 +20,9 @@ from jupyter_client.kernelspec import KernelSpecManager
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from autograder.__main__ import main
+from autograder.checks import MIME
 from autograder.course import Course, UsageError, course_kernel
-from autograder.feedback import CHECK_MIME, StripHiddenTests
+from autograder.feedback import StripHiddenTests
 from autograder.pipeline import grade
 from autograder.sample_lab import HIDDEN_MARKER, LAB, RECORD_MARKER, answer, write_sample_lab
 
@@ -201,7 +202,7 @@ def test_strip_hidden_tests_keeps_outputs_and_drops_records_and_cell_frames():
         "grade": True, "grade_id": "t", "points": 1, "solution": False, "locked": True}})
     cell.outputs = [
         new_output("stream", name="stdout", text="3 of 4 cases pass\n"),
-        new_output("display_data", data={CHECK_MIME: {"seed": 7}}),
+        new_output("display_data", data={MIME: {"seed": 7}}),
         new_output("error", ename="AssertionError", evalue="1 case wrong", traceback=[
             "\x1b[0;31m----------\x1b[0m", "Cell \x1b[0;32mIn[5], line 3\x1b[0m\n----> 3 "
             "secret_check(seed=7)", "File lab01.py:10, in secret_check\n   10 raise",

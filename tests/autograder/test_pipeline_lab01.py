@@ -17,8 +17,8 @@ import nbformat
 import pytest
 
 from autograder.__main__ import main
+from autograder.checks import MIME
 from autograder.course import Course
-from autograder.feedback import CHECK_MIME
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = "lab01_correlation"
@@ -112,9 +112,9 @@ def test_feedback_has_no_hidden_test_line_and_no_grading_record(labs):
         seen = _text(page)
         assert "check_correlate1d(correlate1d)" in seen  # the visible test is shown
         assert not [line for line in hidden if line in seen]
-        assert CHECK_MIME not in page and "vnd.convnb" not in page
+        assert MIME not in page and "vnd.convnb" not in page
     graded = (labs / "autograded" / "solution" / LAB / f"{LAB}.ipynb").read_text()
-    assert hidden[0] in graded and CHECK_MIME in graded
+    assert hidden[0] in graded and MIME in graded
 
 
 def test_check_runs_the_visible_tests_of_lab01(labs, capsys):

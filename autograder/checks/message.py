@@ -1,15 +1,12 @@
-"""The feedback a check prints: what passed, the smallest failing case, expected against got, the
-largest error, and a hint. It never shows a hidden test's source or seed."""
+"""The message a check prints below a test cell: what passed, the smallest failing case, expected
+against got, the largest error, and a hint. It never shows a hidden test's source or seed."""
 
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING
 
+from .cases import CheckRun
 from .hints import hint
-
-if TYPE_CHECKING:
-    from .core import Check, Evaluation
 
 MAX_OTHERS = 3
 
@@ -18,19 +15,22 @@ def _points(x: float) -> str:
     return f"{x:g}"
 
 
-def format_report(check: Check, ev: Evaluation, seed: int | None, points: float | None,
-                  earned: float | None) -> str:
-    """The text printed below a test cell (plain text: notebooks, HTML feedback and terminals)."""
+def format_report(ev: CheckRun, *, name: str, function: str, tolerance: str, random: bool,
+                  points: float | None = None, earned: float | None = None) -> str:
+    """The text printed below a test cell (plain text: notebooks, HTML feedback and terminals)
+    for the run ``ev`` of the check ``name`` on the student's ``function`` (as the feedback
+    names it, ``"pad2d(x, p, mode)"``); ``tolerance`` says what correct means, ``random``
+    whether the cases were drawn from a seed, ``points``/``earned`` the score of a hidden test."""
     total, n_fail = len(ev.cases), len(ev.failing)
-    which = "random cases" if seed is not None and check.draw is not None else "cases"
+    which = "random cases" if random else "cases"
     score = "" if points is None else f": {_points(earned)} of {_points(points)} points"
     if not n_fail:
-        lines = [f"{check.name}: all {total} {which} pass{score}."]
+        lines = [f"{name}: all {total} {which} pass{score}."]
     else:
-        lines = [f"{check.name}: {total - n_fail} of {total} {which} pass{score}.",
-                 f"Correct means {check.result.tolerance()}."]
+        lines = [f"{name}: {total - n_fail} of {total} {which} pass{score}.",
+                 f"Correct means {tolerance}."]
         first = ev.failing[0]
-        lines.append(f"Smallest failing case: {check.function} with {ev.cases[first].label}")
+        lines.append(f"Smallest failing case: {function} with {ev.cases[first].label}")
         verdict = ev.verdicts[first]
         lines.append(f"  problem:      {verdict.problem}")
         lines += [textwrap.indent(line, "  ") for line in verdict.lines]

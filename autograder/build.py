@@ -1,8 +1,8 @@
 """Build nbgrader source notebooks from their text form (the format is in ``labs/README.md``).
 
-    python -m autograder.checks.build                    # every labs/text/*.py
-    python -m autograder.checks.build lab01_correlation  # one lab
-    python -m autograder.checks.build --check            # exit 1 if a notebook is out of date
+    python -m autograder.build                    # every labs/text/*.py
+    python -m autograder.build lab01_correlation  # one lab
+    python -m autograder.build --check            # exit 1 if a notebook is out of date
 
 ``labs/text/<lab>.py`` becomes ``labs/source/<lab>/<lab>.ipynb``. A cell starts at a line
 ``# %% [markdown] id=NAME ROLE points=N``; everything after ``# %%`` is optional. Roles:
@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 
 from .calls import check_calls, last_expression_is_call
-from .registry import get_check
+from .checks import get_check
 
 ROLES = ("locked", "solution", "tests")
 ID = re.compile(r"[A-Za-z0-9_-]{1,64}$")
@@ -208,7 +208,7 @@ def notebook_path(text_path: Path, labs: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.checks.build",
+    parser = argparse.ArgumentParser(prog="python -m autograder.build",
                                      description="Build labs/source/<lab>/<lab>.ipynb from "
                                                  "labs/text/<lab>.py.")
     parser.add_argument("labs", nargs="*", help="lab names (default: every labs/text/*.py)")
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             target.write_text(content, encoding="utf-8")
             print(f"wrote {target}")
     if args.check and stale:
-        print("out of date (run python -m autograder.checks.build): "
+        print("out of date (run python -m autograder.build): "
               + ", ".join(map(str, stale)), file=sys.stderr)
         return 1
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.checks.build import (
+from autograder.build import (
     BuildError,
     book_url,
     main,
@@ -25,9 +25,9 @@ TEXTS = sorted((LABS / "text").glob("*.py"))
 @pytest.mark.parametrize("text", TEXTS, ids=[t.stem for t in TEXTS])
 def test_committed_notebooks_equal_what_their_text_builds(text):
     target = notebook_path(text, LABS)
-    assert target.exists(), f"run: python -m autograder.checks.build {text.stem}"
+    assert target.exists(), f"run: python -m autograder.build {text.stem}"
     assert target.read_text(encoding="utf-8") == render(text), (
-        f"{target} is out of date: run python -m autograder.checks.build {text.stem}")
+        f"{target} is out of date: run python -m autograder.build {text.stem}")
 
 
 def test_the_check_command_agrees():

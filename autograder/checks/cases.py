@@ -1,0 +1,42 @@
+"""What a check runs on and what a run finds: :class:`Case` and :class:`CheckRun`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .capture import Captured
+from .compare import Output, Verdict
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of the student's function: its positional ``args``, a ``label`` for feedback
+    (shapes, stride, padding) and a ``size`` that orders cases smallest first."""
+
+    args: tuple[Any, ...]
+    label: str
+    size: int
+
+
+@dataclass
+class CheckRun:
+    """Everything one run of a check found: the cases, the student's output and the verdict for
+    each, the hint that explains the most failing cases, what the function printed, and the
+    exceptions it raised (by case index, for the visible test's traceback)."""
+
+    cases: list[Case]
+    outputs: list[Output]
+    verdicts: list[Verdict]
+    hint: str | None = None
+    hint_matches: int = 0
+    captured: Captured = field(default_factory=Captured)
+    exceptions: dict[int, BaseException] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> int:
+        return sum(v.passed for v in self.verdicts)
+
+    @property
+    def failing(self) -> list[int]:
+        return [i for i, v in enumerate(self.verdicts) if not v.passed]
