@@ -9,12 +9,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class CheckCall:
-    """``name(student_fn, seed=seed, points=points)`` at ``line`` of a cell."""
+    """``name(student_fn, seed=seed, points=points)`` at ``line`` of a cell; ``argument`` is the
+    name the student's function (or object) is passed by, ``None`` when it is not a plain name."""
 
     name: str
     seed: int | None
     points: float | None
     line: int
+    argument: str | None = None
 
 
 def _literal(node: ast.expr | None, what: str, name: str, types: tuple[type, ...]):
@@ -52,9 +54,10 @@ def check_calls(source: str) -> list[CheckCall]:
         if not name.startswith("check_"):
             continue
         keywords = {k.arg: k.value for k in node.keywords}
+        first = node.args[0] if node.args else None
         calls.append(CheckCall(name, _literal(keywords.get("seed"), "seed", name, (int,)),
                                _literal(keywords.get("points"), "points", name, (int, float)),
-                               node.lineno))
+                               node.lineno, first.id if isinstance(first, ast.Name) else None))
     return sorted(calls, key=lambda c: c.line)
 
 

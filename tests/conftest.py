@@ -46,3 +46,26 @@ def to_backend(request):
 def host():
     """Brings any backend's array back to NumPy, checking it stayed on its device."""
     return asnumpy
+
+
+def pytest_configure(config):
+    from lab_table import LABS
+
+    for lab in LABS:
+        config.addinivalue_line("markers", f"{lab.key}: the tests of {lab.name}")
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each lab test with its lab (``pytest -m lab02``): the ``lab`` parameter of the
+    shared suite, or the file ``tests/autograder/labs/test_labNN.py``."""
+    import re
+
+    from lab_suite import Lab
+
+    for item in items:
+        lab = getattr(item, "callspec", None) and item.callspec.params.get("lab")
+        own = re.fullmatch(r"test_(lab\d+)", item.path.stem)
+        if isinstance(lab, Lab):
+            item.add_marker(lab.key)
+        elif own and item.path.parent.name == "labs":
+            item.add_marker(own[1])

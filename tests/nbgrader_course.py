@@ -50,6 +50,27 @@ def _environment(tmp: Path) -> dict[str, str]:
     return env
 
 
+def solution_code(nb: nbformat.NotebookNode,
+                  edits: Mapping[str, Edit] | None = None) -> dict[str, str]:
+    """Each solution cell's code by grade id, the ``### BEGIN/END SOLUTION`` markers dropped,
+    and changed as ``edits`` says: a cell's whole new code, or ``[(old, new), ...]``
+    replacements, each ``old`` found exactly once."""
+    edits = edits or {}
+    codes = {_grade_id(c): "\n".join(
+                 line for line in c.source.splitlines()
+                 if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+             for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    assert set(edits) <= set(codes), f"no solution cells {set(edits) - set(codes)}"
+    for cell_id, change in edits.items():
+        if isinstance(change, str):
+            codes[cell_id] = change
+            continue
+        for old, new in change:
+            assert codes[cell_id].count(old) == 1, (cell_id, old)
+            codes[cell_id] = codes[cell_id].replace(old, new)
+    return codes
+
+
 def lab_notebook(lab: str) -> nbformat.NotebookNode:
     """The trusted source notebook of ``lab`` (``labs/source/<lab>/<lab>.ipynb``)."""
     return nbformat.read(REPO / "labs" / "source" / lab / f"{lab}.ipynb", as_version=4)
@@ -115,27 +136,15 @@ class GradedCourse:
 
     def solution_code(self) -> dict[str, str]:
         """Each solution cell's code, the ``### BEGIN/END SOLUTION`` markers dropped."""
-        return {_grade_id(c): "\n".join(
-                    line for line in c.source.splitlines()
-                    if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-                for c in nbformat.read(self.source, as_version=4).cells
-                if c.metadata.get("nbgrader", {}).get("solution")}
+        return solution_code(nbformat.read(self.source, as_version=4))
 
     def submission(self, edits: Mapping[str, Edit]) -> nbformat.NotebookNode:
         """The released notebook with every solution cell solved, except as ``edits`` say."""
         nb = nbformat.from_dict(json.loads(json.dumps(self.released)))
-        solutions = self.solution_code()
-        assert set(edits) <= set(solutions), set(edits) - set(solutions)
+        solutions = solution_code(nbformat.read(self.source, as_version=4), edits)
         for cell in nb.cells:
-            grade_id = _grade_id(cell)
-            if grade_id in solutions:
-                code, change = solutions[grade_id], edits.get(grade_id, [])
-                if isinstance(change, str):
-                    code, change = change, []
-                for old, new in change:
-                    assert code.count(old) == 1, (grade_id, old)
-                    code = code.replace(old, new)
-                cell.source = code
+            if _grade_id(cell) in solutions:
+                cell.source = solutions[_grade_id(cell)]
         return nb
 
     def submit(self, student: str, nb: nbformat.NotebookNode) -> None:

@@ -1,0 +1,153 @@
+"""Every lab of ``tests/lab_table.py``, tested the same way: its checks against the instructor's
+solution and the classic mistakes, then the whole lab through the real nbgrader command line (one
+``nbgrader autograde`` of the solution, the released notebook and the wrong students) and the
+rescoring outside the kernel. ``pytest -m lab03`` runs one lab's tests; a lab's own tests are in
+``tests/autograder/labs/``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from lab_suite import (
+    Lab,
+    graded_course,
+    hidden_calls,
+    max_points,
+    notebook,
+    solution,
+    unwritten,
+    written_by_student,
+    wrong_students,
+)
+from lab_table import LABS
+from nbgrader_course import (
+    assert_check_catches,
+    assert_hidden_cells_quiet,
+    assert_mistakes_lose_points,
+    assert_no_hidden_source,
+    assert_rescoring_agrees,
+    assert_solution_quiet,
+    solution_code,
+)
+
+SEEDS, FEW_SEEDS = tuple(range(8)), (0, 1, 2)
+
+
+def _per_lab(table):
+    """``(lab, item)`` parameters with readable ids, e.g. ``lab01-check_pad2d``."""
+    return [pytest.param(lab, item, id=f"{lab.key}-{item}") for lab in LABS
+            for item in sorted(table(lab))]
+
+
+LAB = [pytest.param(lab, id=lab.key) for lab in LABS]
+
+
+def _static_checks(lab: Lab) -> list[str]:
+    """The checks of functions the student writes (not of what the notebook trains)."""
+    return list(written_by_student(lab))
+
+
+# --- The checks, without nbgrader -----------------------------------------------------------
+
+@pytest.mark.parametrize("lab", LAB)
+def test_every_check_has_a_hidden_test_and_the_points_add_up(lab):
+    hidden = hidden_calls(lab)
+    assert set(hidden) == set(lab.checks), "a check without a hidden test, or the reverse"
+    assert sum(call.points for call in hidden.values()) == lab.points
+    assert sum(max_points(lab).values()) == lab.points
+    assert f"{lab.points:g} points" in notebook(lab).cells[0].source
+
+
+@pytest.mark.parametrize(("lab", "name"), _per_lab(_static_checks))
+def test_the_solution_passes_the_visible_and_many_random_cases(lab, name):
+    call = hidden_calls(lab)[name]
+    student_fn = solution(lab)[call.argument]
+    for seed in (None, call.seed, *(FEW_SEEDS if name in lab.few_seeds else SEEDS)):
+        run = lab.checks[name].evaluate(student_fn, seed)
+        assert not run.failing, (seed, [run.verdicts[i].problem for i in run.failing])
+
+
+@pytest.mark.parametrize(("lab", "name"), _per_lab(_static_checks))
+def test_an_unwritten_function_scores_zero(lab, name, capsys):
+    call = hidden_calls(lab)[name]
+    stub = unwritten(lab)[call.argument]
+    assert lab.checks[name](stub, seed=call.seed, points=call.points) == 0
+    assert "not written yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("lab", "mistake"), _per_lab(lambda lab: lab.mistakes))
+def test_classic_mistakes_lose_points_and_get_their_hint(lab, mistake, capsys):
+    name, wrong_fn, hint = lab.mistakes[mistake]
+    assert_check_catches(lab.checks[name], wrong_fn, hidden_calls(lab)[name], hint, capsys)
+
+
+@pytest.mark.parametrize(("lab", "mistake"), _per_lab(lambda lab: lab.mistakes))
+def test_the_visible_test_catches_the_mistake_too(lab, mistake):
+    name, wrong_fn, _ = lab.mistakes[mistake]
+    assert lab.checks[name].evaluate(wrong_fn, None).failing
+
+
+# --- The lab through nbgrader ---------------------------------------------------------------
+
+@pytest.mark.parametrize("lab", LAB)
+def test_the_released_notebook_keeps_the_signatures_and_drops_the_solutions(lab,
+                                                                           tmp_path_factory):
+    released = "\n".join(c.source for c in graded_course(lab, tmp_path_factory).released.cells)
+    for cell_id, code in solution_code(notebook(lab)).items():
+        signatures = re.findall(r"^(?:def|class) .*:$", code, flags=re.MULTILINE)
+        assert signatures or "markdown" in cell_id, cell_id
+        for signature in signatures[:1]:
+            assert signature in released, signature
+    for cell in notebook(lab).cells:
+        answer = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.DOTALL)
+        body = [line for line in answer[1].splitlines() if line.strip()] if answer else []
+        if body:
+            assert "\n".join(body) not in released, cell.metadata["nbgrader"]["grade_id"]
+    assert "seed=" not in released and "BEGIN HIDDEN TESTS" not in released
+
+
+@pytest.mark.parametrize("lab", LAB)
+def test_the_solution_scores_full_marks(lab, tmp_path_factory):
+    assert graded_course(lab, tmp_path_factory).score("solution") == max_points(lab)
+
+
+@pytest.mark.parametrize("lab", LAB)
+def test_the_released_notebook_scores_zero(lab, tmp_path_factory):
+    course = graded_course(lab, tmp_path_factory)
+    assert course.score("blank") == dict.fromkeys(max_points(lab), 0.0)
+
+
+@pytest.mark.parametrize("lab", LAB)
+def test_nothing_errors_or_writes_to_stderr_in_the_solution(lab, tmp_path_factory):
+    assert_solution_quiet(graded_course(lab, tmp_path_factory))
+
+
+@pytest.mark.parametrize("lab", LAB)
+def test_no_hidden_test_cell_errors_or_writes_to_stderr(lab, tmp_path_factory):
+    students = ("solution", "blank", *lab.students, *lab.extra)
+    assert_hidden_cells_quiet(graded_course(lab, tmp_path_factory), students, max_points(lab))
+
+
+@pytest.mark.parametrize(("lab", "student"), _per_lab(lambda lab: lab.students))
+def test_classic_mistakes_lose_points_with_the_matching_hint(lab, student, tmp_path_factory):
+    _, hints, may_lose = wrong_students(lab)[student]
+    assert_mistakes_lose_points(graded_course(lab, tmp_path_factory), student, max_points(lab),
+                                hints, may_lose)
+
+
+def _honest(lab: Lab) -> list[str]:
+    return ["solution", "blank", *lab.students,
+            *(name for name, extra in lab.extra.items() if extra.honest)]
+
+
+@pytest.mark.parametrize(("lab", "student"), _per_lab(_honest))
+def test_rescoring_agrees_with_nbgrader_on_honest_notebooks(lab, student, tmp_path_factory):
+    assert_rescoring_agrees(graded_course(lab, tmp_path_factory), student, max_points(lab))
+
+
+@pytest.mark.parametrize("lab", LAB)
+def test_feedback_shows_no_hidden_test_source(lab, tmp_path_factory):
+    students = ("solution", "blank", *lab.students, *lab.extra)
+    assert_no_hidden_source(graded_course(lab, tmp_path_factory), students, max_points(lab))

@@ -1,0 +1,21 @@
+"""The labs that the lab test suite (``tests/autograder/test_labs.py``) runs: one line a lab.
+
+A lab's line names its folder and total points and, where it has them, its wrong solutions
+(:class:`lab_suite.Lab`): ``students`` (notebooks graded by the real nbgrader, each with the hint
+it must get), ``mistakes`` (wrong functions tried against one check each) and ``extra``
+submissions for its own tests in ``tests/autograder/labs/test_labNN.py``. The course's labs keep
+them in ``tests/lab_cases/labNN.py`` (``CASES``); a small lab can write them in its line.
+``pytest -m lab01`` runs one lab's tests.
+"""
+
+from lab_cases import lab01
+from lab_suite import Lab
+
+LABS = [
+    Lab("lab01_correlation", 20, **lab01.CASES),
+]
+
+
+def lab(key: str) -> Lab:
+    """The table's line for ``key`` (``"lab01"``)."""
+    return next(entry for entry in LABS if entry.key == key)
