@@ -15,17 +15,20 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def check_array(x: Any, name: str, fn: str, layout: str) -> None:
-    """Check that ``x`` is a real floating array of the rank of ``layout``, e.g. "(N, C, H, W)"."""
-    ndim = len([part for part in layout.strip("()").split(",") if part.strip()])
+    """Check that ``x`` is a real floating array of the rank of ``layout``, e.g. "(N, C, H, W)";
+    a layout that starts with "..." (as "(..., in_features)") allows any leading axes."""
+    axes = [part.strip() for part in layout.strip("()").split(",") if part.strip()]
+    any_leading = axes[0] == "..."
+    ndim = len(axes) - any_leading
     if not hasattr(x, "shape") or not hasattr(x, "dtype"):
         raise TypeError(f"{fn}: {name} must be an array of shape {layout}, got {type(x).__name__}")
-    if x.ndim != ndim:
+    if x.ndim < ndim or (x.ndim > ndim and not any_leading):
         hint = ""
         if x.ndim == ndim - 1 and layout.startswith("(N,"):
             hint = f"; for a single example add the batch axis with {name}[None]"
-        raise ValueError(
-            f"{fn}: {name} must have {ndim} dimensions {layout}, got shape {tuple(x.shape)}{hint}"
-        )
+        at_least = "at least " if any_leading else ""
+        raise ValueError(f"{fn}: {name} must have {at_least}{ndim} dimensions {layout}, got shape "
+                         f"{tuple(x.shape)}{hint}")
     if np.dtype(x.dtype).kind != "f":
         raise TypeError(
             f"{fn}: {name} must hold real floating-point numbers (float32 or float64), "
@@ -33,6 +36,16 @@ def check_array(x: Any, name: str, fn: str, layout: str) -> None:
         )
     if 0 in x.shape:
         raise ValueError(f"{fn}: {name} must not be empty, got shape {tuple(x.shape)}")
+
+
+def check_layer_input(layer: str, x: Any, like: Any, layout: str) -> None:
+    """A layer's input: an array as :func:`check_array` wants it, and of the dtype of ``like``
+    (the layer's parameters). NumPy's default float64 meeting float32 weights is the most common
+    slip, so the message says how to fix it."""
+    check_array(x, "x", layer, layout)
+    if np.dtype(x.dtype) != np.dtype(like.dtype):
+        raise TypeError(f"{layer}: x is {x.dtype} but the layer's parameters are {like.dtype}; "
+                        f"convert one of them: x.astype(np.{like.dtype}) or model.to(np.{x.dtype})")
 
 
 def check_same_dtype(fn: str, **arrays: Any) -> None:

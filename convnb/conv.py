@@ -304,7 +304,12 @@ def conv2d_backward_naive(dout: Any, x: Any, w: Any, stride: Any = 1, padding: A
     Shapes: dout (N, F, H_out, W_out), x (N, C, H, W), w (F, C/groups, KH, KW)
     -> dx (N, C, H, W), dw (F, C/groups, KH, KW), db (F,)
     """
-    fn = "conv2d_backward_naive"
+    return _conv2d_backward_naive(dout, x, w, stride, padding, dilation, groups, padding_mode,
+                                  "conv2d_backward_naive")
+
+
+def _conv2d_backward_naive(dout, x, w, stride, padding, dilation, groups, padding_mode, fn):
+    """:func:`conv2d_backward_naive`, its errors naming ``fn`` (the function the caller called)."""
     g = conv_geometry(fn, x, w, None, stride, padding, dilation, groups, padding_mode)
     check_dout(fn, dout, (g.N, g.F, g.H_out, g.W_out), x)
     xp = get_array_module(dout, x, w)
@@ -408,5 +413,6 @@ def conv1d_backward_naive(dout: Any, x: Any, w: Any, stride: int = 1, padding: A
     fn = "conv1d_backward_naive"
     x2, w2, s, p, d = _as_rows(fn, x, w, stride, padding, dilation)
     check_array(dout, "dout", fn, "(N, F, L_out)")
-    dx, dw, db = conv2d_backward_naive(dout[:, :, None, :], x2, w2, s, p, d, groups, padding_mode)
+    dx, dw, db = _conv2d_backward_naive(dout[:, :, None, :], x2, w2, s, p, d, groups,
+                                        padding_mode, fn)
     return dx[:, :, 0, :], dw[:, :, 0, :], db

@@ -82,7 +82,7 @@ def _patches(x: Any, g: ConvGeometry) -> Any:
     return windows.transpose(2, 3, 0, 1, 4, 5).reshape(g.H_out, g.W_out, g.N, -1)
 
 
-def _fold(dpatches: Any, g: ConvGeometry) -> Any:
+def _patches_backward(dpatches: Any, g: ConvGeometry) -> Any:
     """Adjoint of :func:`_patches`: add every patch's gradient back onto the input.
 
     Shapes: (H_out, W_out, N, C*KH*KW) -> dx (N, C, H, W)
@@ -92,7 +92,7 @@ def _fold(dpatches: Any, g: ConvGeometry) -> Any:
     return get_array_module(dxpad).ascontiguousarray(pad2d_backward(dxpad, (g.H, g.W), g.pads))
 
 
-def _tiles(g: ConvGeometry, TH: int, TW: int):
+def _tile_offsets(g: ConvGeometry, TH: int, TW: int):
     """The output positions each kernel of the tile serves: ``(a, c, rows, cols)``, so that
     ``out[rows, cols]`` (output-position axes first) is made by ``w[a, c]``."""
     for a in range(TH):
@@ -145,7 +145,7 @@ def locally_connected2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1,
     d = dout.transpose(2, 3, 0, 1).reshape(P, g.N, g.F)         # (P, N, F)
     dw = xp.matmul(d.transpose(0, 2, 1), rows).reshape(w.shape)
     dpatches = xp.matmul(d, w.reshape(P, g.F, -1))              # (P, N, C*KH*KW)
-    return _fold(dpatches.reshape(g.H_out, g.W_out, g.N, -1), g), dw, dout.sum(axis=0)
+    return _patches_backward(dpatches.reshape(g.H_out, g.W_out, g.N, -1), g), dw, dout.sum(axis=0)
 
 
 def tiled_conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0) -> Any:
@@ -166,7 +166,7 @@ def tiled_conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 
     xp = get_array_module(x, w, b)
     patches = _patches(x, g)                                    # (H_out, W_out, N, C*KH*KW)
     out = xp.zeros((g.H_out, g.W_out, g.N, g.F), dtype=x.dtype)
-    for a, c, rows, cols in _tiles(g, w.shape[0], w.shape[1]):
+    for a, c, rows, cols in _tile_offsets(g, w.shape[0], w.shape[1]):
         out[rows, cols] = xp.matmul(patches[rows, cols], w[a, c].reshape(g.F, -1).T)
     out = out.transpose(2, 3, 0, 1)
     if b is not None:
@@ -190,11 +190,11 @@ def tiled_conv2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1,
     d = dout.transpose(2, 3, 0, 1)                              # (H_out, W_out, N, F)
     dw = xp.zeros(w.shape, dtype=w.dtype)
     dpatches = xp.zeros(patches.shape, dtype=x.dtype)
-    for a, c, rows, cols in _tiles(g, w.shape[0], w.shape[1]):
+    for a, c, rows, cols in _tile_offsets(g, w.shape[0], w.shape[1]):
         dw[a, c] = xp.tensordot(d[rows, cols], patches[rows, cols],
                                 axes=([0, 1, 2], [0, 1, 2])).reshape(w.shape[2:])
         dpatches[rows, cols] = xp.matmul(d[rows, cols], w[a, c].reshape(g.F, -1))
-    return _fold(dpatches, g), dw, dout.sum(axis=(0, 2, 3))
+    return _patches_backward(dpatches, g), dw, dout.sum(axis=(0, 2, 3))
 
 
 # --- The definitions, as loops --------------------------------------------------------------------

@@ -19,8 +19,8 @@ from .backend import get_array_module
 from .pool import (
     PoolGeometry,
     avg_backward,
+    avg_pool_divisor,
     avg_window_naive,
-    divisor,
     max_backward,
     pool_geometry,
     pool_windows,
@@ -44,7 +44,8 @@ def _lp_totals(x: Any, p: float, g: PoolGeometry) -> Any:
     """PyTorch's window totals: the sum of x**p, scaled by KH*KW / (inputs in the window), which
     is 1 except for a partial ``ceil_mode`` window (PyTorch computes the mean times KH*KW)."""
     KH, KW = g.kernel
-    return pool_windows(x ** p, g, 0.0).sum(axis=(-2, -1)) / divisor(g, x, True) * (KH * KW)
+    sums = pool_windows(x ** p, g, 0.0).sum(axis=(-2, -1))
+    return sums / avg_pool_divisor(g, x, True) * (KH * KW)
 
 
 def lp_pool2d(x: Any, norm_type: float, kernel_size: Any, stride: Any = None,

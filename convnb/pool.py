@@ -75,24 +75,35 @@ class PoolGeometry(NamedTuple):
         return np.add.outer(firsts[0] * self.W, firsts[1])
 
 
-def pool_geometry(fn: str, x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                  dilation: Any = 1, ceil_mode: bool = False) -> PoolGeometry:
-    """Check a pooling's arguments (see :func:`max_pool2d`) and work out its sizes."""
-    check_array(x, "x", fn, "(N, C, H, W)")
+def pool_options(fn: str, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 dilation: Any = 1, ceil_mode: bool = False) -> tuple[tuple[int, int], ...]:
+    """Check the arguments of a pooling that do not depend on its input (see :func:`max_pool2d`);
+    pooling layers check them when they are built. Returns kernel, stride, padding and dilation,
+    each as a pair (rows, columns)."""
     kernel = pair(kernel_size, "kernel_size", fn)
     stride = kernel if stride is None else pair(stride, "stride", fn)
     dilation = pair(dilation, "dilation", fn)
     padding = pair(padding, "padding", fn, minimum=0)
     if not isinstance(ceil_mode, bool | np.bool_):
         raise TypeError(f"{fn}: ceil_mode must be True or False, got {ceil_mode!r}")
+    for axis, k, p in zip(("height", "width"), kernel, padding, strict=True):
+        if p > k // 2:  # PyTorch's rule: half the kernel, whatever the dilation
+            raise ValueError(f"{fn}: padding must be at most half the kernel_size, got padding "
+                             f"{p} for a kernel {axis} of {k}")
+    return kernel, stride, padding, dilation
+
+
+def pool_geometry(fn: str, x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                  dilation: Any = 1, ceil_mode: bool = False) -> PoolGeometry:
+    """Check a pooling's arguments (see :func:`max_pool2d`) and work out its sizes."""
+    check_array(x, "x", fn, "(N, C, H, W)")
+    kernel, stride, padding, dilation = pool_options(fn, kernel_size, stride, padding, dilation,
+                                                     ceil_mode)
     N, C, H, W = x.shape
     out, extra = [], []
     for axis, size, k, s, p, d in zip(("height", "width"), (H, W), kernel, stride, padding,
                                       dilation, strict=True):
         span = d * (k - 1) + 1
-        if p > k // 2:  # PyTorch's rule: half the kernel, whatever the dilation
-            raise ValueError(f"{fn}: padding must be at most half the kernel_size, got padding "
-                             f"{p} for a kernel {axis} of {k}")
         if span > size + 2 * p:
             raise ValueError(f"{fn}: the window {axis} {span} (kernel_size {k}, dilation {d}) is "
                              f"larger than the padded input {axis} {size + 2 * p} "
@@ -111,8 +122,12 @@ def pool_windows(x: Any, g: PoolGeometry, fill: float) -> Any:
     return sliding_windows(xpad, g.kernel, g.stride, g.dilation, (g.H_out, g.W_out))
 
 
-def _fold(cols: Any, g: PoolGeometry) -> Any:
-    """Add window entries back where they came from, dropping padding. -> (N, C, H, W)"""
+def _scatter_add_windows(cols: Any, g: PoolGeometry) -> Any:
+    """Adjoint of :func:`pool_windows`: add every window entry back onto the input position it
+    was read from, dropping the padding.
+
+    Shapes: cols (N, C, H_out, W_out, KH, KW) -> (N, C, H, W)
+    """
     (ph, pw), (eh, ew) = g.padding, g.extra
     padded = fold_windows(cols, (g.H + 2 * ph + eh, g.W + 2 * pw + ew), g.stride, g.dilation)
     return padded[..., ph:ph + g.H, pw:pw + g.W]
@@ -263,10 +278,10 @@ def max_pool2d_backward(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
 
 def max_backward(dout: Any, x: Any, g: PoolGeometry) -> Any:
     """:func:`max_pool2d_backward` after its checks. Shapes: as there."""
-    return to_switches(dout, *switches(x, g), g)
+    return route_to_max(dout, *switches(x, g), g)
 
 
-def to_switches(dout: Any, out: Any, offset: Any, g: PoolGeometry) -> Any:
+def route_to_max(dout: Any, out: Any, offset: Any, g: PoolGeometry) -> Any:
     """Send each ``dout`` entry to its window's maximum, given the forward pass's ``out`` and
     ``offset`` (from :func:`switches`); a window that saw only padding or -inf sends nothing.
 
@@ -287,7 +302,7 @@ def to_switches(dout: Any, out: Any, offset: Any, g: PoolGeometry) -> Any:
         return dx
     onehot = offset[..., None] == xp.arange(g.kernel[0] * g.kernel[1])
     cols = xp.where(onehot, dout[..., None], 0).reshape(*dout.shape, *g.kernel)  # inf * 0 is NaN
-    return xp.ascontiguousarray(_fold(cols, g))
+    return xp.ascontiguousarray(_scatter_add_windows(cols, g))
 
 
 def _max_switch_naive(x, g: PoolGeometry, n: int, c: int, i: int, j: int) -> tuple[Any, int]:
@@ -347,18 +362,22 @@ def max_pool2d_backward_naive(dout: Any, x: Any, kernel_size: Any, stride: Any =
 
 # --- average pooling ------------------------------------------------------------------------------
 
-def _window_counts(g: PoolGeometry, axis: int, count_include_pad: bool) -> np.ndarray:
-    """How many rows (columns) each window averages over, by PyTorch's rule: padding counts with
-    ``count_include_pad``, but the part of a ``ceil_mode`` window past the padding never does."""
+def _axis_counts(g: PoolGeometry, axis: int, count_include_pad: bool) -> np.ndarray:
+    """How many rows (axis 0) or columns (axis 1) each window averages over, by PyTorch's rule:
+    padding counts with ``count_include_pad``, but the part of a ``ceil_mode`` window past the
+    padding never does. Shapes: -> (H_out,) or (W_out,)"""
     size, p = (g.H, g.W)[axis], g.padding[axis]
     low, high = (0, size) if not count_include_pad else (-p, size + p)
     pos = g.positions(axis)
     return ((pos >= low) & (pos < high)).sum(axis=1)
 
 
-def divisor(g: PoolGeometry, x: Any, count_include_pad: bool) -> Any:
-    """Shapes: -> (H_out, W_out), on the device of ``x``."""
-    rows, cols = (_window_counts(g, axis, count_include_pad) for axis in (0, 1))
+def avg_pool_divisor(g: PoolGeometry, x: Any, count_include_pad: bool) -> Any:
+    """The number average pooling divides each window's sum by: how many inputs it averages.
+
+    Shapes: -> (H_out, W_out), on the device and in the dtype of ``x``
+    """
+    rows, cols = (_axis_counts(g, axis, count_include_pad) for axis in (0, 1))
     return get_array_module(x).asarray(np.outer(rows, cols).astype(x.dtype))
 
 
@@ -376,14 +395,15 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
     """
     g = pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    return pool_windows(x, g, 0.0).sum(axis=(-2, -1)) / divisor(g, x, count_include_pad)
+    sums = pool_windows(x, g, 0.0).sum(axis=(-2, -1))
+    return sums / avg_pool_divisor(g, x, count_include_pad)
 
 
 def avg_pool2d_backward(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
                         padding: Any = 0, ceil_mode: bool = False,
                         count_include_pad: bool = True) -> Any:
-    """Gradient of :func:`avg_pool2d`: each ``dout`` entry is shared equally (``dout / divisor``)
-    by the inputs of its window.
+    """Gradient of :func:`avg_pool2d`: each ``dout`` entry is shared equally by the inputs of its
+    window (``dout / avg_pool_divisor``).
 
     Shapes: dout (N, C, H_out, W_out), x (N, C, H, W) -> dx (N, C, H, W)
     """
@@ -395,8 +415,9 @@ def avg_pool2d_backward(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
 
 def avg_backward(dout: Any, x: Any, g: PoolGeometry, count_include_pad: bool) -> Any:
     xp = get_array_module(dout, x)
-    share = (dout / divisor(g, x, count_include_pad))[..., None, None]
-    return xp.ascontiguousarray(_fold(xp.broadcast_to(share, (*dout.shape, *g.kernel)), g))
+    share = (dout / avg_pool_divisor(g, x, count_include_pad))[..., None, None]
+    windows = xp.broadcast_to(share, (*dout.shape, *g.kernel))
+    return xp.ascontiguousarray(_scatter_add_windows(windows, g))
 
 
 def avg_window_naive(g: PoolGeometry, i: int, j: int, count_include_pad: bool):

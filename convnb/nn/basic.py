@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
+from .._checks import check_layer_input
 from ..backend import get_array_module
 from .init import default_init_, get_rng
-from .module import Module, Parameter, check_input
+from .module import Module, Parameter
 
 __all__ = ["Dropout", "Flatten", "Linear", "ReLU", "Tanh"]
 
@@ -72,7 +73,7 @@ class Linear(Module):
         self._x = None
 
     def forward(self, x: Any) -> Any:
-        check_input(self, x, self.weight.data)
+        check_layer_input(type(self).__name__, x, self.weight.data, "(..., in_features)")
         if x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: x has {x.shape[-1]} features (last axis of shape "
                              f"{tuple(x.shape)}) but the layer expects in_features="

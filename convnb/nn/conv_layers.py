@@ -3,6 +3,8 @@
 Each layer keeps its options, calls the operator of the same name in ``forward`` (caching the
 input; MaxPool2d caches the switches instead), and its backward operator in ``backward``.
 Arguments, defaults and parameter shapes are those of ``torch.nn``'s layers of the same name.
+The convolutions share one base, :class:`_ConvNd`, as in PyTorch. Every layer checks its arguments
+when it is built, with the operator's wording and the layer's name.
 """
 
 from __future__ import annotations
@@ -12,40 +14,74 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .._checks import check_dout, pair
+from .._checks import (
+    check_dout,
+    check_layer_input,
+    check_padding_mode,
+    pair,
+    resolve_padding,
+)
 from ..conv import conv2d, conv2d_backward, conv2d_weight_backward
 from ..pool import (
     avg_pool2d,
     avg_pool2d_backward,
     flat_indices,
     pool_geometry,
+    pool_options,
+    route_to_max,
     switches,
-    to_switches,
 )
 from ..transposed import conv_transpose2d, conv_transpose2d_backward
 from .init import default_init_
-from .module import Module, Parameter, check_input
+from .module import Module, Parameter
 
 __all__ = ["AvgPool2d", "Conv2d", "ConvTranspose2d", "MaxPool2d"]
 
 
-def _channels(name: str, in_channels: int, out_channels: int, groups: int) -> None:
-    for arg, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-        if value % groups:
-            raise ValueError(f"{name}: {arg} must be divisible by groups, got {arg}={value} "
-                             f"and groups={groups}")
+class _ConvNd(Module):
+    """The base of the convolution layers, as PyTorch's ``_ConvNd``: it checks the arguments
+    (errors name the layer), creates ``weight`` and ``bias``, initialises them as PyTorch does
+    (:meth:`reset_parameters`) and prints the arguments that differ from their defaults.
 
+    A convolution's weight is (out_channels, in_channels/groups, KH, KW); a transposed one's is
+    (in_channels, out_channels/groups, KH, KW), as it is the transpose of the convolution that
+    maps out_channels to in_channels. Forward caches the input ``x``.
+    """
 
-class _Conv(Module):
-    """Shared by both convolutions: weight, optional bias, PyTorch's default initialisation."""
-
-    def __init__(self, weight_shape: tuple[int, ...], out_channels: int, bias: bool,
-                 dtype: DTypeLike, rng: Any) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any,
+                 padding: Any, dilation: Any, transposed: bool, output_padding: Any, groups: int,
+                 bias: bool, padding_mode: str, dtype: DTypeLike, rng: Any) -> None:
         super().__init__()
+        name = type(self).__name__
+        if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+            raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if value % groups:
+                raise ValueError(f"{name}: {arg} must be divisible by groups, got {arg}={value} "
+                                 f"and groups={groups}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = pair(kernel_size, "kernel_size", name)
+        self.stride = pair(stride, "stride", name)
+        self.dilation = pair(dilation, "dilation", name)
+        if isinstance(padding, str) and not transposed:  # "valid", "same" or "full"
+            resolve_padding(padding, self.kernel_size, self.dilation, self.stride, name)
+            self.padding = padding
+        else:
+            self.padding = pair(padding, "padding", name, minimum=0)
+        self.transposed = transposed
+        self.output_padding = pair(output_padding, "output_padding", name, minimum=0)
+        self.padding_mode = check_padding_mode(padding_mode, name)
+        channels = (in_channels, out_channels) if transposed else (out_channels, in_channels)
+        weight_shape = (channels[0], channels[1] // groups, *self.kernel_size)
         self.weight = Parameter(np.zeros(weight_shape, dtype=dtype))
         self.bias = Parameter(np.zeros(out_channels, dtype=dtype)) if bias else None
-        default_init_(self.weight, self.bias, rng)
+        self.reset_parameters(rng)
         self._x = None
+
+    def reset_parameters(self, rng: Any = None) -> None:
+        """PyTorch's default initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and
+        bias, ``fan_in = weight.shape[1] * KH * KW``."""
+        default_init_(self.weight, self.bias, rng)
 
     def _b(self) -> Any:
         return None if self.bias is None else self.bias.data
@@ -55,8 +91,32 @@ class _Conv(Module):
         if self.bias is not None:
             self.bias.accumulate(db)
 
+    def _checked(self, x: Any) -> Any:
+        """``x``, checked and cached for backward."""
+        check_layer_input(type(self).__name__, x, self.weight.data, "(N, C, H, W)")
+        self._x = x
+        return x
 
-class Conv2d(_Conv):
+    def extra_repr(self) -> str:
+        """PyTorch's: channels, kernel_size and stride always; the rest only when not default."""
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class Conv2d(_ConvNd):
     """2-D convolution (cross-correlation) layer, as ``torch.nn.Conv2d``.
 
     ``padding`` may be an int, a pair, ``"valid"``, ``"same"`` or ``"full"``; ``padding_mode`` is
@@ -72,25 +132,16 @@ class Conv2d(_Conv):
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
                  padding_mode: str = "zeros", dtype: DTypeLike = np.float32,
                  rng: Any = None) -> None:
-        _channels("Conv2d", in_channels, out_channels, groups)
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
-        self.stride = pair(stride, "stride", "Conv2d")
-        self.padding = padding if isinstance(padding, str) else pair(padding, "padding", "Conv2d",
-                                                                     minimum=0)
-        self.dilation = pair(dilation, "dilation", "Conv2d")
-        self.padding_mode = padding_mode
-        super().__init__((out_channels, in_channels // groups, *self.kernel_size), out_channels,
-                         bias, dtype, rng)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         transposed=False, output_padding=0, groups=groups, bias=bias,
+                         padding_mode=padding_mode, dtype=dtype, rng=rng)
 
     def _options(self) -> dict[str, Any]:
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
                     groups=self.groups, padding_mode=self.padding_mode)
 
     def forward(self, x: Any) -> Any:
-        check_input(self, x, self.weight.data, 4)
-        self._x = x
-        return conv2d(x, self.weight.data, self._b(), **self._options())
+        return conv2d(self._checked(x), self.weight.data, self._b(), **self._options())
 
     def backward(self, dout: Any) -> Any:
         dx, dw, db = conv2d_backward(dout, self.cached("_x"), self.weight.data, **self._options())
@@ -104,12 +155,8 @@ class Conv2d(_Conv):
                                         **self._options())
         self._accumulate(dw, db)
 
-    def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}")
 
-
-class ConvTranspose2d(_Conv):
+class ConvTranspose2d(_ConvNd):
     """2-D transposed convolution layer, as ``torch.nn.ConvTranspose2d``.
 
     Every input pixel stamps its weights, scaled, onto the output, ``stride`` pixels apart; the
@@ -126,35 +173,22 @@ class ConvTranspose2d(_Conv):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
                  dilation: Any = 1, dtype: DTypeLike = np.float32, rng: Any = None) -> None:
-        name = "ConvTranspose2d"
-        _channels(name, in_channels, out_channels, groups)
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = pair(kernel_size, "kernel_size", name)
-        self.stride = pair(stride, "stride", name)
-        self.padding = pair(padding, "padding", name, minimum=0)
-        self.output_padding = pair(output_padding, "output_padding", name, minimum=0)
-        self.dilation = pair(dilation, "dilation", name)
-        super().__init__((in_channels, out_channels // groups, *self.kernel_size), out_channels,
-                         bias, dtype, rng)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         transposed=True, output_padding=output_padding, groups=groups,
+                         bias=bias, padding_mode="zeros", dtype=dtype, rng=rng)
 
     def _options(self) -> dict[str, Any]:
         return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
                     groups=self.groups, dilation=self.dilation)
 
     def forward(self, x: Any) -> Any:
-        check_input(self, x, self.weight.data, 4)
-        self._x = x
-        return conv_transpose2d(x, self.weight.data, self._b(), **self._options())
+        return conv_transpose2d(self._checked(x), self.weight.data, self._b(), **self._options())
 
     def backward(self, dout: Any) -> Any:
         dx, dw, db = conv_transpose2d_backward(dout, self.cached("_x"), self.weight.data,
                                                **self._options())
         self._accumulate(dw, db)
         return dx
-
-    def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}")
 
 
 class MaxPool2d(Module):
@@ -171,6 +205,7 @@ class MaxPool2d(Module):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
+        pool_options("MaxPool2d", kernel_size, stride, padding, dilation, ceil_mode)
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride  # as PyTorch stores it
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
@@ -186,10 +221,11 @@ class MaxPool2d(Module):
     def backward(self, dout: Any) -> Any:
         g, out, offset = self.cached("_switches")
         check_dout("MaxPool2d.backward", dout, tuple(out.shape), out, "(N, C, H_out, W_out)")
-        return to_switches(dout, out, offset, g)
+        return route_to_max(dout, out, offset, g)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool2d(Module):
@@ -203,6 +239,7 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__()
+        pool_options("AvgPool2d", kernel_size, stride, padding, 1, ceil_mode)
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad

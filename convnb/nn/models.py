@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._checks import check_layer_input
 from ..arithmetic import conv_output_size
 from ..backend import get_array_module
 from .basic import Flatten, Linear, ReLU, Tanh
 from .container import Sequential
 from .conv_layers import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d
 from .init import get_rng
-from .module import Module, check_input
+from .module import Module
 
 __all__ = ["EncoderDecoder", "lenet5", "mlp"]
 
@@ -52,7 +53,7 @@ def lenet5(num_classes: int = 10, in_channels: int = 1, input_size: int = 28,
     in_channels : channels of the input images.
     input_size : height = width of the input; it sets the first Linear's ``in_features``
         (400 for 28). It must be at least 12 so that the second convolution fits; 8x8 images
-        such as the digits are upsampled first (:func:`convnb.train.upsample_digits`).
+        such as the digits are upsampled first (:func:`convnb.train.lenet_input`).
     activation : ``"relu"`` or ``"tanh"``.
     pooling : ``"max"`` or ``"avg"``.
     rng : generator or seed for the initial weights (default: :func:`manual_seed`'s).
@@ -146,7 +147,8 @@ class EncoderDecoder(Module):
         self._c1 = c1
 
     def forward(self, x: Any) -> Any:
-        check_input(self, x, self.head.weight.data, 4)
+        check_layer_input(type(self).__name__, x, self.head.weight.data,
+                          "(N, C, H, W)")
         if x.shape[2] % 2 or x.shape[3] % 2:
             raise ValueError(f"EncoderDecoder: H and W must be even (the decoder doubles the "
                              f"halved size back), got shape {tuple(x.shape)}")

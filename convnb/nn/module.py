@@ -18,7 +18,7 @@ running statistics) are found by looking at the module's attributes in the order
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,11 +153,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget accumulated gradients: ``None`` (PyTorch's default) or zeros."""
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = get_array_module(p.grad).zeros_like(p.grad)
+        zero_grads(self.parameters(), set_to_none)
 
     # --- devices and dtypes -------------------------------------------------------------------
 
@@ -261,20 +257,19 @@ class Module:
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
 
+def zero_grads(params: Iterable[Parameter], set_to_none: bool = True) -> None:
+    """Forget the gradients of ``params``: set them to ``None`` (PyTorch's default; the next
+    backward pass starts afresh) or to zeros. ``Module.zero_grad`` and ``Optimizer.zero_grad``
+    both call it."""
+    for p in params:
+        if set_to_none or p.grad is None:
+            p.grad = None
+        else:
+            p.grad = get_array_module(p.grad).zeros_like(p.grad)
+
+
 def _npz(path: str | Path) -> Path:
     path = Path(path)
     return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
-def check_input(layer: Module, x: Any, like: Any, ndim: int | None = None) -> None:
-    """A layer's input must be an array of the layer's dtype (and rank): NumPy's default float64
-    meeting float32 weights is the most common slip, so say how to fix it."""
-    name = type(layer).__name__
-    if not hasattr(x, "dtype"):
-        raise TypeError(f"{name}: x must be an array, got {type(x).__name__}")
-    if ndim is not None and x.ndim != ndim:
-        hint = "; for a single example add the batch axis with x[None]" * (x.ndim == ndim - 1)
-        raise ValueError(f"{name}: x must have {ndim} dimensions, got shape {tuple(x.shape)}{hint}")
-    if like is not None and np.dtype(x.dtype) != np.dtype(like.dtype):
-        raise TypeError(f"{name}: x is {x.dtype} but the layer's parameters are {like.dtype}; "
-                        f"convert one of them: x.astype(np.{like.dtype}) or model.to(np.{x.dtype})")

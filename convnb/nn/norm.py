@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
+from .._checks import check_layer_input
 from ..backend import get_array_module
-from .module import Module, Parameter, check_input
+from .module import Module, Parameter
 
 __all__ = ["BatchNorm2d"]
 
@@ -49,7 +50,7 @@ class BatchNorm2d(Module):
         self._cache = None
 
     def forward(self, x: Any) -> Any:
-        check_input(self, x, self.running_mean, 4)
+        check_layer_input(type(self).__name__, x, self.running_mean, "(N, C, H, W)")
         if x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm2d: x has {x.shape[1]} channels (shape "
                              f"{tuple(x.shape)}) but num_features is {self.num_features}")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from .module import Parameter
+from .module import Parameter, zero_grads
 
 __all__ = ["SGD", "Adam", "Optimizer"]
 
@@ -34,11 +34,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: ``None`` (PyTorch's default) or zeros."""
-        for p in self.params:
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = get_array_module(p.grad).zeros_like(p.grad)
+        zero_grads(self.params, set_to_none)
 
     def step(self) -> None:
         for p, state in zip(self.params, self.state, strict=True):
