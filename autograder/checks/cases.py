@@ -12,11 +12,22 @@ from .compare import Output, Verdict
 @dataclass(frozen=True)
 class Case:
     """One call of the student's function: its positional ``args``, a ``label`` for feedback
-    (shapes, stride, padding) and a ``size`` that orders cases smallest first."""
+    (shapes, stride, padding) and a ``size`` that orders cases smallest first.
+
+    ``part`` names the part of the result the case judges, where one check judges several (a
+    layer's forward output ``"out"`` or its gradient ``"dx"``): the check's ``reference`` and
+    ``call`` then receive it as the keyword ``part=``, and a :class:`.core.Diagnoser` of one part
+    sees only that part's cases."""
 
     args: tuple[Any, ...]
     label: str
     size: int
+    part: str | None = None
+
+    @property
+    def keywords(self) -> dict[str, str]:
+        """``{"part": part}``, or nothing for a case of a whole result."""
+        return {} if self.part is None else {"part": self.part}
 
 
 @dataclass

@@ -29,10 +29,21 @@ from .message import format_report
 @dataclass(frozen=True)
 class Diagnoser:
     """A classic mistake: ``wrong(*case.args)`` computes what that mistake returns (``None`` when
-    it cannot happen in this case). ``hint`` is a key of :data:`.hints.HINTS`."""
+    it cannot happen in this case). ``hint`` is a key of :data:`.hints.HINTS`.
+
+    In a check whose cases name a part (:attr:`.cases.Case.part`), a diagnoser with a ``part``
+    is a mistake in that part only: ``wrong(*case.args)`` is called on that part's cases alone.
+    One without a ``part`` is called on every case as ``wrong(*case.args, part=case.part)``."""
 
     hint: str
     wrong: Callable[..., Any]
+    part: str | None = None
+
+    def value(self, case: Case) -> Any:
+        """What this mistake returns in ``case`` (``None``: it cannot happen there)."""
+        if self.part is None:
+            return self.wrong(*case.args, **case.keywords)
+        return self.wrong(*case.args) if case.part == self.part else None
 
 
 def pick(index: int, names: Sequence[str]) -> Callable[..., Any]:
@@ -69,7 +80,8 @@ class Check:
     ----------
     name : the name test cells call, e.g. ``"check_correlate1d"``; the registry's key.
     function : the student's function as the feedback names it, e.g. ``"correlate1d(x, w)"``.
-    reference : the right answer: called with a case's arguments, like the student's function.
+    reference : the right answer: called with a case's arguments, like the student's function
+        (and with ``part=`` for a case that names a part of the result).
     draw : one random case from a ``np.random.Generator``; ``None`` for a check with nothing
         random to draw (a trained model against fixed thresholds): hidden tests then run the
         fixed cases too.
@@ -77,11 +89,12 @@ class Check:
     result : the strictness of the comparison (:class:`.compare.ArrayResult`, ``IntResult``).
     diagnosers : classic mistakes, most specific first.
     n_random : how many random cases a seed draws.
-    call : how to call the student's function on a case's arguments, ``call(fn, *args)``, and
-        return the value to judge; default ``fn(*args)``. It may observe more than the return
-        value (:func:`pick` takes one part of a returned tuple; a hook can return an input after
-        the call to see whether the function changed it), and raises :class:`.compare.ResultError`
-        when the return value cannot be judged.
+    call : how to call the student's function on a case's arguments, ``call(fn, *args)`` (with
+        ``part=`` for a case that names a part), and return the value to judge; default
+        ``fn(*args)``. It may observe more than the return value (:func:`pick` takes one part of
+        a returned tuple; a hook can return an input after the call to see whether the function
+        changed it), and raises :class:`.compare.ResultError` when the return value cannot be
+        judged.
     fallback_hint : the hint for failing cases that return a value no diagnoser explains (a
         check where every wrong value means the same mistake).
     """
@@ -120,8 +133,8 @@ class Check:
             with capture(captured):
                 try:
                     args = copy.deepcopy(case.args)
-                    value = student_fn(*args) if self.call is None else self.call(student_fn,
-                                                                                  *args)
+                    value = (student_fn(*args) if self.call is None
+                             else self.call(student_fn, *args, **case.keywords))
                     out = describe(value)
                 except (Exception, SystemExit) as exc:  # noqa: BLE001 - the student's error
                     out = from_exception(exc)
@@ -137,8 +150,12 @@ class Check:
             if out is None:
                 verdicts.append(Verdict(False, "no output was recorded"))
             else:
-                verdicts.append(self.result.judge(self.reference(*case.args), out))
+                verdicts.append(self.result.judge(self.expected(case), out))
         return verdicts
+
+    def expected(self, case: Case) -> Any:
+        """The reference's answer for ``case``."""
+        return self.reference(*case.args, **case.keywords)
 
     def diagnose(self, cases: Sequence[Case], outputs: Sequence[Output],
                  failing: Sequence[int]) -> tuple[str | None, int]:
@@ -160,11 +177,11 @@ class Check:
 
     def _matches(self, diagnoser: Diagnoser, case: Case, out: Output) -> bool:
         try:
-            wrong = diagnoser.wrong(*case.args)
+            wrong = diagnoser.value(case)
         except (ValueError, IndexError):
             return False  # the mistake is impossible in this geometry
         # A mistake giving the right answer here (flipping a symmetric kernel) explains nothing.
-        right = describe(self.reference(*case.args))
+        right = describe(self.expected(case))
         return self.result.matches(wrong, out) and not self.result.matches(wrong, right)
 
     def evaluate(self, student_fn: Callable[..., Any], seed: int | None = None) -> CheckRun:

@@ -12,6 +12,7 @@ import numpy as np
 import convnb
 from convnb.windows import pad2d as _convnb_pad2d
 
+from .common import arange_grid, case_1d, correlate1d, draw_1d, filter1d, only_if, rounded_normal
 from .compare import ArrayResult, IntResult
 from .core import Case, Check, Diagnoser
 from .registry import register
@@ -24,42 +25,20 @@ __all__ = [
 NUMPY_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge"}
 
 
-def _values(rng: np.random.Generator, *shape: int) -> np.ndarray:
-    return np.round(rng.normal(size=shape), 2)
-
-
-def _grid(rows: int, cols: int) -> np.ndarray:
-    return np.arange(rows * cols, dtype=float).reshape(rows, cols)
-
-
-# --- 1-D: a signal is an image one row high -------------------------------------------------------
-
-def _filter1d(fn, x: np.ndarray, w: np.ndarray, mode: str = "valid") -> np.ndarray:
-    return np.ascontiguousarray(fn(x[None, :], w[None, :], mode)[0])
-
-
-def correlate1d(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return _filter1d(convnb.correlate2d, x, w)
-
+# --- 1-D: a signal is an image one row high (correlate1d: common.correlate1d) --------------------
 
 def convolve1d(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return _filter1d(convnb.convolve2d, x, w)
-
-
-def _case1d(x: np.ndarray, w: np.ndarray) -> Case:
-    return Case((x, w), f"x {x.shape}, w {w.shape}", x.size + w.size)
+    return filter1d(convnb.convolve2d, x, w)
 
 
 def _draw1d(rng: np.random.Generator) -> Case:
-    length = int(rng.integers(3, 13))
-    k = int(rng.integers(2, min(length, 5) + 1))
-    return _case1d(_values(rng, length), _values(rng, k))
+    return draw_1d(rng, longest=12, widest=5)
 
 
 FIXED_1D = (
-    _case1d(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([1.0, 0.0, -1.0])),
-    _case1d(np.array([0.0, 1.0, 0.0, 0.0]), np.array([1.0, 2.0])),
-    _case1d(np.array([2.0, -1.0, 3.0]), np.array([1.0, 2.0, 3.0])),
+    case_1d(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([1.0, 0.0, -1.0])),
+    case_1d(np.array([0.0, 1.0, 0.0, 0.0]), np.array([1.0, 2.0])),
+    case_1d(np.array([2.0, -1.0, 3.0]), np.array([1.0, 2.0, 3.0])),
 )
 
 
@@ -79,7 +58,7 @@ def _size_mistakes(fn) -> list[Diagnoser]:
 def _mode_mistakes(convnb_fn, one_d: bool) -> list[Diagnoser]:
     def mode(name):
         if one_d:
-            return lambda x, w: _filter1d(convnb_fn, x, w, name)
+            return lambda x, w: filter1d(convnb_fn, x, w, name)
         return lambda x, w, stride=1: convnb_fn(x, w, name)[::stride, ::stride]
 
     return [Diagnoser("full_mode", mode("full")), Diagnoser("same_mode", mode("same"))]
@@ -123,7 +102,7 @@ def _draw2d(rng: np.random.Generator, with_stride: bool) -> Case:
     if kh * kw == 1:
         kw = 2  # a 1 x 1 kernel cannot tell a flip from no flip
     stride = int(rng.choice([1, 2, 2, 3])) if with_stride else None
-    return _case2d(_values(rng, h, w), _values(rng, kh, kw), stride)
+    return _case2d(rounded_normal(rng, h, w), rounded_normal(rng, kh, kw), stride)
 
 
 def _stride_ignored(x, w, stride=1):
@@ -141,9 +120,10 @@ check_correlate2d = register(Check(
     name="check_correlate2d", function="correlate2d(x, w, stride)", reference=correlate2d,
     draw=lambda rng: _draw2d(rng, with_stride=True),
     fixed=(
-        _case2d(_grid(4, 4), np.array([[1.0, 0.0], [0.0, -1.0]]), 1),
-        _case2d(_grid(5, 5), np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, -1.0]]), 2),
-        _case2d(_grid(4, 6) % 5, np.array([[1.0, -1.0, 2.0], [0.0, 3.0, 1.0]]), 1),
+        _case2d(arange_grid(4, 4), np.array([[1.0, 0.0], [0.0, -1.0]]), 1),
+        _case2d(arange_grid(5, 5), np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, -1.0]]),
+                2),
+        _case2d(arange_grid(4, 6) % 5, np.array([[1.0, -1.0, 2.0], [0.0, 3.0, 1.0]]), 1),
     ),
     result=ArrayResult(),
     diagnosers=[Diagnoser("flipped", lambda x, w, stride=1: correlate2d(x, w[::-1, ::-1], stride)),
@@ -156,9 +136,9 @@ check_convolve2d = register(Check(
     name="check_convolve2d", function="convolve2d(x, w)", reference=convolve2d,
     draw=lambda rng: _draw2d(rng, with_stride=False),
     fixed=(
-        _case2d(_grid(4, 4), np.array([[1.0, 0.0], [0.0, -1.0]])),
-        _case2d(_grid(5, 6) % 7, convnb.sobel(0)),
-        _case2d(_grid(6, 6) % 4, convnb.blur_5x5(normalize=False)),
+        _case2d(arange_grid(4, 4), np.array([[1.0, 0.0], [0.0, -1.0]])),
+        _case2d(arange_grid(5, 6) % 7, convnb.sobel(0)),
+        _case2d(arange_grid(6, 6) % 4, convnb.blur_5x5(normalize=False)),
     ),
     result=ArrayResult(),
     diagnosers=[Diagnoser("not_flipped", lambda x, w: correlate2d(x, w)),
@@ -205,7 +185,7 @@ def _draw_pad(rng: np.random.Generator) -> Case:
         rows = int(rng.integers(0, h))
         cols = int(rng.choice([c for c in range(w) if c != rows] or [0]))
         p = (rows, cols)
-    return _case_pad(_values(rng, h, w), p, mode)
+    return _case_pad(rounded_normal(rng, h, w), p, mode)
 
 
 def _different(mode: str, rows: int, cols: int) -> bool:
@@ -217,8 +197,8 @@ def _copying(mode: str, rows: int, cols: int) -> bool:
 
 check_pad2d = register(Check(
     name="check_pad2d", function="pad2d(x, p, mode)", reference=pad2d, draw=_draw_pad,
-    fixed=(_case_pad(_grid(3, 4), 1, "zeros"), _case_pad(_grid(3, 4), (1, 2), "zeros"),
-           _case_pad(_grid(3, 4), (1, 2), "reflect"), _case_pad(_grid(3, 4), (2, 1), "replicate")),
+    fixed=tuple(_case_pad(arange_grid(3, 4), p, mode) for p, mode in (
+        (1, "zeros"), ((1, 2), "zeros"), ((1, 2), "reflect"), ((2, 1), "replicate"))),
     result=ArrayResult(),
     diagnosers=[
         Diagnoser("pad_axes_swapped",
@@ -256,10 +236,6 @@ def _draw_size(rng: np.random.Generator) -> Case:
             return _case_size(i, k, s, p)
 
 
-def _if(condition: bool, value):
-    return value if condition else None
-
-
 check_output_size = register(Check(
     name="check_output_size", function="output_size(i, k, s, p)",
     reference=lambda i, k, s, p: convnb.conv_output_size(i, k, s, p), draw=_draw_size,
@@ -268,9 +244,9 @@ check_output_size = register(Check(
     result=IntResult(), n_random=16,
     diagnosers=[
         Diagnoser("size_true_division", lambda i, k, s, p: (i + 2 * p - k) / s + 1),
-        Diagnoser("size_stride_ignored", lambda i, k, s, p: _if(s > 1, i + 2 * p - k + 1)),
-        Diagnoser("size_pad_once", lambda i, k, s, p: _if(p > 0, (i + p - k) // s + 1)),
-        Diagnoser("size_pad_ignored", lambda i, k, s, p: _if(p > 0, (i - k) // s + 1)),
+        Diagnoser("size_stride_ignored", lambda i, k, s, p: only_if(s > 1, i + 2 * p - k + 1)),
+        Diagnoser("size_pad_once", lambda i, k, s, p: only_if(p > 0, (i + p - k) // s + 1)),
+        Diagnoser("size_pad_ignored", lambda i, k, s, p: only_if(p > 0, (i - k) // s + 1)),
         Diagnoser("size_ceil", lambda i, k, s, p: -(-(i + 2 * p - k) // s) + 1),
         Diagnoser("size_off_by_one", lambda i, k, s, p: (i + 2 * p - k) // s),
         Diagnoser("size_off_by_one", lambda i, k, s, p: (i + 2 * p - k) // s + 2),

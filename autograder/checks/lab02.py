@@ -2,7 +2,8 @@
 
 The answer key is convnb: ``conv2d`` (cross-correlation with bias, stride and zero padding, as
 ``torch.nn.functional.conv2d``), ``windows.pad2d`` for the padded input and
-``windows.sliding_windows`` for the im2col matrix. The lab's im2col layout::
+``windows.sliding_windows`` for the im2col matrix (:func:`.common.im2col`, shared with lab07).
+The lab's im2col layout::
 
     cols[c*KH*KW + u*KW + v, n*H_out*W_out + i*W_out + j] == xpad[n, c, i*stride + u, j*stride + v]
 
@@ -16,26 +17,24 @@ import numpy as np
 import convnb
 from convnb.data import lecture_conv_example
 from convnb.windows import pad2d as _convnb_pad2d
-from convnb.windows import sliding_windows
 
+from .common import (
+    ROWS_CUV_COLS_NIJ,
+    arange_grid,
+    draw_kernel_hw,
+    im2col,
+    made_if,
+    output_hw,
+    patch_matrix,
+    receptive_fields,
+    rounded_normal,
+)
 from .compare import ArrayResult
 from .core import Case, Check, Diagnoser
 from .registry import register
 
 __all__ = ["check_conv_forward_im2col", "check_conv_forward_loops", "check_im2col",
            "check_zero_pad"]
-
-
-def _values(rng: np.random.Generator, *shape: int) -> np.ndarray:
-    return np.round(rng.normal(size=shape), 2)
-
-
-def _grid(*shape: int) -> np.ndarray:
-    return np.arange(np.prod(shape), dtype=float).reshape(shape)
-
-
-def _if(condition: bool, make):
-    return make() if condition else None
 
 
 # --- The answers ----------------------------------------------------------------------------------
@@ -49,32 +48,6 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int = 1,
     return convnb.conv2d(x, w, b, stride=stride, padding=pad)
 
 
-def _out_size(x: np.ndarray, KH: int, KW: int, stride: int, pad: int) -> tuple[int, int]:
-    H, W = x.shape[2:]
-    return (H + 2 * pad - KH) // stride + 1, (W + 2 * pad - KW) // stride + 1
-
-
-def _patches(x, KH, KW, stride, pad, step=None):
-    """Every receptive field, ``(N, C, H_out, W_out, KH, KW)``; ``step`` replaces the stride
-    between placements (not the output size) to model a mistake."""
-    size = _out_size(x, KH, KW, stride, pad)
-    step = stride if step is None else step
-    return sliding_windows(zero_pad(x, pad), (KH, KW), (step, step), (1, 1), size)
-
-
-def _columns(patches: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
-    """The patch matrix: the first three axes of ``order`` number its rows, the rest columns."""
-    t = patches.transpose(order)
-    return np.ascontiguousarray(t.reshape(int(np.prod(t.shape[:3])), -1))
-
-
-ROWS_CUV_COLS_NIJ = (1, 4, 5, 0, 2, 3)
-
-
-def im2col(x: np.ndarray, KH: int, KW: int, stride: int = 1, pad: int = 0) -> np.ndarray:
-    return _columns(_patches(x, KH, KW, stride, pad), ROWS_CUV_COLS_NIJ)
-
-
 # --- zero_pad -------------------------------------------------------------------------------------
 
 def _case_pad(x: np.ndarray, pad: int) -> Case:
@@ -84,18 +57,18 @@ def _case_pad(x: np.ndarray, pad: int) -> Case:
 def _draw_pad(rng: np.random.Generator) -> Case:
     n, c = int(rng.integers(1, 3)), int(rng.integers(1, 4))
     h, w = (int(k) for k in rng.integers(1, 6, size=2))
-    return _case_pad(_values(rng, n, c, h, w), int(rng.choice([0, 1, 1, 2, 2, 3])))
+    return _case_pad(rounded_normal(rng, n, c, h, w), int(rng.choice([0, 1, 1, 2, 2, 3])))
 
 
 def _np_pad(widths):
     """A mistaken padding: ``np.pad`` with ``widths(pad)`` (zeros), when ``pad > 0``."""
-    return lambda x, pad: _if(pad > 0, lambda: np.pad(x, widths(pad)))
+    return lambda x, pad: made_if(pad > 0, lambda: np.pad(x, widths(pad)))
 
 
 check_zero_pad = register(Check(
     name="check_zero_pad", function="zero_pad(x, pad)", reference=zero_pad, draw=_draw_pad,
-    fixed=(_case_pad(_grid(1, 1, 2, 3), 1), _case_pad(_grid(2, 3, 2, 2), 2),
-           _case_pad(_grid(1, 2, 3, 3), 0)),
+    fixed=(_case_pad(arange_grid(1, 1, 2, 3), 1), _case_pad(arange_grid(2, 3, 2, 2), 2),
+           _case_pad(arange_grid(1, 2, 3, 3), 0)),
     result=ArrayResult(),
     diagnosers=[
         Diagnoser("pad_wrong_axes", _np_pad(lambda p: p)),
@@ -120,12 +93,10 @@ def _case_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int, pad: in
 def _draw_conv(rng: np.random.Generator) -> Case:
     n, c, f = int(rng.choice([1, 2, 2])), int(rng.integers(1, 4)), int(rng.integers(1, 4))
     h, w = (int(k) for k in rng.integers(3, 8, size=2))
-    kh, kw = (int(k) for k in rng.integers(1, 4, size=2))
-    if kh * kw == 1:
-        kw = 2  # a 1 x 1 kernel cannot tell a flip from no flip
+    kh, kw = draw_kernel_hw(rng)
     stride, pad = int(rng.choice([1, 1, 2, 3])), int(rng.choice([0, 1, 1, 2]))
-    return _case_conv(_values(rng, n, c, h, w), _values(rng, f, c, kh, kw), _values(rng, f),
-                      stride, pad)
+    return _case_conv(rounded_normal(rng, n, c, h, w), rounded_normal(rng, f, c, kh, kw),
+                      rounded_normal(rng, f), stride, pad)
 
 
 # The lecture's 5x5x3 input with two 3x3x3 filters, stride 2, pad 1 (lecture 001), NCHW.
@@ -140,30 +111,30 @@ W_WIDE = np.array([[[[1, 2, 0], [0, -1, 1]], [[0, 1, 3], [2, 0, -2]]]], dtype=fl
 
 FIXED_CONV = (
     _case_conv(LECTURE_X, LECTURE_W, LECTURE_B, 2, 1),
-    _case_conv(_grid(2, 2, 4, 4) % 5, W_SMALL, np.array([0.5, -1.0, 2.0]), 1, 0),
-    _case_conv(_grid(1, 2, 5, 6) % 7, W_WIDE, np.array([1.5]), 3, 2),
+    _case_conv(arange_grid(2, 2, 4, 4) % 5, W_SMALL, np.array([0.5, -1.0, 2.0]), 1, 0),
+    _case_conv(arange_grid(1, 2, 5, 6) % 7, W_WIDE, np.array([1.5]), 3, 2),
 )
 
 
 def _conv_mistakes() -> list[Diagnoser]:
     """Classic mistakes of ``conv(x, w, b, stride, pad)``, whatever the algorithm."""
     def one_channel(keep):
-        return lambda x, w, b, s=1, p=0: _if(x.shape[1] > 1, lambda: conv_forward(
+        return lambda x, w, b, s=1, p=0: made_if(x.shape[1] > 1, lambda: conv_forward(
             x[:, keep], w[:, keep], b, s, p))
 
     def stride_cropped(x, w, b, s=1, p=0):
-        rows, cols = _out_size(x, *w.shape[2:], s, p)
-        return _if(s > 1, lambda: conv_forward(x, w, b, 1, p)[..., :rows, :cols])
+        rows, cols = output_hw(x, *w.shape[2:], s, p)
+        return made_if(s > 1, lambda: conv_forward(x, w, b, 1, p)[..., :rows, :cols])
 
     def pad_one_side(before: bool):
         def wrong(x, w, b, s=1, p=0):
             widths = ((0, 0), (0, 0)) + (((p, 0), (p, 0)) if before else ((0, p), (0, p)))
-            return _if(p > 0, lambda: conv_forward(np.pad(x, widths), w, b, s, 0))
+            return made_if(p > 0, lambda: conv_forward(np.pad(x, widths), w, b, s, 0))
         return wrong
 
     def size_without_pad(x, w, b, s=1, p=0):
-        rows, cols = _out_size(x, *w.shape[2:], s, 0)
-        return _if(p > 0, lambda: conv_forward(x, w, b, s, p)[..., :rows, :cols])
+        rows, cols = output_hw(x, *w.shape[2:], s, 0)
+        return made_if(p > 0, lambda: conv_forward(x, w, b, s, p)[..., :rows, :cols])
 
     return [
         Diagnoser("conv_flipped", lambda x, w, b, s=1, p=0: conv_forward(
@@ -171,12 +142,12 @@ def _conv_mistakes() -> list[Diagnoser]:
         Diagnoser("conv_channels_not_summed", one_channel(slice(-1, None))),
         Diagnoser("conv_channels_not_summed", one_channel(slice(0, 1))),
         Diagnoser("conv_bias_missing", lambda x, w, b, s=1, p=0: conv_forward(x, w, 0 * b, s, p)),
-        Diagnoser("conv_bias_per_channel", lambda x, w, b, s=1, p=0: _if(
+        Diagnoser("conv_bias_per_channel", lambda x, w, b, s=1, p=0: made_if(
             x.shape[1] > 1, lambda: conv_forward(x, w, x.shape[1] * b, s, p))),
-        Diagnoser("conv_stride_ignored", lambda x, w, b, s=1, p=0: _if(
+        Diagnoser("conv_stride_ignored", lambda x, w, b, s=1, p=0: made_if(
             s > 1, lambda: conv_forward(x, w, b, 1, p))),
         Diagnoser("conv_stride_ignored", stride_cropped),
-        Diagnoser("conv_pad_ignored", lambda x, w, b, s=1, p=0: _if(
+        Diagnoser("conv_pad_ignored", lambda x, w, b, s=1, p=0: made_if(
             p > 0, lambda: conv_forward(x, w, b, s, 0))),
         Diagnoser("pad_one_side", pad_one_side(before=True)),
         Diagnoser("pad_one_side", pad_one_side(before=False)),
@@ -204,7 +175,7 @@ def _draw_cols(rng: np.random.Generator) -> Case:
     n, c = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     h, w = (int(k) for k in rng.integers(2, 7, size=2))
     kh, kw = int(rng.integers(1, min(h, 3) + 1)), int(rng.integers(1, min(w, 3) + 1))
-    return _case_cols(_values(rng, n, c, h, w), kh, kw, int(rng.choice([1, 1, 2, 3])),
+    return _case_cols(rounded_normal(rng, n, c, h, w), kh, kw, int(rng.choice([1, 1, 2, 3])),
                       int(rng.choice([0, 0, 1, 2])))
 
 
@@ -214,17 +185,18 @@ def _cols_mistake(order=ROWS_CUV_COLS_NIJ, when=lambda x, s, p: True, stride=Non
     def wrong(x, KH, KW, s=1, p=0):
         if not when(x, s, p):
             return None
-        patches = _patches(x, KH, KW, s if stride is None else stride(s),
-                           p if pad is None else pad(p), None if step is None else step(s))
-        return _columns(patches, order)
+        patches = receptive_fields(x, KH, KW, s if stride is None else stride(s),
+                                   p if pad is None else pad(p), None if step is None else step(s))
+        return patch_matrix(patches, order)
     return wrong
 
 
 check_im2col = register(Check(
     name="check_im2col", function="im2col(x, KH, KW, stride, pad)", reference=im2col,
     draw=_draw_cols,
-    fixed=(_case_cols(_grid(1, 1, 3, 3), 2, 2, 1, 0), _case_cols(_grid(2, 2, 3, 4), 2, 3, 1, 1),
-           _case_cols(_grid(2, 3, 5, 5), 3, 3, 2, 1)),
+    fixed=(_case_cols(arange_grid(1, 1, 3, 3), 2, 2, 1, 0),
+           _case_cols(arange_grid(2, 2, 3, 4), 2, 3, 1, 1),
+           _case_cols(arange_grid(2, 3, 5, 5), 3, 3, 2, 1)),
     result=ArrayResult(),
     diagnosers=[
         Diagnoser("im2col_transposed", lambda *args: im2col(*args).T),
@@ -237,8 +209,8 @@ check_im2col = register(Check(
         Diagnoser("conv_stride_ignored", _cols_mistake(when=lambda x, s, p: s > 1,
                                                        step=lambda s: 1)),
         Diagnoser("conv_pad_ignored", _cols_mistake(when=lambda x, s, p: p > 0, pad=lambda p: 0)),
-        Diagnoser("conv_output_size", lambda x, KH, KW, s=1, p=0: _columns(
-            _patches(x, KH, KW, s, p)[:, :, :-1, :-1], ROWS_CUV_COLS_NIJ)),
+        Diagnoser("conv_output_size", lambda x, KH, KW, s=1, p=0: patch_matrix(
+            receptive_fields(x, KH, KW, s, p)[:, :, :-1, :-1], ROWS_CUV_COLS_NIJ)),
     ],
 ))
 
@@ -248,29 +220,29 @@ check_im2col = register(Check(
 def _product(x, w, b, s, p, order=ROWS_CUV_COLS_NIJ, w_order=(0, 1, 2, 3)):
     """``w_mat @ cols + b``: (F, columns), the kernels flattened in ``w_order``."""
     F, _, KH, KW = w.shape
-    cols = _columns(_patches(x, KH, KW, s, p), order)
+    cols = patch_matrix(receptive_fields(x, KH, KW, s, p), order)
     return w.transpose(w_order).reshape(F, -1) @ cols + b[:, None]
 
 
 def _reshaped_as_nfhw(x, w, b, s=1, p=0):
     """The product reshaped straight to (N, F, H_out, W_out), without moving F."""
-    size = _out_size(x, *w.shape[2:], s, p)
-    return _if(x.shape[0] > 1 and w.shape[0] > 1,
+    size = output_hw(x, *w.shape[2:], s, p)
+    return made_if(x.shape[0] > 1 and w.shape[0] > 1,
                lambda: _product(x, w, b, s, p).reshape(x.shape[0], w.shape[0], *size))
 
 
 def _columns_nij_read_as_ijn(x, w, b, s=1, p=0):
     """Columns in (i, j, n) order, then reshaped as if they were in (n, i, j) order."""
-    size, N, F = _out_size(x, *w.shape[2:], s, p), x.shape[0], w.shape[0]
-    return _if(N > 1, lambda: _product(x, w, b, s, p, order=(1, 4, 5, 2, 3, 0)).reshape(
+    size, N, F = output_hw(x, *w.shape[2:], s, p), x.shape[0], w.shape[0]
+    return made_if(N > 1, lambda: _product(x, w, b, s, p, order=(1, 4, 5, 2, 3, 0)).reshape(
         F, N, *size).transpose(1, 0, 2, 3))
 
 
 def _orders_differ(order, w_order):
     """Patches flattened in ``order``, kernels in ``w_order``: they pair the wrong numbers."""
     def wrong(x, w, b, s=1, p=0):
-        size, N, F = _out_size(x, *w.shape[2:], s, p), x.shape[0], w.shape[0]
-        return _if(x.shape[1] > 1, lambda: _product(x, w, b, s, p, order, w_order).reshape(
+        size, N, F = output_hw(x, *w.shape[2:], s, p), x.shape[0], w.shape[0]
+        return made_if(x.shape[1] > 1, lambda: _product(x, w, b, s, p, order, w_order).reshape(
             F, N, *size).transpose(1, 0, 2, 3))
     return wrong
 

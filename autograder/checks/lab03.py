@@ -17,6 +17,7 @@ import numpy as np
 import convnb
 from convnb.windows import sliding_windows
 
+from .common import arange_grid, item_of, made_if, output_hw, rounded_normal
 from .compare import ArrayResult
 from .core import Case, Check, Diagnoser, pick
 from .registry import register
@@ -25,15 +26,6 @@ __all__ = ["check_avg_pool_backward", "check_avg_pool_forward", "check_max_pool_
            "check_max_pool_forward", "check_max_pool_switches"]
 
 FORWARD = ("out", "switches")
-
-
-def _if(condition: bool, make):
-    return make() if condition else None
-
-
-def _out_size(x: np.ndarray, k: int, stride: int) -> tuple[int, int]:
-    H, W = x.shape[2:]
-    return (H - k) // stride + 1, (W - k) // stride + 1
 
 
 # --- The answers ----------------------------------------------------------------------------------
@@ -59,7 +51,7 @@ def avg_pool_backward(dout: np.ndarray, x: np.ndarray, k: int, stride: int) -> n
 def _input(rng: np.random.Generator, *shape: int) -> np.ndarray:
     if rng.random() < 0.5:
         return rng.integers(-3, 4, size=shape).astype(float)  # ties are common
-    return np.round(rng.normal(size=shape), 2)
+    return rounded_normal(rng, *shape)
 
 
 def _draw_geometry(rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
@@ -84,7 +76,7 @@ def _draw_forward(rng: np.random.Generator) -> Case:
 
 def _draw_backward(rng: np.random.Generator) -> Case:
     x, k, stride = _draw_geometry(rng)
-    dout = np.round(rng.normal(size=(*x.shape[:2], *_out_size(x, k, stride))), 2)
+    dout = rounded_normal(rng, *x.shape[:2], *output_hw(x, k, k, stride))
     return _case_backward(dout, x, k, stride)
 
 
@@ -92,7 +84,7 @@ def _draw_backward(rng: np.random.Generator) -> Case:
 LECTURE_X = np.array([[[[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]]]], dtype=float)
 TIES = np.array([[[[1, 3, 3, 0, 2], [3, 1, 0, 3, 3], [0, 3, 2, 1, 0], [2, 0, 3, 3, 1]]]],
                 dtype=float)
-TWO_BY_TWO = np.arange(2 * 2 * 5 * 4, dtype=float).reshape(2, 2, 5, 4) * 7 % 11
+TWO_BY_TWO = arange_grid(2, 2, 5, 4) * 7 % 11
 
 FIXED_FORWARD = (_case_forward(LECTURE_X, 2, 2), _case_forward(TIES, 3, 1),
                  _case_forward(TIES, 2, 1), _case_forward(TWO_BY_TWO, 2, 3))
@@ -102,7 +94,7 @@ def _backward_cases() -> tuple[Case, ...]:
     cases = []
     for case in FIXED_FORWARD:
         x, k, stride = case.args
-        size = x.shape[:2] + _out_size(x, k, stride)
+        size = x.shape[:2] + output_hw(x, k, k, stride)
         dout = np.arange(1, np.prod(size) + 1, dtype=float).reshape(size)
         cases.append(_case_backward(dout, x, k, stride))
     return tuple(cases)
@@ -126,7 +118,7 @@ def _max_pool(x, k, stride, *, step=None, size=None, last=False, origin=None, ro
     """Max pooling with a mistake: windows ``step`` apart (not ``stride``), an output of ``size``,
     the ``last`` maximum on ties, switches as offsets ``in_window``, or computed from window
     corners ``origin`` apart with rows ``row`` long."""
-    H_out, W_out = _out_size(x, k, stride) if size is None else size
+    H_out, W_out = output_hw(x, k, k, stride) if size is None else size
     step = stride if step is None else step
     windows = sliding_windows(x, (k, k), (step, step), (1, 1), (H_out, W_out))
     offset = _offsets(windows, last)
@@ -143,16 +135,16 @@ def _max_pool(x, k, stride, *, step=None, size=None, last=False, origin=None, ro
 def _pooling_mistakes(pool) -> list[Diagnoser]:
     """Window placement mistakes of ``pool(x, k, stride, step=..., size=...)``."""
     def stride_one(x, k, s):
-        return _if(s > 1, lambda: pool(x, k, 1, step=1, size=_out_size(x, k, 1)))
+        return made_if(s > 1, lambda: pool(x, k, 1, step=1, size=output_hw(x, k, k, 1)))
 
     def stride_one_cropped(x, k, s):
-        return _if(s > 1, lambda: pool(x, k, s, step=1))
+        return made_if(s > 1, lambda: pool(x, k, s, step=1))
 
     def stride_is_window(x, k, s):
-        return _if(s != k, lambda: pool(x, k, k, step=k, size=_out_size(x, k, k)))
+        return made_if(s != k, lambda: pool(x, k, k, step=k, size=output_hw(x, k, k, k)))
 
     def one_short(x, k, s):
-        rows, cols = _out_size(x, k, s)
+        rows, cols = output_hw(x, k, k, s)
         return pool(x, k, s, size=(rows - 1, cols - 1))
 
     return [Diagnoser("pool_stride_ignored", stride_one),
@@ -161,28 +153,20 @@ def _pooling_mistakes(pool) -> list[Diagnoser]:
             Diagnoser("pool_output_size", one_short)]
 
 
-def _part(index: int, pool):
-    return lambda *args, **kwargs: _if_part(pool(*args, **kwargs), index)
-
-
-def _if_part(value, index: int):
-    return None if value is None else value[index]
-
-
 def _forward_checks():
     checks = []
     for index, name in enumerate(FORWARD):
-        reference = _part(index, max_pool_forward)
-        diagnosers = [Diagnoser(d.hint, _part(index, d.wrong))
+        reference = item_of(index, max_pool_forward)
+        diagnosers = [Diagnoser(d.hint, item_of(index, d.wrong))
                       for d in _pooling_mistakes(_max_pool)]
         if name == "switches":
             diagnosers = [
                 Diagnoser("switch_in_window",
                           lambda x, k, s: _max_pool(x, k, s, in_window=True)[1]),
                 Diagnoser("switch_last_max", lambda x, k, s: _max_pool(x, k, s, last=True)[1]),
-                Diagnoser("switch_wrong_origin", lambda x, k, s: _if(
+                Diagnoser("switch_wrong_origin", lambda x, k, s: made_if(
                     s != k, lambda: _max_pool(x, k, s, origin=k)[1])),
-                Diagnoser("switch_flat_index", lambda x, k, s: _if(
+                Diagnoser("switch_flat_index", lambda x, k, s: made_if(
                     x.shape[2] != x.shape[3], lambda: _max_pool(x, k, s, row=x.shape[2])[1])),
                 *diagnosers]
         checks.append(register(Check(
@@ -222,9 +206,9 @@ def _scatter(dout, x, k, stride, *, step=None, route="first", overwrite=False, s
 def _backward_mistakes(route: str, scale) -> list[Diagnoser]:
     """Window placement mistakes of a backward pass (``scale(k)``: the right factor)."""
     return [
-        Diagnoser("pool_stride_ignored", lambda dout, x, k, s: _if(
+        Diagnoser("pool_stride_ignored", lambda dout, x, k, s: made_if(
             s > 1, lambda: _scatter(dout, x, k, s, step=1, route=route, scale=scale(k)))),
-        Diagnoser("pool_stride_ignored", lambda dout, x, k, s: _if(
+        Diagnoser("pool_stride_ignored", lambda dout, x, k, s: made_if(
             s != k, lambda: _scatter(dout, x, k, s, step=k, route=route, scale=scale(k)))),
     ]
 
@@ -237,7 +221,7 @@ check_max_pool_backward = register(Check(
             dout, x, k, s, route="window")),
         Diagnoser("maxgrad_all_ties", lambda dout, x, k, s: _scatter(dout, x, k, s, route="ties")),
         Diagnoser("switch_last_max", lambda dout, x, k, s: _scatter(dout, x, k, s, route="last")),
-        Diagnoser("maxgrad_overwrite", lambda dout, x, k, s: _if(s < k, lambda: _scatter(
+        Diagnoser("maxgrad_overwrite", lambda dout, x, k, s: made_if(s < k, lambda: _scatter(
             dout, x, k, s, overwrite=True))),
         *_backward_mistakes("first", lambda k: 1.0),
     ],
@@ -249,7 +233,7 @@ check_max_pool_backward = register(Check(
 def _avg_pool(x, k, stride, *, step=None, size=None, scale=None):
     """Average pooling with windows ``step`` apart, an output of ``size``, the window sums
     times ``scale`` (``1 / k**2`` when right)."""
-    size = _out_size(x, k, stride) if size is None else size
+    size = output_hw(x, k, k, stride) if size is None else size
     step = stride if step is None else step
     windows = sliding_windows(x, (k, k), (step, step), (1, 1), size)
     return windows.sum(axis=(-2, -1)) * (1 / k**2 if scale is None else scale)
@@ -273,7 +257,7 @@ check_avg_pool_backward = register(Check(
             dout, x, k, s, route="window")),
         Diagnoser("avggrad_divided_by_k", lambda dout, x, k, s: _scatter(
             dout, x, k, s, route="window", scale=1 / k)),
-        Diagnoser("avggrad_overwrite", lambda dout, x, k, s: _if(s < k, lambda: _scatter(
+        Diagnoser("avggrad_overwrite", lambda dout, x, k, s: made_if(s < k, lambda: _scatter(
             dout, x, k, s, route="window", overwrite=True, scale=1 / k**2))),
         *_backward_mistakes("window", lambda k: 1 / k**2),
     ],

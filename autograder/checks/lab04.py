@@ -17,6 +17,18 @@ import numpy as np
 
 import convnb
 
+from .common import (
+    DB_WRONG_AXES,
+    arange_grid,
+    crop_hw,
+    draw_kernel_hw,
+    item_of,
+    output_hw,
+    pad_hw,
+    rounded_normal,
+    seeded_normal,
+    stamped_one_apart,
+)
 from .compare import ArrayResult, BelowResult
 from .core import Case, Check, Diagnoser, pick
 from .registry import register
@@ -30,14 +42,6 @@ NAMES = ("dx", "dw", "db")
 # Largest relative error a correct layer and a correct centred difference leave (they reach
 # about 1e-9 on these sizes); a wrong gradient gives errors near 1.
 GRADCHECK_THRESHOLD = 1e-6
-
-
-def _values(rng: np.random.Generator, *shape: int) -> np.ndarray:
-    return np.round(rng.normal(size=shape), 2)
-
-
-def _fixed_values(seed: int, *shape: int) -> np.ndarray:
-    return _values(np.random.default_rng(seed), *shape)
 
 
 # --- The layer's gradients ------------------------------------------------------------------------
@@ -55,38 +59,35 @@ def _case_backward(x: np.ndarray, w: np.ndarray, stride: int, pad: int,
 
 
 def _out_shape(x: np.ndarray, w: np.ndarray, stride: int, pad: int) -> tuple[int, ...]:
-    (N, _, H, W), (F, _, KH, KW) = x.shape, w.shape
-    return (N, F, convnb.conv_output_size(H, KH, stride, pad),
-            convnb.conv_output_size(W, KW, stride, pad))
+    """dout's shape, (N, F, H_out, W_out)."""
+    return (x.shape[0], w.shape[0], *output_hw(x, *w.shape[2:], stride, pad))
 
 
 def _draw_geometry(rng: np.random.Generator,
                    most: int = 3) -> tuple[np.ndarray, np.ndarray, int, int]:
     """x, w, stride and pad of a small layer, with at most ``most`` channels and filters."""
     N, C, F = (int(n) for n in rng.integers(1, [3, most + 1, most + 1]))
-    KH, KW = (int(k) for k in rng.integers(1, 4, size=2))
-    if KH * KW == 1:
-        KW = 2  # a 1 x 1 kernel cannot tell a flip from no flip
+    KH, KW = draw_kernel_hw(rng)
     stride = int(rng.choice([1, 1, 2, 2, 3]))
     pad = int(rng.integers(0, max(KH, KW)))
     # At least two outputs along each axis, so that the stride shows.
     H, W = (int(rng.integers(max(1, k + stride - 2 * pad), k + stride + most)) for k in (KH, KW))
-    return _values(rng, N, C, H, W), _values(rng, F, C, KH, KW), stride, pad
+    return rounded_normal(rng, N, C, H, W), rounded_normal(rng, F, C, KH, KW), stride, pad
 
 
 def _draw_backward(rng: np.random.Generator) -> Case:
     x, w, stride, pad = _draw_geometry(rng)
-    return _case_backward(x, w, stride, pad, _values(rng, *_out_shape(x, w, stride, pad)))
+    return _case_backward(x, w, stride, pad, rounded_normal(rng, *_out_shape(x, w, stride, pad)))
 
 
 def _fixed_backward(x_shape, w_shape, stride: int, pad: int, seed: int) -> Case:
-    x, w = _fixed_values(seed, *x_shape), _fixed_values(seed + 1, *w_shape)
+    x, w = seeded_normal(seed, *x_shape), seeded_normal(seed + 1, *w_shape)
     return _case_backward(x, w, stride, pad,
-                          _fixed_values(seed + 2, *_out_shape(x, w, stride, pad)))
+                          seeded_normal(seed + 2, *_out_shape(x, w, stride, pad)))
 
 
 FIXED_BACKWARD = (
-    _case_backward(np.arange(9.0).reshape(1, 1, 3, 3), np.array([[[[1.0, 2.0], [3.0, 4.0]]]]),
+    _case_backward(arange_grid(1, 1, 3, 3), np.array([[[[1.0, 2.0], [3.0, 4.0]]]]),
                    1, 0, np.array([[[[1.0, 0.0], [0.0, -1.0]]]])),
     _fixed_backward((2, 2, 4, 5), (3, 2, 2, 3), 1, 1, 4001),
     # The lectures' layer: a 5 x 5 x 3 input, two 3 x 3 x 3 filters, stride 2, pad 1.
@@ -107,12 +108,8 @@ def _stamp(dout, x, w, stride, pad, kernels=None):
                                    output_padding=_leftover(x, w, stride, pad))
 
 
-def _crop(a: np.ndarray, pad: int) -> np.ndarray:
-    return np.ascontiguousarray(a[:, :, pad:a.shape[2] - pad, pad:a.shape[3] - pad])
-
-
 def _dx_not_flipped(dout, x, w, stride=1, pad=0):
-    return _crop(_stamp(dout, x, w, stride, pad, w[:, :, ::-1, ::-1]), pad)
+    return crop_hw(_stamp(dout, x, w, stride, pad, w[:, :, ::-1, ::-1]), pad)
 
 
 def _dx_not_cropped(dout, x, w, stride=1, pad=0):
@@ -129,18 +126,15 @@ def _dx_dout_padded_by_pad(dout, x, w, stride=1, pad=0):
 def _dx_stride_ignored(dout, x, w, stride=1, pad=0):
     if stride == 1:
         return None
-    stamps = convnb.conv_transpose2d(dout, w)  # one pixel apart
-    N, C, H, W = x.shape
-    canvas = np.zeros((N, C, H + 2 * pad, W + 2 * pad))
-    canvas[:, :, :stamps.shape[2], :stamps.shape[3]] = stamps
-    return _crop(canvas, pad)
+    H, W = x.shape[2:]
+    return stamped_one_apart(dout, w, (H + 2 * pad, W + 2 * pad), pad)
 
 
 def _dw_stride_ignored(dout, x, w, stride=1, pad=0):
     if stride == 1:
         return None
     (_, _, h_out, w_out), (_, _, KH, KW) = dout.shape, w.shape
-    xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    xpad = pad_hw(x, pad)
     return convnb.conv2d_backward(dout, xpad[:, :, :h_out + KH - 1, :w_out + KW - 1], w)[1]
 
 
@@ -156,7 +150,7 @@ def _db_sum(*axes: int) -> Callable[..., np.ndarray]:
 
 check_conv_backward_dx = register(Check(
     name="check_conv_backward_dx", function="dx of conv_backward(dout, x, w, stride, pad)",
-    reference=lambda *args: conv_backward(*args)[0], draw=_draw_backward, fixed=FIXED_BACKWARD,
+    reference=item_of(0, conv_backward), draw=_draw_backward, fixed=FIXED_BACKWARD,
     result=ArrayResult(), call=pick(0, NAMES),
     diagnosers=[Diagnoser("dx_not_flipped", _dx_not_flipped),
                 Diagnoser("dx_not_cropped", _dx_not_cropped),
@@ -166,7 +160,7 @@ check_conv_backward_dx = register(Check(
 
 check_conv_backward_dw = register(Check(
     name="check_conv_backward_dw", function="dw of conv_backward(dout, x, w, stride, pad)",
-    reference=lambda *args: conv_backward(*args)[1], draw=_draw_backward, fixed=FIXED_BACKWARD,
+    reference=item_of(1, conv_backward), draw=_draw_backward, fixed=FIXED_BACKWARD,
     result=ArrayResult(), call=pick(1, NAMES),
     diagnosers=[Diagnoser("dw_swapped", lambda *args: conv_backward(*args)[1][:, :, ::-1, ::-1]),
                 Diagnoser("dw_swapped", _dw_convolved),
@@ -175,9 +169,9 @@ check_conv_backward_dw = register(Check(
 
 check_conv_backward_db = register(Check(
     name="check_conv_backward_db", function="db of conv_backward(dout, x, w, stride, pad)",
-    reference=lambda *args: conv_backward(*args)[2], draw=_draw_backward, fixed=FIXED_BACKWARD,
+    reference=item_of(2, conv_backward), draw=_draw_backward, fixed=FIXED_BACKWARD,
     result=ArrayResult(), call=pick(2, NAMES),
-    diagnosers=[*(Diagnoser("db_axes", _db_sum(*axes)) for axes in [(2, 3), (0,), (0, 2), (0, 3)]),
+    diagnosers=[*(Diagnoser("db_axes", _db_sum(*axes)) for axes in DB_WRONG_AXES),
                 *(Diagnoser("db_summed_over_f", _db_sum(*axes))
                   for axes in [(1, 2, 3), (0, 1, 2, 3), (0, 1)]),
                 Diagnoser("db_mean", lambda dout, *args: dout.mean(axis=(0, 2, 3)))],
@@ -244,21 +238,21 @@ def _draw_gradient(rng: np.random.Generator) -> Case:
     kind = int(rng.integers(0, 6))
     if kind < 2:
         f = _sin4() if kind == 0 else _cube()
-        x = _values(rng, *rng.integers(1, 5, size=int(rng.integers(1, 3))))
+        x = rounded_normal(rng, *rng.integers(1, 5, size=int(rng.integers(1, 3))))
     elif kind < 4:
         m, n, k = (int(s) for s in rng.integers(1, 5, size=3))
-        f = (_matmul if kind == 2 else _tanh_matmul)(_values(rng, n, k))
-        x = _values(rng, m, n)
+        f = (_matmul if kind == 2 else _tanh_matmul)(rounded_normal(rng, n, k))
+        x = rounded_normal(rng, m, n)
     elif kind == 4:
         C, F, K = int(rng.integers(1, 3)), int(rng.integers(1, 3)), int(rng.integers(1, 4))
         stride, pad = int(rng.integers(1, 3)), int(rng.integers(0, K))
-        f = _conv_of_x(_values(rng, F, C, K, K), stride, pad)
-        x = _values(rng, 1, C, int(rng.integers(K, K + 3)), int(rng.integers(K, K + 3)))
+        f = _conv_of_x(rounded_normal(rng, F, C, K, K), stride, pad)
+        x = rounded_normal(rng, 1, C, int(rng.integers(K, K + 3)), int(rng.integers(K, K + 3)))
     else:
         C, F, K = int(rng.integers(1, 3)), int(rng.integers(1, 3)), int(rng.integers(1, 3))
-        f = _conv_of_w(_values(rng, 1, C, K + 2, K + 2))
-        x = _values(rng, F, C, K, K)
-    return _case_gradient(f, x, _values(rng, *f(x).shape))
+        f = _conv_of_w(rounded_normal(rng, 1, C, K + 2, K + 2))
+        x = rounded_normal(rng, F, C, K, K)
+    return _case_gradient(f, x, rounded_normal(rng, *f(x).shape))
 
 
 FIXED_GRADIENT = (
@@ -267,8 +261,8 @@ FIXED_GRADIENT = (
                    np.arange(6.0).reshape(2, 3) / 4, np.array([[1.0, -1.0], [0.5, 2.0]])),
     _case_gradient(_cube(), np.array([[0.5, -1.0], [2.0, 0.1]]),
                    np.array([[1.0, 0.0], [-1.0, 3.0]])),
-    _case_gradient(_conv_of_x(_fixed_values(4021, 2, 2, 3, 3), 2, 1),
-                   _fixed_values(4022, 1, 2, 4, 4), _fixed_values(4023, 1, 2, 2, 2)),
+    _case_gradient(_conv_of_x(seeded_normal(4021, 2, 2, 3, 3), 2, 1),
+                   seeded_normal(4022, 1, 2, 4, 4), seeded_normal(4023, 1, 2, 2, 2)),
 )
 
 
@@ -358,15 +352,16 @@ def _case_gradcheck(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int, pa
 
 def _draw_gradcheck(rng: np.random.Generator) -> Case:
     x, w, stride, pad = _draw_geometry(rng, most=2)
-    b = _values(rng, w.shape[0])
-    return _case_gradcheck(x, w, b, stride, pad, _values(rng, *_out_shape(x, w, stride, pad)))
+    b = rounded_normal(rng, w.shape[0])
+    dout = rounded_normal(rng, *_out_shape(x, w, stride, pad))
+    return _case_gradcheck(x, w, b, stride, pad, dout)
 
 
 check_gradcheck_conv = register(Check(
     name="check_gradcheck_conv", function="gradcheck_conv(x, w, b, dout, stride, pad)",
     reference=gradcheck_conv, draw=_draw_gradcheck,
-    fixed=(_case_gradcheck(_fixed_values(4031, 1, 3, 5, 5), _fixed_values(4032, 2, 3, 3, 3),
-                           np.array([1.0, -0.5]), 2, 1, _fixed_values(4033, 1, 2, 3, 3)),),
+    fixed=(_case_gradcheck(seeded_normal(4031, 1, 3, 5, 5), seeded_normal(4032, 2, 3, 3, 3),
+                           np.array([1.0, -0.5]), 2, 1, seeded_normal(4033, 1, 2, 3, 3)),),
     result=BelowResult(GRADCHECK_THRESHOLD, NAMES), n_random=6,
     fallback_hint="own_gradcheck_large",
 ))

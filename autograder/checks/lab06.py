@@ -14,6 +14,15 @@ import numpy as np
 
 import convnb
 
+from .common import (
+    arange_grid,
+    draw_kernel_hw,
+    made_if,
+    pad_hw,
+    rounded_normal,
+    seeded_normal,
+    stamped_one_apart,
+)
 from .compare import ArrayResult, IntResult
 from .core import Case, Check, Diagnoser
 from .registry import register
@@ -23,26 +32,6 @@ __all__ = [
     "check_receptive_field", "check_separable_macs", "check_separable_params",
     "check_upsample_weights",
 ]
-
-
-def _values(rng: np.random.Generator, *shape: int) -> np.ndarray:
-    return np.round(rng.normal(size=shape), 2)
-
-
-def _fixed_values(seed: int, *shape: int) -> np.ndarray:
-    return _values(np.random.default_rng(seed), *shape)
-
-
-def _pad(a: np.ndarray, p: int) -> np.ndarray:
-    return np.pad(a, ((0, 0), (0, 0), (p, p), (p, p)))
-
-
-def _crop(a: np.ndarray, p: int) -> np.ndarray:
-    return np.ascontiguousarray(a[:, :, p:a.shape[2] - p, p:a.shape[3] - p])
-
-
-def _if(condition: bool, value):
-    return value() if condition else None
 
 
 # --- Transposed convolution -----------------------------------------------------------------------
@@ -64,34 +53,31 @@ def _draw_transpose(rng: np.random.Generator) -> Case:
             KW = 3  # a 1 x 1 kernel cannot tell a flip from no flip
         stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
         if min((H - 1) * stride + KH, (W - 1) * stride + KW) - 2 * pad >= 2:
-            return _case_transpose(_values(rng, N, C, H, W), _values(rng, C, F, KH, KW), stride,
-                                   pad)
+            return _case_transpose(rounded_normal(rng, N, C, H, W),
+                                   rounded_normal(rng, C, F, KH, KW), stride, pad)
 
 
 def _padded_instead(x, w, stride=1, pad=0):
-    return _if(pad > 0, lambda: _pad(conv_transpose(x, w, stride), pad))
+    return made_if(pad > 0, lambda: pad_hw(conv_transpose(x, w, stride), pad))
 
 
 def _input_padded(x, w, stride=1, pad=0):
-    return _if(pad > 0, lambda: conv_transpose(_pad(x, pad), w, stride))
+    return made_if(pad > 0, lambda: conv_transpose(pad_hw(x, pad), w, stride))
 
 
 def _forward_strided(x, w, stride=1, pad=0):
     """The correlation view with the stride of a forward pass instead of zeros between pixels."""
     KH, KW = w.shape[2:]
     kernels = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    return _if(stride > 1 and pad < min(KH, KW), lambda: convnb.conv2d(
+    return made_if(stride > 1 and pad < min(KH, KW), lambda: convnb.conv2d(
         x, kernels, stride=stride, padding=(KH - 1 - pad, KW - 1 - pad)))
 
 
 def _stride_ignored_transpose(x, w, stride=1, pad=0):
     if stride == 1:
         return None
-    stamps = conv_transpose(x, w)  # one pixel apart
-    (N, _, H, W), (_, F, KH, KW) = x.shape, w.shape
-    canvas = np.zeros((N, F, (H - 1) * stride + KH, (W - 1) * stride + KW))
-    canvas[:, :, :stamps.shape[2], :stamps.shape[3]] = stamps
-    return _crop(canvas, pad)
+    (H, W), (KH, KW) = x.shape[2:], w.shape[2:]
+    return stamped_one_apart(x, w, ((H - 1) * stride + KH, (W - 1) * stride + KW), pad)
 
 
 TINY = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
@@ -103,7 +89,7 @@ check_conv_transpose = register(Check(
         _case_transpose(TINY, np.array([[[[1.0, 0.0], [0.5, -1.0]]]]), 1, 0),
         _case_transpose(TINY, np.array([[[[1.0, 0.0, 2.0], [0.5, -1.0, 0.0], [0.0, 1.0, 1.0]]]]),
                         2, 1),
-        _case_transpose(_fixed_values(6001, 2, 3, 3, 2), _fixed_values(6002, 3, 2, 2, 3), 3, 0),
+        _case_transpose(seeded_normal(6001, 2, 3, 3, 2), seeded_normal(6002, 3, 2, 2, 3), 3, 0),
     ),
     result=ArrayResult(),
     diagnosers=[Diagnoser("tconv_not_flipped",
@@ -149,14 +135,13 @@ def _case_dilated(x: np.ndarray, w: np.ndarray, dilation: int, pad: int) -> Case
 
 def _draw_dilated(rng: np.random.Generator) -> Case:
     N, C, F = (int(n) for n in rng.integers(1, [3, 4, 4]))
-    KH, KW = (int(k) for k in rng.integers(1, 4, size=2))
-    if KH * KW == 1:
-        KW = 2
+    KH, KW = draw_kernel_hw(rng)
     dilation, pad = int(rng.choice([1, 2, 2, 3, 3])), int(rng.integers(0, 3))
     # At least two outputs along each axis.
     H, W = (int(rng.integers(max(1, dilation * (k - 1) + 2 - 2 * pad), dilation * (k - 1) + 6))
             for k in (KH, KW))
-    return _case_dilated(_values(rng, N, C, H, W), _values(rng, F, C, KH, KW), dilation, pad)
+    return _case_dilated(rounded_normal(rng, N, C, H, W), rounded_normal(rng, F, C, KH, KW),
+                         dilation, pad)
 
 
 def _dilated_span_dk(x, w, dilation=1, pad=0):
@@ -172,13 +157,13 @@ check_dilated_conv = register(Check(
     name="check_dilated_conv", function="dilated_conv(x, w, dilation, pad)",
     reference=dilated_conv, draw=_draw_dilated,
     fixed=(
-        _case_dilated(np.arange(49.0).reshape(1, 1, 7, 7),
+        _case_dilated(arange_grid(1, 1, 7, 7),
                       np.array([[[[1.0, 0.0, -1.0], [0.0, 2.0, 0.0], [1.0, 0.0, 0.0]]]]), 2, 0),
-        _case_dilated(_fixed_values(6011, 1, 2, 6, 5), _fixed_values(6012, 2, 2, 2, 2), 3, 1),
-        _case_dilated(_fixed_values(6013, 2, 1, 4, 4), _fixed_values(6014, 1, 1, 3, 2), 1, 1),
+        _case_dilated(seeded_normal(6011, 1, 2, 6, 5), seeded_normal(6012, 2, 2, 2, 2), 3, 1),
+        _case_dilated(seeded_normal(6013, 2, 1, 4, 4), seeded_normal(6014, 1, 1, 3, 2), 1, 1),
     ),
     result=ArrayResult(),
-    diagnosers=[Diagnoser("dilation_as_stride", lambda x, w, dilation=1, pad=0: _if(
+    diagnosers=[Diagnoser("dilation_as_stride", lambda x, w, dilation=1, pad=0: made_if(
                     dilation > 1, lambda: convnb.conv2d(x, w, stride=dilation, padding=pad))),
                 Diagnoser("dilation_plus_one", lambda x, w, dilation=1, pad=0: dilated_conv(
                     x, w, dilation + 1, pad)),
@@ -262,13 +247,11 @@ def _case_separable(x: np.ndarray, w_depth: np.ndarray, w_point: np.ndarray, pad
 
 def _draw_separable(rng: np.random.Generator) -> Case:
     N, C, F = (int(n) for n in rng.integers(1, [3, 4, 4]))
-    KH, KW = (int(k) for k in rng.integers(1, 4, size=2))
-    if KH * KW == 1:
-        KW = 3
+    KH, KW = draw_kernel_hw(rng, widen_to=3)
     pad = int(rng.integers(0, 2))
     H, W = int(rng.integers(max(1, KH - 2 * pad), KH + 4)), int(rng.integers(KW, KW + 4))
-    return _case_separable(_values(rng, N, C, H, W), _values(rng, C, 1, KH, KW),
-                           _values(rng, F, C, 1, 1), pad)
+    return _case_separable(rounded_normal(rng, N, C, H, W), rounded_normal(rng, C, 1, KH, KW),
+                           rounded_normal(rng, F, C, 1, 1), pad)
 
 
 def _mixed_depthwise(x, w_depth, w_point, pad=0):
@@ -283,12 +266,12 @@ check_depthwise_separable = register(Check(
     name="check_depthwise_separable", function="depthwise_separable(x, w_depth, w_point, pad)",
     reference=depthwise_separable, draw=_draw_separable,
     fixed=(
-        _case_separable(np.arange(32.0).reshape(1, 2, 4, 4),
+        _case_separable(arange_grid(1, 2, 4, 4),
                         np.array([[[[1.0, 0.0], [0.0, -1.0]]], [[[0.0, 1.0], [2.0, 0.0]]]]),
                         np.array([[[[1.0]], [[1.0]]], [[[2.0]], [[-1.0]]], [[[0.0]], [[0.5]]]]),
                         0),
-        _case_separable(_fixed_values(6021, 2, 3, 5, 4), _fixed_values(6022, 3, 1, 3, 3),
-                        _fixed_values(6023, 2, 3, 1, 1), 1),
+        _case_separable(seeded_normal(6021, 2, 3, 5, 4), seeded_normal(6022, 3, 1, 3, 3),
+                        seeded_normal(6023, 2, 3, 1, 1), 1),
     ),
     result=ArrayResult(),
     diagnosers=[

@@ -2,10 +2,10 @@
 one matrix product, and by the FFT.
 
 The answer key is convnb: ``conv2d`` for the layers, ``correlate2d`` for the 1-D warm-up, and
-``windows.sliding_windows`` for the patch matrix, laid out as in lab02. The FFT's classic mistakes
-are generated rather than listed: every combination of kernel orientation (flipped or not,
-conjugated or not), transform length, crop and inverse length that a student's code could take
-is a diagnoser, and its hint names the first thing it gets wrong.
+``windows.sliding_windows`` for the patch matrix, laid out as in lab02 (:func:`.common.im2col`).
+The FFT's classic mistakes are generated rather than listed: every combination of kernel
+orientation (flipped or not, conjugated or not), transform length, crop and inverse length that a
+student's code could take is a diagnoser, and its hint names the first thing it gets wrong.
 """
 
 from __future__ import annotations
@@ -16,8 +16,20 @@ from collections.abc import Callable
 import numpy as np
 
 import convnb
-from convnb.windows import sliding_windows
 
+from .common import (
+    ROWS_CUV_COLS_NIJ,
+    arange_grid,
+    case_1d,
+    correlate1d,
+    draw_1d,
+    im2col,
+    output_hw,
+    patch_matrix,
+    receptive_fields,
+    rounded_normal,
+    seeded_normal,
+)
 from .compare import ArrayResult
 from .core import Case, Check, Diagnoser
 from .registry import register
@@ -27,27 +39,11 @@ __all__ = [
 ]
 
 
-def _values(rng: np.random.Generator, *shape: int) -> np.ndarray:
-    return np.round(rng.normal(size=shape), 2)
-
-
 # --- im2col ---------------------------------------------------------------------------------------
 
-def _windows(x: np.ndarray, KH: int, KW: int) -> np.ndarray:
-    """Shapes: x (N, C, H, W) -> (N, C, H_out, W_out, KH, KW), a view"""
-    H_out, W_out = x.shape[2] - KH + 1, x.shape[3] - KW + 1
-    return sliding_windows(x, (KH, KW), (1, 1), (1, 1), (H_out, W_out))
-
-
 def _cols(x: np.ndarray, KH: int, KW: int, axes: tuple[int, ...]) -> np.ndarray:
-    """The windows with their axes in the order ``axes`` (rows: the first three)."""
-    windows = _windows(x, KH, KW).transpose(axes)
-    rows = int(np.prod(windows.shape[:3]))
-    return np.ascontiguousarray(windows.reshape(rows, -1))
-
-
-def im2col(x: np.ndarray, KH: int, KW: int) -> np.ndarray:
-    return _cols(x, KH, KW, (1, 4, 5, 0, 2, 3))
+    """The windows of ``x`` with their axes in the order ``axes`` (rows: the first three)."""
+    return patch_matrix(receptive_fields(x, KH, KW), axes)
 
 
 def _im2col_case(x: np.ndarray, KH: int, KW: int) -> Case:
@@ -65,24 +61,21 @@ def _draw_geometry(rng: np.random.Generator) -> tuple[int, ...]:
 
 def _draw_im2col(rng: np.random.Generator) -> Case:
     N, C, _, H, W, KH, KW = _draw_geometry(rng)
-    return _im2col_case(_values(rng, N, C, H, W), KH, KW)
-
-
-def _grid(*shape: int) -> np.ndarray:
-    return np.arange(float(np.prod(shape))).reshape(shape)
+    return _im2col_case(rounded_normal(rng, N, C, H, W), KH, KW)
 
 
 check_im2col_strided = register(Check(
     name="check_im2col_strided", function="im2col(x, KH, KW)", reference=im2col,
     draw=_draw_im2col,
-    fixed=(_im2col_case(_grid(1, 1, 3, 3), 2, 2), _im2col_case(_grid(2, 2, 3, 4), 2, 3)),
+    fixed=(_im2col_case(arange_grid(1, 1, 3, 3), 2, 2),
+           _im2col_case(arange_grid(2, 2, 3, 4), 2, 3)),
     result=ArrayResult(),
     diagnosers=[
         Diagnoser("im2col_transposed", lambda x, KH, KW: im2col(x, KH, KW).T),
         Diagnoser("im2col_patch_order", lambda x, KH, KW: _cols(x, KH, KW, (4, 5, 1, 0, 2, 3))),
         Diagnoser("im2col_column_order", lambda x, KH, KW: _cols(x, KH, KW, (1, 4, 5, 2, 3, 0))),
         Diagnoser("im2col_reshape_without_transpose", lambda x, KH, KW: np.ascontiguousarray(
-            _windows(x, KH, KW)).reshape(x.shape[1] * KH * KW, -1)),
+            receptive_fields(x, KH, KW)).reshape(x.shape[1] * KH * KW, -1)),
     ],
 ))
 
@@ -99,20 +92,20 @@ def _conv_case(x: np.ndarray, w: np.ndarray) -> Case:
 
 def _draw_conv(rng: np.random.Generator) -> Case:
     N, C, F, H, W, KH, KW = _draw_geometry(rng)
-    return _conv_case(_values(rng, N, C, H, W), _values(rng, F, C, KH, KW))
+    return _conv_case(rounded_normal(rng, N, C, H, W), rounded_normal(rng, F, C, KH, KW))
 
 
-def _matrix_product(x: np.ndarray, w: np.ndarray, axes=(1, 4, 5, 0, 2, 3), kernels=None):
+def _matrix_product(x: np.ndarray, w: np.ndarray, axes=ROWS_CUV_COLS_NIJ, kernels=None):
     """``kernels.reshape(F, -1) @ cols`` with the patch matrix in the order ``axes``, put back
     as if it were (F, N, H_out, W_out)."""
-    (N, _, H, W), (F, _, KH, KW) = x.shape, w.shape
+    (N, F), (KH, KW) = (x.shape[0], w.shape[0]), w.shape[2:]
     out = (w if kernels is None else kernels).reshape(F, -1) @ _cols(x, KH, KW, axes)
-    return out.reshape(F, N, H - KH + 1, W - KW + 1).transpose(1, 0, 2, 3)
+    return out.reshape(F, N, *output_hw(x, KH, KW)).transpose(1, 0, 2, 3)
 
 
 def _reshaped_straight(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    (N, _, H, W), (F, _, KH, KW) = x.shape, w.shape
-    return (w.reshape(F, -1) @ im2col(x, KH, KW)).reshape(N, F, H - KH + 1, W - KW + 1)
+    (N, F), (KH, KW) = (x.shape[0], w.shape[0]), w.shape[2:]
+    return (w.reshape(F, -1) @ im2col(x, KH, KW)).reshape(N, F, *output_hw(x, KH, KW))
 
 
 def _patch_order_mismatch(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -126,10 +119,9 @@ def _kernel_order_mismatch(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 FIXED_CONV = (
-    _conv_case(_grid(1, 1, 4, 4), np.array([[[[1.0, 0.0], [0.0, -1.0]]]])),
-    _conv_case(_grid(2, 2, 4, 5) % 7, np.arange(24.0).reshape(2, 2, 2, 3) % 5 - 2),
-    _conv_case(_values(np.random.default_rng(7001), 1, 3, 5, 5),
-               _values(np.random.default_rng(7002), 2, 3, 3, 3)),
+    _conv_case(arange_grid(1, 1, 4, 4), np.array([[[[1.0, 0.0], [0.0, -1.0]]]])),
+    _conv_case(arange_grid(2, 2, 4, 5) % 7, np.arange(24.0).reshape(2, 2, 2, 3) % 5 - 2),
+    _conv_case(seeded_normal(7001, 1, 3, 5, 5), seeded_normal(7002, 2, 3, 3, 3)),
 )
 
 check_conv2d_im2col = register(Check(
@@ -202,26 +194,16 @@ def _fft_diagnosers(fft: Callable[..., np.ndarray]) -> list[Diagnoser]:
             for choice in FFT_CHOICES]
 
 
-def correlate1d(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(convnb.correlate2d(x[None, :], w[None, :], "valid")[0])
-
-
-def _case1d(x: np.ndarray, w: np.ndarray) -> Case:
-    return Case((x, w), f"x {x.shape}, w {w.shape}", x.size + w.size)
-
-
 def _draw1d(rng: np.random.Generator) -> Case:
-    L = int(rng.integers(3, 14))
-    K = int(rng.integers(2, min(L, 6) + 1))
-    return _case1d(_values(rng, L), _values(rng, K))
+    return draw_1d(rng, longest=13, widest=6)
 
 
 check_correlate1d_fft = register(Check(
     name="check_correlate1d_fft", function="correlate1d_fft(x, w)", reference=correlate1d,
     draw=_draw1d,
-    fixed=(_case1d(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([1.0, 0.0, -1.0])),
-           _case1d(np.array([0.0, 1.0, 0.0, 0.0, 2.0, 0.0]), np.array([1.0, 2.0])),
-           _case1d(np.array([2.0, -1.0, 3.0, 0.5, 1.0, -2.0, 4.0]),
+    fixed=(case_1d(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([1.0, 0.0, -1.0])),
+           case_1d(np.array([0.0, 1.0, 0.0, 0.0, 2.0, 0.0]), np.array([1.0, 2.0])),
+           case_1d(np.array([2.0, -1.0, 3.0, 0.5, 1.0, -2.0, 4.0]),
                    np.array([1.0, 2.0, 3.0, 4.0]))),
     result=ArrayResult(), diagnosers=_fft_diagnosers(_fft1d),
 ))
