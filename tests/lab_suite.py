@@ -132,6 +132,15 @@ def solution_of(lab: str) -> Callable[[str], Any]:
     return lambda name: solution(lab)[name]
 
 
+def edited_solution(lab: str, name: str, edits: Mapping[str, Edit]) -> Callable[..., Any]:
+    """The solution's ``name`` (a function or a class) with ``edits`` made to the notebook's
+    solution cells, for a table of mistakes: the edited notebook runs once, when first called
+    (not at import). ``edited_solution("lab07_fast_conv", "im2col", {"im2col": [(old, new)]})``.
+    """
+    found = functools.cache(lambda: solution(lab, edits)[name])
+    return lambda *args, **kwargs: found()(*args, **kwargs)
+
+
 @functools.cache
 def _solution(name: str) -> dict[str, Any]:
     return _run_solutions(name, {})
