@@ -29,18 +29,9 @@ from autograder.course import Course  # noqa: E402
 from autograder.pipeline import grade, release  # noqa: E402
 from autograder.sample_lab import LAB as SAMPLE_LAB  # noqa: E402
 from autograder.sample_lab import write_sample_lab  # noqa: E402
+from bench.lenet_epoch import cpu_model  # noqa: E402
 
 DEFAULT_LAB = "lab01_correlation"
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _course(tmp: Path, lab: str | None) -> tuple[Course, str]:
@@ -92,7 +83,7 @@ def main() -> None:
     print(f"grading {lab}: {args.submissions} solution submissions, end to end "
           f"(autograde, rescoring, feedback, CSV, report)")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    print(f"machine: {_cpu()}, {cpus} CPUs available (load average {load} after the run); "
+    print(f"machine: {cpu_model()}, {cpus} CPUs available (load average {load} after the run); "
           f"Python {platform.python_version()}, nbgrader {nbgrader.__version__}; "
           f"{datetime.date.today()}")
     print(f"{'jobs':>4} {'wall s':>8} {'s/submission':>13} {'worker s/submission':>20} failed")
