@@ -1,0 +1,132 @@
+"""lab04_conv_backward's own tests, beside the shared suite: the reading pointer, which function
+each check grades and each hidden cell's points, what the released notebook shows and hides,
+valid random layers, the table's wrong layers and checkers computing right gradients when told
+to, a mutating checker's partial credit, and the framework pieces lab04 relies on (``pick``,
+``BelowResult``, a ``fallback_hint``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from lab_cases.lab04 import centred, full_correlation_dx, loops, mutating
+from lab_suite import graded_course, hidden_calls, max_points, notebook
+from lab_table import lab
+
+import convnb
+from autograder.checks import ArrayResult, BelowResult, Case, Check, ResultError, lab04, pick
+from autograder.checks.compare import describe, from_exception
+
+LAB = lab("lab04")
+
+
+def test_the_intro_sends_students_to_the_chapter():
+    assert "06_backprop" in notebook(LAB).cells[0].source
+
+
+def test_each_check_grades_the_function_it_names_for_the_points_the_intro_states():
+    assert {name: call.argument for name, call in hidden_calls(LAB).items()} == {
+        "check_conv_backward_db": "conv_backward", "check_conv_backward_dw": "conv_backward",
+        "check_conv_backward_dx": "conv_backward",
+        "check_numerical_gradient": "numerical_gradient",
+        "check_numerical_gradient_keeps_x": "numerical_gradient",
+        "check_gradcheck_conv": "gradcheck_conv"}
+    assert max_points(LAB) == {
+        "hidden_conv_backward_db": 2, "hidden_conv_backward_dw": 4, "hidden_conv_backward_dx": 5,
+        "hidden_numerical_gradient": 4, "hidden_numerical_gradient_keeps_x": 1,
+        "hidden_gradcheck_conv": 4}
+
+
+def test_the_released_notebook_shows_the_shapes_and_the_given_forward_pass(tmp_path_factory):
+    text = "\n".join(c.source for c in graded_course(LAB, tmp_path_factory).released.cells)
+    assert "Shapes: dout (N, F, H_out, W_out)" in text and "def conv_forward(x, w, b" in text
+    assert "np.tensordot(d, xpad" not in text  # not one line of the solution's loop
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_cases_are_valid_small_layers(seed):
+    for case in lab04.check_conv_backward_dx.cases(seed):
+        dout, x, w, stride, pad = case.args
+        assert dout.shape == convnb.conv2d(x, w, stride=stride, padding=pad).shape
+        assert dout.shape[2] >= 2 and dout.shape[3] >= 2 and w.shape[2] * w.shape[3] > 1
+        assert 0 <= pad < max(w.shape[2:]) and x.size <= 2 * 3 * 9 * 9
+    for case in lab04.check_numerical_gradient.cases(seed):
+        f, x, dout = case.args
+        assert f(x).shape == dout.shape and x.size <= 50
+        np.testing.assert_allclose(f.grad(x, dout), convnb.numerical_gradient(f, x, dout),
+                                   rtol=1e-6, atol=1e-8)
+
+
+def test_the_wrong_layers_are_right_where_they_should_be():
+    """The mistakes' helpers compute the right gradients when told to (no bug in the tests)."""
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(2, 3, 7, 6)), rng.normal(size=(2, 3, 3, 2))
+    dout = rng.normal(size=convnb.conv2d(x, w, stride=2, padding=1).shape)
+    dx, dw, db = convnb.conv2d_backward(dout, x, w, stride=2, padding=1)
+    np.testing.assert_allclose(full_correlation_dx(dout, x, w, 2, 1), dx)
+    for got, want in zip(loops(dout, x, w, 2, 1), (dx, dw, db), strict=True):
+        np.testing.assert_allclose(got, want)
+    a = rng.normal(size=(6, 2))
+
+    def f(v):
+        return np.sin(v) @ a
+
+    out_weights = rng.normal(size=(7, 2))
+    np.testing.assert_allclose(centred(f, x[0, 0], out_weights),
+                               convnb.numerical_gradient(f, x[0, 0], out_weights), atol=1e-9)
+
+
+def test_a_mutating_checker_still_gets_elementwise_gradients_right():
+    """Its only fault is the changed x, which the 1-point test takes; the 4-point one is lenient
+    where the gradient itself comes out right."""
+    run = lab04.check_numerical_gradient.evaluate(
+        mutating, hidden_calls(LAB)["check_numerical_gradient"].seed)
+    assert run.passed >= len(run.cases) // 2
+
+
+# --- The framework pieces lab04 added -----------------------------------------------------------
+
+def test_pick_judges_one_part_and_refuses_what_is_not_the_tuple():
+    call = pick(1, ("dx", "dw", "db"))
+    assert call(lambda a: (a, 2 * a, 3 * a), 1.5) == 3.0
+    for returned, problem in [(np.zeros(3), "returned a numpy.ndarray; return the tuple (dx, dw, "
+                                            "db)"),
+                              ((1, 2), "returned a tuple of 2 items; return the tuple"),
+                              ((1, None, 3), "dw is None (in the tuple (dx, dw, db))")]:
+        with pytest.raises(ResultError) as caught:
+            call(lambda returned=returned: returned)
+        out = from_exception(caught.value)
+        verdict = lab04.check_conv_backward_dw.result.judge(np.zeros(3), out)
+        assert verdict.problem.startswith(problem) and "raised" not in verdict.problem
+
+
+def test_below_result_wants_small_errors():
+    result = BelowResult(1e-6, ("dx", "dw", "db"))
+    reference = np.array([1e-10, 2e-10, 0.0])
+    assert result.judge(reference, describe(np.array([3e-9, 0.0, 1e-7]))).passed
+    for got, problem in [(np.array([0.0, 0.5, 0.0]), "the error of dw is 0.5: not below 1e-06"),
+                         (np.array([0.0, 0.0, -1.0]), "the error of db is -1: negative"),
+                         (np.array([np.nan, 0.0, 0.0]), "the error of dx is nan"),
+                         (np.zeros(2), "shape (2,), expected (3,)"),
+                         ([0.0, 0.0, 0.0], "returned a list"),
+                         (np.zeros(3, dtype=int), "dtype int64, expected a float dtype")]:
+        verdict = result.judge(reference, describe(got))
+        assert not verdict.passed and verdict.problem.startswith(problem), verdict.problem
+
+
+def test_a_fallback_hint_explains_what_no_diagnoser_does():
+    check = Check(name="check_toy_keeps", function="toy(x)", reference=lambda x: x,
+                  draw=lambda rng: Case((rng.normal(size=3),), "x (3,)", 3),
+                  fixed=(Case((np.ones(3),), "x (3,)", 3),), result=ArrayResult(),
+                  call=lambda fn, x: (fn(x), x)[1], fallback_hint="grad_mutates_x")
+
+    def scales(x):
+        x *= 2
+
+    run = check.evaluate(scales, 1)
+    assert run.passed == 0 and run.hint == "grad_mutates_x" and run.hint_matches == len(run.cases)
+    assert check.evaluate(lambda x: None, 1).hint is None  # right: nothing to explain
+
+    def broken(x):
+        raise ValueError("no")
+
+    assert check.evaluate(broken, 1).hint is None  # an exception is not that mistake
