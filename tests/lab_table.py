@@ -8,13 +8,15 @@ them in ``tests/lab_cases/labNN.py`` (``CASES``); a small lab can write them in 
 ``pytest -m lab01`` runs one lab's tests.
 """
 
-from lab_cases import lab01, lab02, lab03, lab07
+from lab_cases import lab01, lab02, lab03, lab04, lab06, lab07
 from lab_suite import Lab
 
 LABS = [
     Lab("lab01_correlation", 20, **lab01.CASES),
     Lab("lab02_conv_forward", 20, **lab02.CASES),
     Lab("lab03_pooling", 20, **lab03.CASES),
+    Lab("lab04_conv_backward", 20, **lab04.CASES),
+    Lab("lab06_variants", 20, **lab06.CASES),
     Lab("lab07_fast_conv", 15, **lab07.CASES),
 ]
 
