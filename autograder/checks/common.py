@@ -7,7 +7,7 @@ every lab and the feedback's numbers stay readable (two decimals).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,11 @@ def seeded_normal(seed: int, *shape: int) -> np.ndarray:
 def arange_grid(*shape: int) -> np.ndarray:
     """``0.0, 1.0, 2.0, ...`` in row-major order, of shape ``shape``: every entry easy to find."""
     return np.arange(float(np.prod(shape))).reshape(shape)
+
+
+def draw_part(rng: np.random.Generator, parts: Sequence[str]) -> str:
+    """One of ``parts``, for a case that judges one part of a result (:attr:`.cases.Case.part`)."""
+    return str(rng.choice(parts))
 
 
 def draw_kernel_hw(rng: np.random.Generator, most: int = 3, widen_to: int = 2) -> tuple[int, int]:

@@ -203,29 +203,31 @@ def _scatter(dout, x, k, stride, *, step=None, route="first", overwrite=False, s
     return dx
 
 
-def _backward_mistakes(route: str, scale) -> list[Diagnoser]:
-    """Window placement mistakes of a backward pass (``scale(k)``: the right factor)."""
-    return [
-        Diagnoser("pool_stride_ignored", lambda dout, x, k, s: made_if(
-            s > 1, lambda: _scatter(dout, x, k, s, step=1, route=route, scale=scale(k)))),
-        Diagnoser("pool_stride_ignored", lambda dout, x, k, s: made_if(
-            s != k, lambda: _scatter(dout, x, k, s, step=k, route=route, scale=scale(k)))),
-    ]
+def _backward_check(pool: str, reference, diagnosers: list[Diagnoser], route: str,
+                    scale) -> Check:
+    """The check of ``{pool}_pool_backward``: its own ``diagnosers``, then the window placement
+    mistakes of a backward pass that routes the gradient to ``route`` (``scale(k)``: the right
+    factor)."""
+    return register(Check(
+        name=f"check_{pool}_pool_backward", function=f"{pool}_pool_backward(dout, x, k, stride)",
+        reference=reference, draw=_draw_backward, fixed=FIXED_BACKWARD, result=ArrayResult(),
+        diagnosers=[
+            *diagnosers,
+            Diagnoser("pool_stride_ignored", lambda dout, x, k, s: made_if(
+                s > 1, lambda: _scatter(dout, x, k, s, step=1, route=route, scale=scale(k)))),
+            Diagnoser("pool_stride_ignored", lambda dout, x, k, s: made_if(
+                s != k, lambda: _scatter(dout, x, k, s, step=k, route=route, scale=scale(k)))),
+        ],
+    ))
 
 
-check_max_pool_backward = register(Check(
-    name="check_max_pool_backward", function="max_pool_backward(dout, x, k, stride)",
-    reference=max_pool_backward, draw=_draw_backward, fixed=FIXED_BACKWARD, result=ArrayResult(),
-    diagnosers=[
-        Diagnoser("maxgrad_to_window", lambda dout, x, k, s: _scatter(
-            dout, x, k, s, route="window")),
-        Diagnoser("maxgrad_all_ties", lambda dout, x, k, s: _scatter(dout, x, k, s, route="ties")),
-        Diagnoser("switch_last_max", lambda dout, x, k, s: _scatter(dout, x, k, s, route="last")),
-        Diagnoser("maxgrad_overwrite", lambda dout, x, k, s: made_if(s < k, lambda: _scatter(
-            dout, x, k, s, overwrite=True))),
-        *_backward_mistakes("first", lambda k: 1.0),
-    ],
-))
+check_max_pool_backward = _backward_check("max", max_pool_backward, [
+    Diagnoser("maxgrad_to_window", lambda dout, x, k, s: _scatter(dout, x, k, s, route="window")),
+    Diagnoser("maxgrad_all_ties", lambda dout, x, k, s: _scatter(dout, x, k, s, route="ties")),
+    Diagnoser("switch_last_max", lambda dout, x, k, s: _scatter(dout, x, k, s, route="last")),
+    Diagnoser("maxgrad_overwrite", lambda dout, x, k, s: made_if(s < k, lambda: _scatter(
+        dout, x, k, s, overwrite=True))),
+], route="first", scale=lambda k: 1.0)
 
 
 # --- Average pooling and its mistakes -------------------------------------------------------------
@@ -249,16 +251,10 @@ check_avg_pool_forward = register(Check(
     ],
 ))
 
-check_avg_pool_backward = register(Check(
-    name="check_avg_pool_backward", function="avg_pool_backward(dout, x, k, stride)",
-    reference=avg_pool_backward, draw=_draw_backward, fixed=FIXED_BACKWARD, result=ArrayResult(),
-    diagnosers=[
-        Diagnoser("avggrad_not_divided", lambda dout, x, k, s: _scatter(
-            dout, x, k, s, route="window")),
-        Diagnoser("avggrad_divided_by_k", lambda dout, x, k, s: _scatter(
-            dout, x, k, s, route="window", scale=1 / k)),
-        Diagnoser("avggrad_overwrite", lambda dout, x, k, s: made_if(s < k, lambda: _scatter(
-            dout, x, k, s, route="window", overwrite=True, scale=1 / k**2))),
-        *_backward_mistakes("window", lambda k: 1 / k**2),
-    ],
-))
+check_avg_pool_backward = _backward_check("avg", avg_pool_backward, [
+    Diagnoser("avggrad_not_divided", lambda dout, x, k, s: _scatter(dout, x, k, s, route="window")),
+    Diagnoser("avggrad_divided_by_k", lambda dout, x, k, s: _scatter(
+        dout, x, k, s, route="window", scale=1 / k)),
+    Diagnoser("avggrad_overwrite", lambda dout, x, k, s: made_if(s < k, lambda: _scatter(
+        dout, x, k, s, route="window", overwrite=True, scale=1 / k**2))),
+], route="window", scale=lambda k: 1 / k**2)

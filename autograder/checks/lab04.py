@@ -148,34 +148,34 @@ def _db_sum(*axes: int) -> Callable[..., np.ndarray]:
     return lambda dout, x, w, stride=1, pad=0: dout.sum(axis=axes)
 
 
-check_conv_backward_dx = register(Check(
-    name="check_conv_backward_dx", function="dx of conv_backward(dout, x, w, stride, pad)",
-    reference=item_of(0, conv_backward), draw=_draw_backward, fixed=FIXED_BACKWARD,
-    result=ArrayResult(), call=pick(0, NAMES),
-    diagnosers=[Diagnoser("dx_not_flipped", _dx_not_flipped),
-                Diagnoser("dx_not_cropped", _dx_not_cropped),
-                Diagnoser("dx_dout_padding", _dx_dout_padded_by_pad),
-                Diagnoser("dx_stride_ignored", _dx_stride_ignored)],
-))
+def _gradient_check(name: str, diagnosers: list[Diagnoser]) -> Check:
+    """The check of one gradient of ``conv_backward``, ``name`` in :data:`NAMES`."""
+    index = NAMES.index(name)
+    return register(Check(
+        name=f"check_conv_backward_{name}",
+        function=f"{name} of conv_backward(dout, x, w, stride, pad)",
+        reference=item_of(index, conv_backward), draw=_draw_backward, fixed=FIXED_BACKWARD,
+        result=ArrayResult(), call=pick(index, NAMES), diagnosers=diagnosers))
 
-check_conv_backward_dw = register(Check(
-    name="check_conv_backward_dw", function="dw of conv_backward(dout, x, w, stride, pad)",
-    reference=item_of(1, conv_backward), draw=_draw_backward, fixed=FIXED_BACKWARD,
-    result=ArrayResult(), call=pick(1, NAMES),
-    diagnosers=[Diagnoser("dw_swapped", lambda *args: conv_backward(*args)[1][:, :, ::-1, ::-1]),
-                Diagnoser("dw_swapped", _dw_convolved),
-                Diagnoser("dw_stride_ignored", _dw_stride_ignored)],
-))
 
-check_conv_backward_db = register(Check(
-    name="check_conv_backward_db", function="db of conv_backward(dout, x, w, stride, pad)",
-    reference=item_of(2, conv_backward), draw=_draw_backward, fixed=FIXED_BACKWARD,
-    result=ArrayResult(), call=pick(2, NAMES),
-    diagnosers=[*(Diagnoser("db_axes", _db_sum(*axes)) for axes in DB_WRONG_AXES),
-                *(Diagnoser("db_summed_over_f", _db_sum(*axes))
-                  for axes in [(1, 2, 3), (0, 1, 2, 3), (0, 1)]),
-                Diagnoser("db_mean", lambda dout, *args: dout.mean(axis=(0, 2, 3)))],
-))
+check_conv_backward_dx = _gradient_check("dx", [
+    Diagnoser("dx_not_flipped", _dx_not_flipped),
+    Diagnoser("dx_not_cropped", _dx_not_cropped),
+    Diagnoser("dx_dout_padding", _dx_dout_padded_by_pad),
+    Diagnoser("dx_stride_ignored", _dx_stride_ignored),
+])
+
+check_conv_backward_dw = _gradient_check("dw", [
+    Diagnoser("dw_swapped", lambda *args: conv_backward(*args)[1][:, :, ::-1, ::-1]),
+    Diagnoser("dw_swapped", _dw_convolved),
+    Diagnoser("dw_stride_ignored", _dw_stride_ignored),
+])
+
+check_conv_backward_db = _gradient_check("db", [
+    *(Diagnoser("db_axes", _db_sum(*axes)) for axes in DB_WRONG_AXES),
+    *(Diagnoser("db_summed_over_f", _db_sum(*axes)) for axes in [(1, 2, 3), (0, 1, 2, 3), (0, 1)]),
+    Diagnoser("db_mean", lambda dout, *args: dout.mean(axis=(0, 2, 3))),
+])
 
 
 # --- The numerical gradient -----------------------------------------------------------------------

@@ -73,15 +73,15 @@ def test_the_solution_passes_the_visible_and_many_random_cases(name):
                                   "check_maxpool", "check_softmax_cross_entropy",
                                   "check_train_step"])
 def test_the_hidden_cases_ask_for_every_quantity(name):
-    quantities = {case.args[-1] for case in CHECKS[name].cases(HIDDEN[name].seed)}
+    quantities = {case.part for case in CHECKS[name].cases(HIDDEN[name].seed)}
     expected = {"check_relu": {"out", "dx"}, "check_flatten": {"out", "dx"},
                 "check_maxpool": {"out", "dx"}, "check_softmax_cross_entropy": {"loss", "dscores"},
-                "check_train_step": {"params", "loss"}}.get(name, set(lab05.QUANTITIES))
+                "check_train_step": {"params", "loss"}}.get(name, set(lab05.LAYER_PARTS))
     assert quantities == expected
 
 
 def test_the_hidden_conv_cases_pad_in_the_forward_and_the_backward_pass():
-    padded = {case.args[-1] for case in lab05.check_conv.cases(HIDDEN["check_conv"].seed)
+    padded = {case.part for case in lab05.check_conv.cases(HIDDEN["check_conv"].seed)
               if case.args[0][2] > 0}
     assert {"out", "dx"} <= padded
 
@@ -222,7 +222,7 @@ def test_the_lab_gives_the_code_the_checks_assume():
 
 
 def test_the_trained_solution_earns_every_point(trained):
-    assert lab05.test_accuracy(lab05.cnn_logits, lab05._flat(trained["cnn"])) >= 0.95
+    assert lab05.heldout_accuracy(lab05.cnn_logits, lab05.flat_parameters(trained["cnn"])) >= 0.95
     for name, model in (("check_cnn_accuracy", trained["cnn"]),
                         ("check_shuffle_experiment", trained["models"])):
         ev = CHECKS[name].evaluate(model, HIDDEN[name].seed)
@@ -230,8 +230,8 @@ def test_the_trained_solution_earns_every_point(trained):
 
 
 def test_the_shuffle_hurts_the_cnn_and_not_the_mlp(trained):
-    values = lab05._record_experiment(trained["models"], "cnn")
-    acc = lab05._accuracies(values)
+    values = lab05.record_experiment(trained["models"], "cnn")
+    acc = lab05.experiment_accuracies(values)
     assert acc["cnn"] - acc["cnn_shuffled"] >= 0.02
     assert abs(acc["mlp"] - acc["mlp_shuffled"]) <= 0.01
 
@@ -242,7 +242,7 @@ def _replay(name: str, value) -> tuple[int, int]:
 
 
 def test_a_record_earns_only_what_its_parameters_classify(trained):
-    good = lab05._flat(trained["cnn"])
+    good = lab05.flat_parameters(trained["cnn"])
     assert _replay("check_cnn_accuracy", good) == (4, 4)
     rng = np.random.default_rng(0)
     assert _replay("check_cnn_accuracy", rng.normal(size=good.size))[0] <= 1
