@@ -2,6 +2,8 @@
 
 Each check raises ``ValueError`` or ``TypeError`` with a message that names the function, the
 argument, what was expected and what was given, written for a student reading a traceback.
+The value a check inspects is typed ``Any``: it is whatever the caller was given, and finding out
+what it is, is the check's job.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from .types import Array
 
 PADDING_STRINGS = ("valid", "same", "full")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -38,7 +42,7 @@ def check_array(x: Any, name: str, fn: str, layout: str) -> None:
         raise ValueError(f"{fn}: {name} must not be empty, got shape {tuple(x.shape)}")
 
 
-def check_layer_input(layer: str, x: Any, like: Any, layout: str) -> None:
+def check_layer_input(layer: str, x: Any, like: Array, layout: str) -> None:
     """A layer's input: an array as :func:`check_array` wants it, and of the dtype of ``like``
     (the layer's parameters). NumPy's default float64 meeting float32 weights is the most common
     slip, so the message says how to fix it."""
@@ -48,7 +52,7 @@ def check_layer_input(layer: str, x: Any, like: Any, layout: str) -> None:
                         f"convert one of them: x.astype(np.{like.dtype}) or model.to(np.{x.dtype})")
 
 
-def check_same_dtype(fn: str, **arrays: Any) -> None:
+def check_same_dtype(fn: str, **arrays: Array | None) -> None:
     """Check that every given array (``None`` skipped) has one dtype, as PyTorch requires."""
     given = {name: a for name, a in arrays.items() if a is not None}
     dtypes = {np.dtype(a.dtype) for a in given.values()}
@@ -110,7 +114,7 @@ def resolve_padding(
     return ph, ph, pw, pw
 
 
-def check_dout(fn: str, dout: Any, expected: tuple[int, ...], like: Any,
+def check_dout(fn: str, dout: Any, expected: tuple[int, ...], like: Array,
                layout: str = "(N, F, H_out, W_out)") -> None:
     """``dout`` must have the forward output's shape (``layout`` names its axes) and the input's
     dtype."""

@@ -8,14 +8,15 @@ NumPy array keeps it on the CPU. No other module imports CuPy.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any
 
 import numpy as np
+
+from .types import Array
 
 DEVICES = ("cpu", "gpu")
 
 
-def _is_cupy_array(a: Any) -> bool:
+def _is_cupy_array(a: object) -> bool:
     return type(a).__module__.split(".")[0] == "cupy"
 
 
@@ -30,7 +31,7 @@ def _cupy() -> ModuleType:
     return cupy
 
 
-def get_array_module(*arrays: Any) -> ModuleType:
+def get_array_module(*arrays: Array | float | None) -> ModuleType:
     """The array module to compute with: CuPy if any argument is a CuPy array, else NumPy.
 
     ``None`` and Python scalars are ignored. Any other array type that is not a NumPy array but
@@ -48,12 +49,12 @@ def get_array_module(*arrays: Any) -> ModuleType:
     return np
 
 
-def is_device_array(a: Any) -> bool:
+def is_device_array(a: Array) -> bool:
     """True for an array that does not live in host memory (a CuPy array or a stand-in for one)."""
     return get_array_module(a) is not np
 
 
-def asnumpy(a: Any) -> np.ndarray:
+def asnumpy(a: Array) -> np.ndarray:
     """Copy an array to the CPU as an ``np.ndarray`` (NumPy arrays are returned as they are)."""
     if isinstance(a, np.ndarray):
         return a
@@ -62,7 +63,7 @@ def asnumpy(a: Any) -> np.ndarray:
     return np.asarray(a)
 
 
-def to_device(a: Any, device: str) -> Any:
+def to_device(a: Array, device: str) -> Array:
     """Move ``a`` to ``device``: ``"cpu"`` gives an ``np.ndarray``, ``"gpu"`` a CuPy array."""
     if device == "cpu":
         return asnumpy(a)

@@ -14,7 +14,7 @@ group does all the multiply-adds; ``algo="fft"`` multiplies Fourier transforms i
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ._checks import (
     check_array,
@@ -25,6 +25,7 @@ from ._checks import (
     resolve_padding,
 )
 from .backend import get_array_module
+from .types import Array, IntOrPair
 from .windows import fold_windows, pad2d, pad2d_backward, sliding_windows
 
 __all__ = [
@@ -70,8 +71,9 @@ def out_extent(fn: str, axis: str, size: int, pad_total: int, k: int, s: int, d:
     return (size + pad_total - span) // s + 1
 
 
-def conv_geometry(fn: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, dilation: Any,
-                  groups: Any, padding_mode: str) -> ConvGeometry:
+def conv_geometry(fn: str, x: Array, w: Array, b: Array | None, stride: IntOrPair,
+                  padding: IntOrPair | str, dilation: IntOrPair, groups: int,
+                  padding_mode: str) -> ConvGeometry:
     """Check a convolution's arguments (see :func:`conv2d`) and work out its sizes."""
     check_array(x, "x", fn, "(N, C, H, W)")
     check_array(w, "w", fn, "(F, C/groups, KH, KW)")
@@ -108,7 +110,7 @@ def conv_geometry(fn: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, di
 # matrix is stored transposed, (groups, C/groups*KH*KW, H_out*W_out*N): gathering the patches then
 # copies runs of W_out*N contiguous numbers, where a row-by-row gather would copy KW at a time.
 
-def im2col(xpad: Any, g: ConvGeometry) -> Any:
+def im2col(xpad: Array, g: ConvGeometry) -> Array:
     """Every receptive field as a row, grouped: the row of output pixel (i, j) of example n holds
     its patch, ``C/groups*KH*KW`` numbers. A transposed view of a contiguous array.
 
@@ -122,7 +124,7 @@ def im2col(xpad: Any, g: ConvGeometry) -> Any:
     return cols.transpose(0, 2, 1)
 
 
-def col2im(rows: Any, g: ConvGeometry) -> Any:
+def col2im(rows: Array, g: ConvGeometry) -> Array:
     """Adjoint of :func:`im2col`: add every row back onto the patch it came from.
 
     Fastest when ``rows`` is, like :func:`im2col`'s result, the transposed view of a contiguous
@@ -138,18 +140,18 @@ def col2im(rows: Any, g: ConvGeometry) -> Any:
     return batch_last.reshape(g.C, Hp, Wp, g.N).transpose(3, 0, 1, 2)
 
 
-def weights_as_matrix(w: Any, groups: int) -> Any:
+def weights_as_matrix(w: Array, groups: int) -> Array:
     """Shapes: w (F, C/groups, KH, KW) -> (groups, F/groups, C/groups*KH*KW)"""
     return w.reshape(groups, w.shape[0] // groups, -1)
 
 
-def rows_to_nchw(rows: Any, g: ConvGeometry) -> Any:
+def rows_to_nchw(rows: Array, g: ConvGeometry) -> Array:
     """Shapes: rows (groups, H_out*W_out*N, F/groups) -> (N, F, H_out, W_out)"""
     out = rows.reshape(g.groups, g.H_out, g.W_out, g.N, g.F // g.groups)
     return out.transpose(3, 0, 4, 1, 2).reshape(g.N, g.F, g.H_out, g.W_out)
 
 
-def nchw_to_rows(dout: Any, g: ConvGeometry) -> Any:
+def nchw_to_rows(dout: Array, g: ConvGeometry) -> Array:
     """A transposed view of a contiguous (groups, F/groups, H_out*W_out*N) array, as in
     :func:`im2col`.
 
@@ -160,7 +162,7 @@ def nchw_to_rows(dout: Any, g: ConvGeometry) -> Any:
     return cols.reshape(g.groups, g.F // g.groups, -1).transpose(0, 2, 1)
 
 
-def _conv2d_fft(xpad: Any, w: Any, g: ConvGeometry) -> Any:
+def _conv2d_fft(xpad: Array, w: Array, g: ConvGeometry) -> Array:
     """Cross-correlation by the convolution theorem: corr(x, w) = ifft(fft(x) * conj(fft(w))).
 
     Shapes: xpad (N, C, Hp, Wp), w (F, C/groups, KH, KW) -> (N, F, H_out, W_out)
@@ -199,8 +201,9 @@ def _conv2d(x, w, b, stride, padding, dilation, groups, padding_mode, algo, fn):
     return out
 
 
-def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-           groups: int = 1, padding_mode: str = "zeros", algo: str = "auto") -> Any:
+def conv2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
+           padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1,
+           padding_mode: str = "zeros", algo: str = "auto") -> Array:
     """2-D convolution layer (cross-correlation), as ``torch.nn.functional.conv2d``.
 
     Parameters
@@ -242,9 +245,9 @@ def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode
     return xp.ascontiguousarray(dx), dw, db
 
 
-def conv2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0,
-                    dilation: Any = 1, groups: int = 1,
-                    padding_mode: str = "zeros") -> tuple[Any, Any, Any]:
+def conv2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
+                    padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1,
+                    padding_mode: str = "zeros") -> tuple[Array, Array, Array]:
     """Gradients of :func:`conv2d` given ``dout``, the gradient of the loss w.r.t. its output.
 
     ``dw`` correlates the input patches with ``dout``; ``dx`` sends each ``dout`` entry back through
@@ -257,9 +260,9 @@ def conv2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0
                             "conv2d_backward")
 
 
-def conv2d_weight_backward(dout: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0,
-                           dilation: Any = 1, groups: int = 1,
-                           padding_mode: str = "zeros") -> tuple[Any, Any]:
+def conv2d_weight_backward(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
+                           padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1,
+                           padding_mode: str = "zeros") -> tuple[Array, Array]:
     """The parameters' part of :func:`conv2d_backward`, for a layer whose input needs no gradient
     (the first layer of a network, whose input is the data): skipping ``dx`` saves a third of the
     work. ``torch.nn.grad.conv2d_weight`` computes the same ``dw``.
@@ -272,8 +275,9 @@ def conv2d_weight_backward(dout: Any, x: Any, w: Any, stride: Any = 1, padding: 
     return dw, db
 
 
-def conv2d_naive(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros") -> Any:
+def conv2d_naive(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
+                 padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1,
+                 padding_mode: str = "zeros") -> Array:
     """:func:`conv2d` as explicit loops over every output number: the definition, slowly.
 
     Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out)
@@ -295,9 +299,9 @@ def conv2d_naive(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 
     return out
 
 
-def conv2d_backward_naive(dout: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0,
-                          dilation: Any = 1, groups: int = 1,
-                          padding_mode: str = "zeros") -> tuple[Any, Any, Any]:
+def conv2d_backward_naive(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
+                          padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1,
+                          padding_mode: str = "zeros") -> tuple[Array, Array, Array]:
     """:func:`conv2d_backward` as loops: each output number hands its gradient to the inputs and
     weights it was computed from.
 
@@ -332,7 +336,7 @@ def _conv2d_backward_naive(dout, x, w, stride, padding, dilation, groups, paddin
 
 # --- 1-D: a 2-D convolution over an image one row high --------------------------------------------
 
-def _as_rows(fn: str, x: Any, w: Any, stride: Any, padding: Any, dilation: Any):
+def _as_rows(fn: str, x: Array, w: Array, stride: int, padding: int | str, dilation: int):
     """Check 1-D arguments and restate them for a (N, C, 1, L) image."""
     check_array(x, "x", fn, "(N, C, L)")
     check_array(w, "w", fn, "(F, C/groups, K)")
@@ -349,8 +353,8 @@ def _as_rows(fn: str, x: Any, w: Any, stride: Any, padding: Any, dilation: Any):
     return x[:, :, None, :], w[:, :, None, :], (1, stride), padding, (1, dilation)
 
 
-def conv1d(x: Any, w: Any, b: Any = None, stride: int = 1, padding: Any = 0, dilation: int = 1,
-           groups: int = 1, padding_mode: str = "zeros") -> Any:
+def conv1d(x: Array, w: Array, b: Array | None = None, stride: int = 1, padding: int | str = 0,
+           dilation: int = 1, groups: int = 1, padding_mode: str = "zeros") -> Array:
     """1-D convolution layer (cross-correlation), as ``torch.nn.functional.conv1d``.
 
     ``out[n, f, i] = b[f] + sum_{c, k} w[f, c, k] * xpad[n, group's c, i*stride + k*dilation]``;
@@ -362,9 +366,9 @@ def conv1d(x: Any, w: Any, b: Any = None, stride: int = 1, padding: Any = 0, dil
     return _conv2d(x2, w2, b, s, p, d, groups, padding_mode, "auto", "conv1d")[:, :, 0, :]
 
 
-def conv1d_backward(dout: Any, x: Any, w: Any, stride: int = 1, padding: Any = 0,
+def conv1d_backward(dout: Array, x: Array, w: Array, stride: int = 1, padding: int | str = 0,
                     dilation: int = 1, groups: int = 1,
-                    padding_mode: str = "zeros") -> tuple[Any, Any, Any]:
+                    padding_mode: str = "zeros") -> tuple[Array, Array, Array]:
     """Gradients of :func:`conv1d`.
 
     Shapes: dout (N, F, L_out), x (N, C, L), w (F, C/groups, K)
@@ -377,8 +381,9 @@ def conv1d_backward(dout: Any, x: Any, w: Any, stride: int = 1, padding: Any = 0
     return dx[:, :, 0, :], dw[:, :, 0, :], db
 
 
-def conv1d_naive(x: Any, w: Any, b: Any = None, stride: int = 1, padding: Any = 0,
-                 dilation: int = 1, groups: int = 1, padding_mode: str = "zeros") -> Any:
+def conv1d_naive(x: Array, w: Array, b: Array | None = None, stride: int = 1,
+                 padding: int | str = 0, dilation: int = 1, groups: int = 1,
+                 padding_mode: str = "zeros") -> Array:
     """:func:`conv1d` as explicit loops.
 
     Shapes: x (N, C, L), w (F, C/groups, K), b (F,) -> out (N, F, L_out)
@@ -402,9 +407,9 @@ def conv1d_naive(x: Any, w: Any, b: Any = None, stride: int = 1, padding: Any = 
     return out
 
 
-def conv1d_backward_naive(dout: Any, x: Any, w: Any, stride: int = 1, padding: Any = 0,
-                          dilation: int = 1, groups: int = 1,
-                          padding_mode: str = "zeros") -> tuple[Any, Any, Any]:
+def conv1d_backward_naive(dout: Array, x: Array, w: Array, stride: int = 1,
+                          padding: int | str = 0, dilation: int = 1, groups: int = 1,
+                          padding_mode: str = "zeros") -> tuple[Array, Array, Array]:
     """:func:`conv1d_backward` as loops.
 
     Shapes: dout (N, F, L_out), x (N, C, L), w (F, C/groups, K)

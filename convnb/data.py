@@ -25,9 +25,11 @@ import urllib.request
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 __all__ = [
     "DATASETS",
@@ -92,14 +94,14 @@ class MnistUnavailable(OSError):
     """MNIST could not be read from the cache or downloaded (no network, a bad or partial file)."""
 
 
-def _float_dtype(dtype: Any, fn: str) -> np.dtype:
+def _float_dtype(dtype: DTypeLike, fn: str) -> np.dtype:
     dt = np.dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"{fn}: dtype must be a floating-point type such as np.float32, got {dt}")
     return dt
 
 
-def _require(module: str, package: str, fn: str) -> Any:
+def _require(module: str, package: str, fn: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as err:
@@ -107,7 +109,8 @@ def _require(module: str, package: str, fn: str) -> Any:
                           f"pip install {package}") from err
 
 
-def load_digits(as_images: bool = True, dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
+def load_digits(as_images: bool = True,
+                dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 1,797 handwritten digits (8x8, from UCI), pixels scaled to [0, 1].
 
     The raw pixels count dark cells in 4x4 blocks of a 32x32 bitmap (0..16); they are divided by 16.
@@ -130,7 +133,7 @@ def _to_unit_float(img: np.ndarray, dt: np.dtype) -> np.ndarray:
     return np.clip(img, 0.0, 1.0).astype(dt)
 
 
-def sample_image(name: str, as_gray: bool = False, dtype: Any = np.float32) -> np.ndarray:
+def sample_image(name: str, as_gray: bool = False, dtype: DTypeLike = np.float32) -> np.ndarray:
     """One of scikit-image's bundled images (no download), as floats in [0, 1].
 
     ``name`` is one of :data:`SAMPLE_IMAGES`, e.g. "camera", "coins", "moon", "text",
@@ -175,7 +178,7 @@ def lecture_conv_example() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, w, np.array([1.0, 0.0])
 
 
-def load_faces(dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
+def load_faces(dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """200 grayscale 25x25 crops from Labeled Faces in the Wild (``skimage.data.lfw_subset``).
 
     The first 100 are faces (label 1), the last 100 non-faces cut from the photographs'
@@ -292,7 +295,7 @@ def load_mnist(
     root: str | os.PathLike | None = None,
     download: bool = True,
     kind: str = "train",
-    dtype: Any = np.float32,
+    dtype: DTypeLike = np.float32,
     timeout: float = 10.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """MNIST handwritten digits: 60,000 training (``kind="train"``) or 10,000 test images.
@@ -323,7 +326,7 @@ def load_mnist(
 
 
 def load_dataset(
-    name: str, fallback: bool = True, dtype: Any = np.float32
+    name: str, fallback: bool = True, dtype: DTypeLike = np.float32
 ) -> tuple[np.ndarray, np.ndarray]:
     """A dataset by name: "digits" (:func:`load_digits`), "mnist" (the training set of
     :func:`load_mnist`) or "faces" (:func:`load_faces`).
@@ -352,6 +355,7 @@ def load_dataset(
 
 
 def _check_xy(x: Any, y: Any, fn: str) -> int:
+    """How many examples ``x`` and ``y`` hold (``Any``: what they are is what this checks)."""
     for arg, a in (("x", x), ("y", y)):
         if not hasattr(a, "shape") or len(a.shape) == 0:
             raise TypeError(f"{fn}: {arg} must be an array with examples along axis 0, "

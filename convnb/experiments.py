@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from .data import load_digits, train_test_split
@@ -17,13 +15,14 @@ from .nn import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential,
 from .nn.init import get_rng
 from .nn.models import lenet5, mlp
 from .train import blas_threads, fit, lenet_input, standardize
+from .types import RngLike
 
 __all__ = ["bright_squares", "gap_cnn", "pixel_shuffle_experiment", "shuffle_pixels"]
 
 CNNS = ("gap", "lenet5")
 
 
-def gap_cnn(num_classes: int = 10, in_channels: int = 1, rng: Any = None) -> Sequential:
+def gap_cnn(num_classes: int = 10, in_channels: int = 1, rng: RngLike = None) -> Sequential:
     """A small CNN for 8x8 images that ends in global average pooling, no fully connected layer
     over positions (as in Network in Network, Lin et al. 2014, and ResNet)::
 

@@ -20,12 +20,12 @@ lies outside the image: ``"fill"`` (``fillvalue``), ``"symm"`` (mirror, repeatin
 from __future__ import annotations
 
 from numbers import Real
-from typing import Any
 
 import numpy as np
 
 from ._checks import check_array
 from .backend import get_array_module
+from .types import Array
 from .windows import sliding_windows
 
 __all__ = [
@@ -40,7 +40,8 @@ BOUNDARIES = {"fill": "fill", "pad": "fill", "symm": "symm", "symmetric": "symm"
 _NUMPY_PAD = {"fill": "constant", "symm": "symmetric", "wrap": "wrap"}
 
 
-def _check(fn: str, image: Any, kernel: Any, mode: Any, boundary: Any, fillvalue: Any) -> str:
+def _check(fn: str, image: Array, kernel: Array, mode: str, boundary: str,
+           fillvalue: float) -> str:
     """Check the arguments; return scipy's canonical boundary name."""
     check_array(image, "image", fn, "(H, W)")
     check_array(kernel, "kernel", fn, "(KH, KW)")
@@ -61,7 +62,7 @@ def _check(fn: str, image: Any, kernel: Any, mode: Any, boundary: Any, fillvalue
     return BOUNDARIES[boundary]
 
 
-def _swap_needed(mode: str, image: Any, kernel: Any) -> bool:
+def _swap_needed(mode: str, image: Array, kernel: Array) -> bool:
     """scipy's 'valid' rule: a kernel larger than the image swaps their roles."""
     (H, W), (KH, KW) = image.shape, kernel.shape
     return mode == "valid" and (KH > H or KW > W)
@@ -82,8 +83,8 @@ def _pads(mode: str, kernel_shape: tuple[int, int], flipped: bool) -> tuple[int,
     return top, KH - 1 - top, left, KW - 1 - left
 
 
-def _correlate(image: Any, kernel: Any, mode: str, boundary: str, fillvalue: float,
-               flipped: bool) -> Any:
+def _correlate(image: Array, kernel: Array, mode: str, boundary: str, fillvalue: float,
+               flipped: bool) -> Array:
     """Correlate ``image`` with ``kernel`` (already turned round by the caller when ``flipped``)."""
     xp = get_array_module(image, kernel)
     image, kernel = xp.asarray(image), xp.asarray(kernel)
@@ -102,8 +103,8 @@ def _correlate(image: Any, kernel: Any, mode: str, boundary: str, fillvalue: flo
     return xp.tensordot(windows, kernel, axes=2)
 
 
-def correlate2d(image: Any, kernel: Any, mode: str = "full", boundary: str = "fill",
-                fillvalue: float = 0) -> Any:
+def correlate2d(image: Array, kernel: Array, mode: str = "full", boundary: str = "fill",
+                fillvalue: float = 0) -> Array:
     """Cross-correlate a 2-D image with a 2-D kernel, as ``scipy.signal.correlate2d``.
 
     Parameters
@@ -123,8 +124,8 @@ def correlate2d(image: Any, kernel: Any, mode: str = "full", boundary: str = "fi
     return _correlate(image, kernel, mode, bnd, fillvalue, flipped=False)
 
 
-def convolve2d(image: Any, kernel: Any, mode: str = "full", boundary: str = "fill",
-               fillvalue: float = 0) -> Any:
+def convolve2d(image: Array, kernel: Array, mode: str = "full", boundary: str = "fill",
+               fillvalue: float = 0) -> Array:
     """Convolve a 2-D image with a 2-D kernel, as ``scipy.signal.convolve2d``.
 
     Convolution is correlation with the kernel turned half a turn; arguments as in
@@ -137,7 +138,7 @@ def convolve2d(image: Any, kernel: Any, mode: str = "full", boundary: str = "fil
     return _correlate(image, kernel[::-1, ::-1], mode, bnd, fillvalue, flipped=True)
 
 
-def _extended(image: Any, r: int, c: int, boundary: str, fillvalue: float) -> Any:
+def _extended(image: Array, r: int, c: int, boundary: str, fillvalue: float) -> Array:
     """``image[r, c]`` for any integers, reading outside the image as ``boundary`` says."""
     H, W = image.shape
     if 0 <= r < H and 0 <= c < W:
@@ -150,8 +151,8 @@ def _extended(image: Any, r: int, c: int, boundary: str, fillvalue: float) -> An
     return image[min(r, 2 * H - 1 - r), min(c, 2 * W - 1 - c)]
 
 
-def _filter_naive(fn: str, image: Any, kernel: Any, mode: str, boundary: str,
-                  fillvalue: float, sign: int) -> Any:
+def _filter_naive(fn: str, image: Array, kernel: Array, mode: str, boundary: str,
+                  fillvalue: float, sign: int) -> Array:
     """Loops for correlation (``sign=+1``) or convolution (``sign=-1``)."""
     bnd = _check(fn, image, kernel, mode, boundary, fillvalue)
     xp = get_array_module(image, kernel)
@@ -176,8 +177,8 @@ def _filter_naive(fn: str, image: Any, kernel: Any, mode: str, boundary: str,
     return out
 
 
-def correlate2d_naive(image: Any, kernel: Any, mode: str = "full", boundary: str = "fill",
-                      fillvalue: float = 0) -> Any:
+def correlate2d_naive(image: Array, kernel: Array, mode: str = "full", boundary: str = "fill",
+                      fillvalue: float = 0) -> Array:
     """:func:`correlate2d` as four loops: ``out[i, j] = sum k[u, v] x[i + u - top, j + v - left]``.
 
     Shapes: image (H, W), kernel (KH, KW) -> out as for :func:`correlate2d`
@@ -185,8 +186,8 @@ def correlate2d_naive(image: Any, kernel: Any, mode: str = "full", boundary: str
     return _filter_naive("correlate2d_naive", image, kernel, mode, boundary, fillvalue, +1)
 
 
-def convolve2d_naive(image: Any, kernel: Any, mode: str = "full", boundary: str = "fill",
-                     fillvalue: float = 0) -> Any:
+def convolve2d_naive(image: Array, kernel: Array, mode: str = "full", boundary: str = "fill",
+                     fillvalue: float = 0) -> Array:
     """:func:`convolve2d` as four loops: ``out[i, j] = sum k[u, v] x[i - u + top, j - v + left]``.
 
     Shapes: image (H, W), kernel (KH, KW) -> out as for :func:`convolve2d`
@@ -196,7 +197,7 @@ def convolve2d_naive(image: Any, kernel: Any, mode: str = "full", boundary: str 
 
 # --- Named kernels (NumPy float64 arrays) ---------------------------------------------------------
 
-def _check_size(fn: str, k: Any) -> int:
+def _check_size(fn: str, k: int) -> int:
     if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
         raise ValueError(f"{fn}: k must be a positive int, got {k!r}")
     return int(k)

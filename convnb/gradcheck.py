@@ -15,11 +15,13 @@ from typing import Any
 import numpy as np
 
 from .backend import get_array_module
+from .types import Array
 
 __all__ = ["gradcheck", "numerical_gradient", "rel_error"]
 
 
-def numerical_gradient(f: Callable[[Any], Any], x: Any, dout: Any, eps: float = 1e-6) -> Any:
+def numerical_gradient(f: Callable[[Array], Array], x: Array, dout: Array,
+                       eps: float = 1e-6) -> Array:
     """Centred-difference gradient of ``sum(f(x) * dout)`` with respect to ``x``.
 
     ``x`` is not modified: ``f`` is called on perturbed copies. Use float64 for a meaningful check.
@@ -45,28 +47,30 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, dout: Any, eps: float = 
     return grad.reshape(x.shape)
 
 
-def rel_error(a: Any, b: Any) -> float:
+def rel_error(a: Array, b: Array) -> float:
     """Largest relative difference ``max |a - b| / max(1e-8, |a| + |b|)``, elementwise."""
     xp = get_array_module(a, b)
     return float((xp.abs(a - b) / xp.maximum(1e-8, xp.abs(a) + xp.abs(b))).max())
 
 
 def gradcheck(
-    f: Callable[..., Any],
+    f: Callable[..., Array],
     inputs: Mapping[str, Any],
-    grads: Mapping[str, Any],
-    dout: Any,
+    grads: Mapping[str, Array],
+    dout: Array,
     eps: float = 1e-6,
     tol: float = 1e-7,
 ) -> float:
     """Check analytic gradients of ``f(**inputs)`` against finite differences.
 
-    ``grads`` maps an input's name to its analytic gradient (the backward pass's answer for
-    ``dout``). The error of one gradient is ``max |analytic - numeric|`` relative to the size of the
-    gradient, ``max(|analytic| + |numeric|)``: unlike an entry-by-entry ratio it does not flag an
-    entry that is tiny only because its terms cancel, where finite differences have no correct
-    digits left. Raises ``AssertionError`` naming the argument, the worst index, and both values
-    when the error exceeds ``tol``; returns the largest error otherwise.
+    ``inputs`` are ``f``'s keyword arguments (``Any``: whatever ``f`` takes; those named in
+    ``grads`` are arrays). ``grads`` maps an input's name to its analytic gradient (the backward
+    pass's answer for ``dout``). The error of one gradient is ``max |analytic - numeric|``
+    relative to the size of the gradient, ``max(|analytic| + |numeric|)``: unlike an
+    entry-by-entry ratio it does not flag an entry that is tiny only because its terms cancel,
+    where finite differences have no correct digits left. Raises ``AssertionError`` naming the
+    argument, the worst index, and both values when the error exceeds ``tol``; returns the
+    largest error otherwise.
     """
     worst = 0.0
     for name, analytic in grads.items():

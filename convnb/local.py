@@ -28,11 +28,12 @@ send the gradients back through the same products and add the patches up with ``
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 
 from ._checks import check_array, check_dout, check_same_dtype, pair, resolve_padding
 from .backend import get_array_module
 from .conv import ConvGeometry, out_extent
+from .types import Array, IntOrPair
 from .windows import fold_windows, pad2d, pad2d_backward, sliding_windows
 
 __all__ = [
@@ -45,8 +46,8 @@ _LOCAL_W = "(H_out, W_out, F, C, KH, KW)"
 _TILED_W = "(TH, TW, F, C, KH, KW)"
 
 
-def _geometry(fn: str, x: Any, w: Any, b: Any, stride: Any, padding: Any,
-              tiled: bool) -> ConvGeometry:
+def _geometry(fn: str, x: Array, w: Array, b: Array | None, stride: IntOrPair,
+              padding: IntOrPair | str, tiled: bool) -> ConvGeometry:
     """Check the arguments of a locally connected (or tiled) layer and work out its sizes."""
     check_array(x, "x", fn, "(N, C, H, W)")
     check_array(w, "w", fn, _TILED_W if tiled else _LOCAL_W)
@@ -73,7 +74,7 @@ def _geometry(fn: str, x: Any, w: Any, b: Any, stride: Any, padding: Any,
     return ConvGeometry(N, C, H, W, F, KH, KW, 1, stride, (1, 1), pads, "zeros", H_out, W_out)
 
 
-def _patches(x: Any, g: ConvGeometry) -> Any:
+def _patches(x: Array, g: ConvGeometry) -> Array:
     """Every receptive field, by output position.
 
     Shapes: x (N, C, H, W) -> (H_out, W_out, N, C*KH*KW)
@@ -82,7 +83,7 @@ def _patches(x: Any, g: ConvGeometry) -> Any:
     return windows.transpose(2, 3, 0, 1, 4, 5).reshape(g.H_out, g.W_out, g.N, -1)
 
 
-def _patches_backward(dpatches: Any, g: ConvGeometry) -> Any:
+def _patches_backward(dpatches: Array, g: ConvGeometry) -> Array:
     """Adjoint of :func:`_patches`: add every patch's gradient back onto the input.
 
     Shapes: (H_out, W_out, N, C*KH*KW) -> dx (N, C, H, W)
@@ -92,7 +93,7 @@ def _patches_backward(dpatches: Any, g: ConvGeometry) -> Any:
     return get_array_module(dxpad).ascontiguousarray(pad2d_backward(dxpad, (g.H, g.W), g.pads))
 
 
-def _tile_offsets(g: ConvGeometry, TH: int, TW: int):
+def _tile_offsets(g: ConvGeometry, TH: int, TW: int) -> Iterator[tuple[int, int, slice, slice]]:
     """The output positions each kernel of the tile serves: ``(a, c, rows, cols)``, so that
     ``out[rows, cols]`` (output-position axes first) is made by ``w[a, c]``."""
     for a in range(TH):
@@ -100,7 +101,8 @@ def _tile_offsets(g: ConvGeometry, TH: int, TW: int):
             yield a, c, slice(a, g.H_out, TH), slice(c, g.W_out, TW)
 
 
-def locally_connected2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0) -> Any:
+def locally_connected2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
+                        padding: IntOrPair | str = 0) -> Array:
     """Locally connected layer: a convolution whose kernel differs at every output position.
 
     ``b`` is per position too: with no sharing each output unit is its own neuron with its own
@@ -128,8 +130,8 @@ def locally_connected2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding:
     return xp.ascontiguousarray(out)
 
 
-def locally_connected2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1,
-                                 padding: Any = 0) -> tuple[Any, Any, Any]:
+def locally_connected2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
+                                 padding: IntOrPair | str = 0) -> tuple[Array, Array, Array]:
     """Gradients of :func:`locally_connected2d`: the convolution's, but never summed over
     positions (each position's kernel and bias only see their own output).
 
@@ -148,7 +150,8 @@ def locally_connected2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1,
     return _patches_backward(dpatches.reshape(g.H_out, g.W_out, g.N, -1), g), dw, dout.sum(axis=0)
 
 
-def tiled_conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0) -> Any:
+def tiled_conv2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
+                 padding: IntOrPair | str = 0) -> Array:
     """Tiled convolution: a TH x TW tile of kernels repeats over the output, so output position
     (i, j) uses kernel bank ``w[i % TH, j % TW]``. A tile larger than the output leaves its
     extra kernels unused (their gradient is zero).
@@ -174,8 +177,8 @@ def tiled_conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 
     return xp.ascontiguousarray(out)
 
 
-def tiled_conv2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1,
-                          padding: Any = 0) -> tuple[Any, Any, Any]:
+def tiled_conv2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
+                          padding: IntOrPair | str = 0) -> tuple[Array, Array, Array]:
     """Gradients of :func:`tiled_conv2d`: each kernel of the tile collects the gradients of the
     positions it serves; ``db`` sums ``dout`` as for a convolution.
 
@@ -199,12 +202,12 @@ def tiled_conv2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1,
 
 # --- The definitions, as loops --------------------------------------------------------------------
 
-def _kernel_at(w: Any, i: int, j: int, tiled: bool) -> Any:
+def _kernel_at(w: Array, i: int, j: int, tiled: bool) -> Array:
     """The kernel bank output position (i, j) uses. Shapes: -> (F, C, KH, KW)"""
     return w[i % w.shape[0], j % w.shape[1]] if tiled else w[i, j]
 
 
-def _forward_naive(fn: str, x, w, b, stride, padding, tiled: bool) -> Any:
+def _forward_naive(fn: str, x, w, b, stride, padding, tiled: bool) -> Array:
     g = _geometry(fn, x, w, b, stride, padding, tiled)
     xp = get_array_module(x, w, b)
     xpad, (sh, sw) = pad2d(x, g.pads), g.stride
@@ -220,7 +223,8 @@ def _forward_naive(fn: str, x, w, b, stride, padding, tiled: bool) -> Any:
     return out
 
 
-def _backward_naive(fn: str, dout, x, w, stride, padding, tiled: bool) -> tuple[Any, Any, Any]:
+def _backward_naive(fn: str, dout, x, w, stride, padding,
+                    tiled: bool) -> tuple[Array, Array, Array]:
     g = _geometry(fn, x, w, None, stride, padding, tiled)
     check_dout(fn, dout, (g.N, g.F, g.H_out, g.W_out), x)
     xp = get_array_module(dout, x, w)
@@ -238,8 +242,8 @@ def _backward_naive(fn: str, dout, x, w, stride, padding, tiled: bool) -> tuple[
     return pad2d_backward(dxpad, (g.H, g.W), g.pads), dw, db
 
 
-def locally_connected2d_naive(x: Any, w: Any, b: Any = None, stride: Any = 1,
-                              padding: Any = 0) -> Any:
+def locally_connected2d_naive(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
+                              padding: IntOrPair | str = 0) -> Array:
     """:func:`locally_connected2d` as loops over every output number.
 
     Shapes: x (N, C, H, W), w (H_out, W_out, F, C, KH, KW), b (F, H_out, W_out)
@@ -248,8 +252,8 @@ def locally_connected2d_naive(x: Any, w: Any, b: Any = None, stride: Any = 1,
     return _forward_naive("locally_connected2d_naive", x, w, b, stride, padding, tiled=False)
 
 
-def locally_connected2d_backward_naive(dout: Any, x: Any, w: Any, stride: Any = 1,
-                                       padding: Any = 0) -> tuple[Any, Any, Any]:
+def locally_connected2d_backward_naive(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
+                                       padding: IntOrPair | str = 0) -> tuple[Array, Array, Array]:
     """:func:`locally_connected2d_backward` as loops.
 
     Shapes: dout (N, F, H_out, W_out), x (N, C, H, W), w (H_out, W_out, F, C, KH, KW)
@@ -259,7 +263,8 @@ def locally_connected2d_backward_naive(dout: Any, x: Any, w: Any, stride: Any = 
                            tiled=False)
 
 
-def tiled_conv2d_naive(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0) -> Any:
+def tiled_conv2d_naive(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
+                       padding: IntOrPair | str = 0) -> Array:
     """:func:`tiled_conv2d` as loops over every output number.
 
     Shapes: x (N, C, H, W), w (TH, TW, F, C, KH, KW), b (F,) -> out (N, F, H_out, W_out)
@@ -267,8 +272,8 @@ def tiled_conv2d_naive(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: 
     return _forward_naive("tiled_conv2d_naive", x, w, b, stride, padding, tiled=True)
 
 
-def tiled_conv2d_backward_naive(dout: Any, x: Any, w: Any, stride: Any = 1,
-                                padding: Any = 0) -> tuple[Any, Any, Any]:
+def tiled_conv2d_backward_naive(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
+                                padding: IntOrPair | str = 0) -> tuple[Array, Array, Array]:
     """:func:`tiled_conv2d_backward` as loops.
 
     Shapes: dout (N, F, H_out, W_out), x (N, C, H, W), w (TH, TW, F, C, KH, KW)

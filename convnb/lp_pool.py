@@ -10,7 +10,6 @@ use non-negative inputs (after a ReLU, say) or an even p. Its gradient,
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -26,13 +25,14 @@ from .pool import (
     pool_windows,
     switches,
 )
+from .types import Array, IntOrPair
 
 __all__ = ["lp_pool2d", "lp_pool2d_backward", "lp_pool2d_backward_naive", "lp_pool2d_naive"]
 
 
 # --- Lp pooling -----------------------------------------------------------------------------------
 
-def _norm_type(fn: str, norm_type: Any) -> float:
+def _norm_type(fn: str, norm_type: float) -> float:
     if (isinstance(norm_type, bool) or not isinstance(norm_type, int | float | np.number)
             or not norm_type > 0):
         raise ValueError(f"{fn}: norm_type must be a positive number p (2 for L2 pooling, "
@@ -40,7 +40,7 @@ def _norm_type(fn: str, norm_type: Any) -> float:
     return float(norm_type)
 
 
-def _lp_totals(x: Any, p: float, g: PoolGeometry) -> Any:
+def _lp_totals(x: Array, p: float, g: PoolGeometry) -> Array:
     """PyTorch's window totals: the sum of x**p, scaled by KH*KW / (inputs in the window), which
     is 1 except for a partial ``ceil_mode`` window (PyTorch computes the mean times KH*KW)."""
     KH, KW = g.kernel
@@ -48,8 +48,8 @@ def _lp_totals(x: Any, p: float, g: PoolGeometry) -> Any:
     return sums / avg_pool_divisor(g, x, True) * (KH * KW)
 
 
-def lp_pool2d(x: Any, norm_type: float, kernel_size: Any, stride: Any = None,
-              ceil_mode: bool = False) -> Any:
+def lp_pool2d(x: Array, norm_type: float, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+              ceil_mode: bool = False) -> Array:
     """2-D power-average (Lp) pooling, as ``torch.nn.functional.lp_pool2d``:
     ``out = (sum over the window of x**p) ** (1/p)``.
 
@@ -71,8 +71,8 @@ def lp_pool2d(x: Any, norm_type: float, kernel_size: Any, stride: Any = None,
     return _lp_totals(x, p, g) ** (1 / p)
 
 
-def lp_pool2d_backward(dout: Any, x: Any, norm_type: float, kernel_size: Any, stride: Any = None,
-                       ceil_mode: bool = False) -> Any:
+def lp_pool2d_backward(dout: Array, x: Array, norm_type: float, kernel_size: IntOrPair,
+                       stride: IntOrPair | None = None, ceil_mode: bool = False) -> Array:
     """Gradient of :func:`lp_pool2d`. With ``T`` a window's total and ``out = T ** (1/p)``,
     ``d out / d x_i = out / T * x_i ** (p - 1)`` for every input of the window (0 where T = 0,
     as in PyTorch); for ``p = inf`` the gradient goes to the largest ``|x|``, times its sign.
@@ -101,8 +101,8 @@ def _lp_window_naive(x, p: float, g: PoolGeometry, n: int, c: int, i: int, j: in
     return inside, total
 
 
-def lp_pool2d_naive(x: Any, norm_type: float, kernel_size: Any, stride: Any = None,
-                    ceil_mode: bool = False) -> Any:
+def lp_pool2d_naive(x: Array, norm_type: float, kernel_size: IntOrPair,
+                    stride: IntOrPair | None = None, ceil_mode: bool = False) -> Array:
     """:func:`lp_pool2d` as loops: the p-norm of each window.
 
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
@@ -121,8 +121,8 @@ def lp_pool2d_naive(x: Any, norm_type: float, kernel_size: Any, stride: Any = No
     return out
 
 
-def lp_pool2d_backward_naive(dout: Any, x: Any, norm_type: float, kernel_size: Any,
-                             stride: Any = None, ceil_mode: bool = False) -> Any:
+def lp_pool2d_backward_naive(dout: Array, x: Array, norm_type: float, kernel_size: IntOrPair,
+                             stride: IntOrPair | None = None, ceil_mode: bool = False) -> Array:
     """:func:`lp_pool2d_backward` as loops.
 
     Shapes: dout (N, C, H_out, W_out), x (N, C, H, W) -> dx (N, C, H, W)

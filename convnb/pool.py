@@ -25,13 +25,14 @@ are in :mod:`convnb.pool_random`.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from ._checks import check_array, check_dout, pair
 from .arithmetic import pool_output_size
 from .backend import get_array_module
+from .types import Array, IntOrPair
 from .windows import fold_windows, pad2d, sliding_windows
 
 __all__ = [
@@ -75,8 +76,9 @@ class PoolGeometry(NamedTuple):
         return np.add.outer(firsts[0] * self.W, firsts[1])
 
 
-def pool_options(fn: str, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 dilation: Any = 1, ceil_mode: bool = False) -> tuple[tuple[int, int], ...]:
+def pool_options(fn: str, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                 padding: IntOrPair = 0, dilation: IntOrPair = 1,
+                 ceil_mode: bool = False) -> tuple[tuple[int, int], ...]:
     """Check the arguments of a pooling that do not depend on its input (see :func:`max_pool2d`);
     pooling layers check them when they are built. Returns kernel, stride, padding and dilation,
     each as a pair (rows, columns)."""
@@ -93,8 +95,9 @@ def pool_options(fn: str, kernel_size: Any, stride: Any = None, padding: Any = 0
     return kernel, stride, padding, dilation
 
 
-def pool_geometry(fn: str, x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                  dilation: Any = 1, ceil_mode: bool = False) -> PoolGeometry:
+def pool_geometry(fn: str, x: Array, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                  padding: IntOrPair = 0, dilation: IntOrPair = 1,
+                  ceil_mode: bool = False) -> PoolGeometry:
     """Check a pooling's arguments (see :func:`max_pool2d`) and work out its sizes."""
     check_array(x, "x", fn, "(N, C, H, W)")
     kernel, stride, padding, dilation = pool_options(fn, kernel_size, stride, padding, dilation,
@@ -115,14 +118,14 @@ def pool_geometry(fn: str, x: Any, kernel_size: Any, stride: Any = None, padding
                         (extra[0], extra[1]))
 
 
-def pool_windows(x: Any, g: PoolGeometry, fill: float) -> Any:
+def pool_windows(x: Array, g: PoolGeometry, fill: float) -> Array:
     """Every window, reading ``fill`` outside the input. Shapes: -> (N, C, H_out, W_out, KH, KW)"""
     (ph, pw), (eh, ew) = g.padding, g.extra
     xpad = pad2d(x, (ph, ph + eh, pw, pw + ew), value=fill)
     return sliding_windows(xpad, g.kernel, g.stride, g.dilation, (g.H_out, g.W_out))
 
 
-def _scatter_add_windows(cols: Any, g: PoolGeometry) -> Any:
+def _scatter_add_windows(cols: Array, g: PoolGeometry) -> Array:
     """Adjoint of :func:`pool_windows`: add every window entry back onto the input position it
     was read from, dropping the padding.
 
@@ -146,7 +149,7 @@ def _tiles_the_input(g: PoolGeometry) -> bool:
             and g.extra == (0, 0))
 
 
-def _tiles(x: Any, g: PoolGeometry) -> Any:
+def _tiles(x: Array, g: PoolGeometry) -> Array:
     """Non-overlapping windows (rows and columns past the last window dropped).
 
     Shapes: x (N, C, H, W) -> (N, C, H_out, KH, W_out, KW)
@@ -155,7 +158,7 @@ def _tiles(x: Any, g: PoolGeometry) -> Any:
     return x[..., : g.H_out * KH, : g.W_out * KW].reshape(g.N, g.C, g.H_out, KH, g.W_out, KW)
 
 
-def _tile_views(x: Any, g: PoolGeometry) -> list[Any]:
+def _tile_views(x: Array, g: PoolGeometry) -> list[Array]:
     """One strided view per window offset ``k = u * KW + v``, for windows that tile the input.
 
     Shapes: x (N, C, H, W) -> KH*KW views of (N, C, H_out, W_out)
@@ -164,7 +167,7 @@ def _tile_views(x: Any, g: PoolGeometry) -> list[Any]:
     return [tiles[:, :, :, u, :, v] for u in range(g.kernel[0]) for v in range(g.kernel[1])]
 
 
-def _tile_switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
+def _tile_switches(x: Array, g: PoolGeometry) -> tuple[Array, Array]:
     """:func:`switches` for windows that tile the input (the common 2x2, stride 2 case): the
     maximum over the KH*KW offsets, then the first offset that holds it (the last NaN, if any).
 
@@ -192,7 +195,7 @@ def _tile_switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
     return best, offset
 
 
-def switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
+def switches(x: Array, g: PoolGeometry) -> tuple[Array, Array]:
     """Maximum of every window and its offset ``u * KW + v``: the first maximum in row-major
     order, or the last NaN (PyTorch's rules).
 
@@ -209,7 +212,7 @@ def switches(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
     return xp.take_along_axis(windows, offset[..., None], axis=-1)[..., 0], offset
 
 
-def window_max(x: Any, g: PoolGeometry) -> Any:
+def window_max(x: Array, g: PoolGeometry) -> Array:
     """The maximum of every window, without looking for where it is.
 
     Shapes: x (N, C, H, W) -> (N, C, H_out, W_out)
@@ -224,7 +227,7 @@ def window_max(x: Any, g: PoolGeometry) -> Any:
     return best
 
 
-def flat_indices(out: Any, offset: Any, g: PoolGeometry) -> Any:
+def flat_indices(out: Array, offset: Array, g: PoolGeometry) -> Array:
     """The switches as PyTorch returns them: the flat index ``row * W + col`` of each window's
     maximum in its input plane; a window that saw only padding or -inf gets its first position.
 
@@ -239,8 +242,9 @@ def flat_indices(out: Any, offset: Any, g: PoolGeometry) -> Any:
     return indices.astype(xp.int64)
 
 
-def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+def max_pool2d(x: Array, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+               padding: IntOrPair = 0, dilation: IntOrPair = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Array | tuple[Array, Array]:
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
 
     Parameters
@@ -263,8 +267,9 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, d
     return out, flat_indices(out, offset, g)
 
 
-def max_pool2d_backward(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
-                        padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False) -> Any:
+def max_pool2d_backward(dout: Array, x: Array, kernel_size: IntOrPair,
+                        stride: IntOrPair | None = None, padding: IntOrPair = 0,
+                        dilation: IntOrPair = 1, ceil_mode: bool = False) -> Array:
     """Gradient of :func:`max_pool2d`: each ``dout`` entry goes to its window's maximum (the
     switch); an input that is the maximum of several overlapping windows collects them all.
 
@@ -276,12 +281,12 @@ def max_pool2d_backward(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
     return max_backward(dout, x, g)
 
 
-def max_backward(dout: Any, x: Any, g: PoolGeometry) -> Any:
+def max_backward(dout: Array, x: Array, g: PoolGeometry) -> Array:
     """:func:`max_pool2d_backward` after its checks. Shapes: as there."""
     return route_to_max(dout, *switches(x, g), g)
 
 
-def route_to_max(dout: Any, out: Any, offset: Any, g: PoolGeometry) -> Any:
+def route_to_max(dout: Array, out: Array, offset: Array, g: PoolGeometry) -> Array:
     """Send each ``dout`` entry to its window's maximum, given the forward pass's ``out`` and
     ``offset`` (from :func:`switches`); a window that saw only padding or -inf sends nothing.
 
@@ -305,7 +310,8 @@ def route_to_max(dout: Any, out: Any, offset: Any, g: PoolGeometry) -> Any:
     return xp.ascontiguousarray(_scatter_add_windows(cols, g))
 
 
-def _max_switch_naive(x, g: PoolGeometry, n: int, c: int, i: int, j: int) -> tuple[Any, int]:
+def _max_switch_naive(x: Array, g: PoolGeometry, n: int, c: int, i: int,
+                      j: int) -> tuple[float, int]:
     """Largest value of window (i, j) and its flat index, scanning in row-major order (PyTorch's
     loop: the index starts at the window's first position and moves for a larger value or a NaN,
     so the first maximum wins a tie and the last NaN wins over everything)."""
@@ -320,9 +326,9 @@ def _max_switch_naive(x, g: PoolGeometry, n: int, c: int, i: int, j: int) -> tup
     return best, where
 
 
-def max_pool2d_naive(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                     dilation: Any = 1, ceil_mode: bool = False,
-                     return_indices: bool = False) -> Any:
+def max_pool2d_naive(x: Array, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                     padding: IntOrPair = 0, dilation: IntOrPair = 1, ceil_mode: bool = False,
+                     return_indices: bool = False) -> Array | tuple[Array, Array]:
     """:func:`max_pool2d` as loops: the largest input in each window.
 
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out) [, indices (N, C, H_out, W_out)]
@@ -339,9 +345,9 @@ def max_pool2d_naive(x: Any, kernel_size: Any, stride: Any = None, padding: Any 
     return (out, indices) if return_indices else out
 
 
-def max_pool2d_backward_naive(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
-                              padding: Any = 0, dilation: Any = 1,
-                              ceil_mode: bool = False) -> Any:
+def max_pool2d_backward_naive(dout: Array, x: Array, kernel_size: IntOrPair,
+                              stride: IntOrPair | None = None, padding: IntOrPair = 0,
+                              dilation: IntOrPair = 1, ceil_mode: bool = False) -> Array:
     """:func:`max_pool2d_backward` as loops: ``dx[switch] += dout`` for every output.
 
     Shapes: dout (N, C, H_out, W_out), x (N, C, H, W) -> dx (N, C, H, W)
@@ -372,7 +378,7 @@ def _axis_counts(g: PoolGeometry, axis: int, count_include_pad: bool) -> np.ndar
     return ((pos >= low) & (pos < high)).sum(axis=1)
 
 
-def avg_pool_divisor(g: PoolGeometry, x: Any, count_include_pad: bool) -> Any:
+def avg_pool_divisor(g: PoolGeometry, x: Array, count_include_pad: bool) -> Array:
     """The number average pooling divides each window's sum by: how many inputs it averages.
 
     Shapes: -> (H_out, W_out), on the device and in the dtype of ``x``
@@ -381,8 +387,9 @@ def avg_pool_divisor(g: PoolGeometry, x: Any, count_include_pad: bool) -> Any:
     return get_array_module(x).asarray(np.outer(rows, cols).astype(x.dtype))
 
 
-def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True) -> Any:
+def avg_pool2d(x: Array, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+               padding: IntOrPair = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Array:
     """2-D average pooling, as ``torch.nn.functional.avg_pool2d``: each window's sum over its size.
 
     Parameters
@@ -399,9 +406,9 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
     return sums / avg_pool_divisor(g, x, count_include_pad)
 
 
-def avg_pool2d_backward(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
-                        padding: Any = 0, ceil_mode: bool = False,
-                        count_include_pad: bool = True) -> Any:
+def avg_pool2d_backward(dout: Array, x: Array, kernel_size: IntOrPair,
+                        stride: IntOrPair | None = None, padding: IntOrPair = 0,
+                        ceil_mode: bool = False, count_include_pad: bool = True) -> Array:
     """Gradient of :func:`avg_pool2d`: each ``dout`` entry is shared equally by the inputs of its
     window (``dout / avg_pool_divisor``).
 
@@ -413,7 +420,7 @@ def avg_pool2d_backward(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
     return avg_backward(dout, x, g, count_include_pad)
 
 
-def avg_backward(dout: Any, x: Any, g: PoolGeometry, count_include_pad: bool) -> Any:
+def avg_backward(dout: Array, x: Array, g: PoolGeometry, count_include_pad: bool) -> Array:
     xp = get_array_module(dout, x)
     share = (dout / avg_pool_divisor(g, x, count_include_pad))[..., None, None]
     windows = xp.broadcast_to(share, (*dout.shape, *g.kernel))
@@ -432,8 +439,9 @@ def avg_window_naive(g: PoolGeometry, i: int, j: int, count_include_pad: bool):
     return inside, len(padded)
 
 
-def avg_pool2d_naive(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                     ceil_mode: bool = False, count_include_pad: bool = True) -> Any:
+def avg_pool2d_naive(x: Array, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                     padding: IntOrPair = 0, ceil_mode: bool = False,
+                     count_include_pad: bool = True) -> Array:
     """:func:`avg_pool2d` as loops: the window's sum over its size.
 
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
@@ -449,9 +457,9 @@ def avg_pool2d_naive(x: Any, kernel_size: Any, stride: Any = None, padding: Any 
     return out
 
 
-def avg_pool2d_backward_naive(dout: Any, x: Any, kernel_size: Any, stride: Any = None,
-                              padding: Any = 0, ceil_mode: bool = False,
-                              count_include_pad: bool = True) -> Any:
+def avg_pool2d_backward_naive(dout: Array, x: Array, kernel_size: IntOrPair,
+                              stride: IntOrPair | None = None, padding: IntOrPair = 0,
+                              ceil_mode: bool = False, count_include_pad: bool = True) -> Array:
     """:func:`avg_pool2d_backward` as loops.
 
     Shapes: dout (N, C, H_out, W_out), x (N, C, H, W) -> dx (N, C, H, W)

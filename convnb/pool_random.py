@@ -17,13 +17,12 @@ Both return the flat index ``row * W + col`` of each chosen input, so their back
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ._checks import check_array, pair
 from .backend import get_array_module
 from .pool import pool_geometry
+from .types import Array, IntOrPair, RngLike
 from .windows import sliding_windows
 
 __all__ = [
@@ -32,7 +31,7 @@ __all__ = [
 ]
 
 
-def _generator(fn: str, rng: Any) -> np.random.Generator:
+def _generator(fn: str, rng: RngLike) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
@@ -41,7 +40,7 @@ def _generator(fn: str, rng: Any) -> np.random.Generator:
                     f"got {type(rng).__name__}")
 
 
-def _check_non_negative(fn: str, x: Any) -> None:
+def _check_non_negative(fn: str, x: Array) -> None:
     if bool((x < 0).any()):
         raise ValueError(f"{fn}: x must be non-negative (activations after a ReLU, read as "
                          f"unnormalised probabilities), got a minimum of {float(x.min()):.4g}")
@@ -49,8 +48,8 @@ def _check_non_negative(fn: str, x: Any) -> None:
 
 # --- stochastic pooling -----------------------------------------------------------------------
 
-def stochastic_pool2d(x: Any, kernel_size: Any, stride: Any = None, rng: Any = None,
-                      training: bool = True) -> tuple[Any, Any]:
+def stochastic_pool2d(x: Array, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                      rng: RngLike = None, training: bool = True) -> tuple[Array, Array | None]:
     """Stochastic pooling (Zeiler & Fergus 2013) of non-negative ``x``.
 
     Training: each window outputs one of its inputs a_k, with probability ``a_k / sum(a)`` (an
@@ -92,8 +91,9 @@ def stochastic_pool2d(x: Any, kernel_size: Any, stride: Any = None, rng: Any = N
     return out, (rows * g.W + cols).astype(xp.int64)
 
 
-def stochastic_pool2d_naive(x: Any, kernel_size: Any, stride: Any = None, rng: Any = None,
-                            training: bool = True) -> tuple[Any, Any]:
+def stochastic_pool2d_naive(x: Array, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                            rng: RngLike = None,
+                            training: bool = True) -> tuple[Array, Array | None]:
     """:func:`stochastic_pool2d` as loops, drawing the same numbers from the same ``rng``.
 
     Shapes: x (N, C, H, W) -> out, indices (N, C, H_out, W_out)
@@ -133,7 +133,8 @@ def stochastic_pool2d_naive(x: Any, kernel_size: Any, stride: Any = None, rng: A
 
 # --- fractional max pooling -------------------------------------------------------------------
 
-def _fractional_sizes(fn: str, x: Any, kernel_size: Any, output_size: Any):
+def _fractional_sizes(fn: str, x: Array, kernel_size: IntOrPair,
+                      output_size: IntOrPair) -> tuple[tuple[int, int], tuple[int, int]]:
     check_array(x, "x", fn, "(N, C, H, W)")
     kernel = pair(kernel_size, "kernel_size", fn)
     if output_size is None:
@@ -147,7 +148,7 @@ def _fractional_sizes(fn: str, x: Any, kernel_size: Any, output_size: Any):
     return kernel, out
 
 
-def _samples(fn: str, x: Any, rng: Any, samples: Any) -> Any:
+def _samples(fn: str, x: Array, rng: RngLike, samples: Array | None) -> Array:
     """One uniform number in [0, 1) per plane and axis: [..., 0] for the width, [..., 1] height."""
     N, C = x.shape[:2]
     if samples is None:
@@ -165,7 +166,7 @@ def _samples(fn: str, x: Any, rng: Any, samples: Any) -> Any:
     return samples.astype(x.dtype)
 
 
-def _starts(sample: Any, size: int, out: int, k: int, dtype: Any) -> Any:
+def _starts(sample: Array, size: int, out: int, k: int, dtype: np.dtype) -> Array:
     """PyTorch's window starts along one axis, computed in ``dtype`` as PyTorch does: the gaps
     ``alpha = (size - k) / (out - 1)`` rounded down from a random offset, the last window flush
     with the edge.
@@ -182,8 +183,9 @@ def _starts(sample: Any, size: int, out: int, k: int, dtype: Any) -> Any:
     return xp.concatenate([steps - (s * alpha).astype(xp.int64), last], axis=-1)
 
 
-def fractional_max_pool2d(x: Any, kernel_size: Any, output_size: Any, rng: Any = None,
-                          samples: Any = None) -> tuple[Any, Any]:
+def fractional_max_pool2d(x: Array, kernel_size: IntOrPair, output_size: IntOrPair,
+                          rng: RngLike = None,
+                          samples: Array | None = None) -> tuple[Array, Array]:
     """Fractional max pooling (Graham 2014), as ``torch.nn.functional.fractional_max_pool2d``.
 
     Output (i, j) is the maximum of the ``kernel_size`` window starting at pseudo-random
@@ -219,8 +221,9 @@ def fractional_max_pool2d(x: Any, kernel_size: Any, output_size: Any, rng: Any =
             xp.take_along_axis(flat, k, axis=-1)[..., 0])
 
 
-def fractional_max_pool2d_naive(x: Any, kernel_size: Any, output_size: Any, rng: Any = None,
-                                samples: Any = None) -> tuple[Any, Any]:
+def fractional_max_pool2d_naive(x: Array, kernel_size: IntOrPair, output_size: IntOrPair,
+                                rng: RngLike = None,
+                                samples: Array | None = None) -> tuple[Array, Array]:
     """:func:`fractional_max_pool2d` as loops, PyTorch's ``generate_intervals`` line by line.
 
     Shapes: x (N, C, H, W), samples (N, C, 2) -> out, indices (N, C, H_out, W_out)
@@ -259,7 +262,8 @@ def fractional_max_pool2d_naive(x: Any, kernel_size: Any, output_size: Any, rng:
 
 # --- unpooling: the backward pass of any pooling that returns indices ----------------------------
 
-def _unpool_size(fn: str, x: Any, indices: Any, output_size: Any) -> tuple[int, int]:
+def _unpool_size(fn: str, x: Array, indices: Array,
+                 output_size: tuple[int, ...]) -> tuple[int, int]:
     check_array(x, "x", fn, "(N, C, H_in, W_in)")
     if not hasattr(indices, "shape") or tuple(indices.shape) != tuple(x.shape):
         raise ValueError(f"{fn}: indices must have the shape of x {tuple(x.shape)}, got "
@@ -280,7 +284,8 @@ def _unpool_size(fn: str, x: Any, indices: Any, output_size: Any) -> tuple[int, 
     return H, W
 
 
-def max_unpool2d(x: Any, indices: Any, output_size: Any, accumulate: bool = False) -> Any:
+def max_unpool2d(x: Array, indices: Array, output_size: tuple[int, ...],
+                 accumulate: bool = False) -> Array:
     """Place every value of ``x`` at its flat index ``row * W + col`` in a zero (H, W) plane, as
     ``torch.nn.functional.max_unpool2d``.
 
@@ -312,7 +317,8 @@ def max_unpool2d(x: Any, indices: Any, output_size: Any, accumulate: bool = Fals
     return out.reshape(N, C, H, W)
 
 
-def max_unpool2d_naive(x: Any, indices: Any, output_size: Any, accumulate: bool = False) -> Any:
+def max_unpool2d_naive(x: Array, indices: Array, output_size: tuple[int, ...],
+                       accumulate: bool = False) -> Array:
     """:func:`max_unpool2d` as loops.
 
     Shapes: x (N, C, H_in, W_in), indices (N, C, H_in, W_in) integers -> out (N, C, H, W)

@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -31,6 +31,11 @@ from .backend import get_array_module, is_device_array
 from .data import batches, load_dataset, train_test_split
 from .nn import SGD, Adam, CrossEntropyLoss, Module, Optimizer, manual_seed
 from .nn.models import lenet5, mlp
+from .types import Array
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from tqdm.auto import tqdm
 
 __all__ = [
     "Evaluation", "History", "blas_threads", "build_model", "evaluate", "fit", "lenet_input",
@@ -125,7 +130,7 @@ class History:
         return dataclasses.asdict(self)
 
 
-def _device_like(model: Module) -> Any:
+def _device_like(model: Module) -> Array:
     """A parameter of ``model``: batches are moved to where it lives."""
     params = model.parameters()
     if not params:
@@ -133,12 +138,12 @@ def _device_like(model: Module) -> Any:
     return params[0].data
 
 
-def _to(a: np.ndarray, like: Any) -> Any:
+def _to(a: np.ndarray, like: Array) -> Array:
     """``a`` on the device of ``like`` (a NumPy batch stays on the host)."""
     return get_array_module(like).asarray(a) if is_device_array(like) else a
 
 
-def _correct(logits: Any, target: Any) -> tuple[int, int]:
+def _correct(logits: Array, target: Array) -> tuple[int, int]:
     """Right predictions (argmax over the class axis 1) and how many there were."""
     return int((logits.argmax(axis=1) == target).sum()), int(target.size)
 
@@ -178,7 +183,7 @@ def _optimizer(model: Module, optimizer: str | Optimizer, lr: float, momentum: f
                      f"got {optimizer!r}")
 
 
-def _progress_bar(total: int, enabled: bool) -> Any:
+def _progress_bar(total: int, enabled: bool) -> tqdm:
     try:
         from tqdm.auto import tqdm
     except ImportError as err:
@@ -272,7 +277,7 @@ def fit(model: Module, train: tuple[np.ndarray, np.ndarray],
     return history
 
 
-def plot_history(history: History) -> Any:
+def plot_history(history: History) -> Figure:
     """Loss and accuracy per epoch, train and test, side by side: a matplotlib ``Figure``
     (made without pyplot, so nothing stays open; a notebook shows it when it is a cell's value).
     """
@@ -342,7 +347,7 @@ def run(model: str = "lenet5", dataset: str = "digits", epochs: int = 15, seed: 
         batch_size: int = 16, lr: float = 0.03, optimizer: str = "sgd",
         lr_schedule: str = "cosine", shift: int | None = None, device: str = "cpu",
         save: str | None = None, progress: bool = True,
-        threads: int | None = 1) -> dict[str, Any]:
+        threads: int | None = 1) -> dict[str, str | int | float | None]:
     """Load ``dataset``, hold out a stratified 20% (:func:`~convnb.data.train_test_split` with
     ``seed``), build ``model`` after ``manual_seed(seed)``, :func:`fit` it, and report.
 

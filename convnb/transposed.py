@@ -28,8 +28,6 @@ input pixel: ``im2col``) plus ``conv2d``'s weight-gradient product for ``dw``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._checks import check_array, check_dout, check_same_dtype, pair
 from .arithmetic import conv_transpose_output_size
 from .backend import get_array_module
@@ -41,6 +39,7 @@ from .conv import (
     rows_to_nchw,
     weights_as_matrix,
 )
+from .types import Array, IntOrPair
 from .windows import pad2d, pad2d_backward
 
 __all__ = [
@@ -49,8 +48,9 @@ __all__ = [
 ]
 
 
-def transpose_geometry(fn: str, x: Any, w: Any, b: Any, stride: Any, padding: Any,
-                       output_padding: Any, groups: Any, dilation: Any) -> ConvGeometry:
+def transpose_geometry(fn: str, x: Array, w: Array, b: Array | None, stride: IntOrPair,
+                       padding: IntOrPair, output_padding: IntOrPair, groups: int,
+                       dilation: IntOrPair) -> ConvGeometry:
     """Check a transposed convolution's arguments and return the geometry of the convolution it
     is the transpose of: that convolution's input is our output and its output is our input, so
     ``g.C, g.H, g.W`` are our C_out, H_out, W_out and ``g.F, g.H_out, g.W_out`` our C_in, H, W.
@@ -93,8 +93,9 @@ def transpose_geometry(fn: str, x: Any, w: Any, b: Any, stride: Any, padding: An
                         (ph, ph, pw, pw), "zeros", H, W)
 
 
-def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
-                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Any:
+def conv_transpose2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
+                     padding: IntOrPair = 0, output_padding: IntOrPair = 0, groups: int = 1,
+                     dilation: IntOrPair = 1) -> Array:
     """2-D transposed convolution, as ``torch.nn.functional.conv_transpose2d``.
 
     Computed as the input gradient of ``conv2d`` with the same weights and options, taking ``x``
@@ -125,9 +126,10 @@ def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: An
     return xp.ascontiguousarray(out)
 
 
-def conv_transpose2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0,
-                              output_padding: Any = 0, groups: int = 1,
-                              dilation: Any = 1) -> tuple[Any, Any, Any]:
+def conv_transpose2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
+                              padding: IntOrPair = 0, output_padding: IntOrPair = 0,
+                              groups: int = 1,
+                              dilation: IntOrPair = 1) -> tuple[Array, Array, Array]:
     """Gradients of :func:`conv_transpose2d` given ``dout``, the gradient w.r.t. its output.
 
     Each input pixel stamped ``w`` onto a patch of the output, so its gradient gathers that patch
@@ -148,8 +150,9 @@ def conv_transpose2d_backward(dout: Any, x: Any, w: Any, stride: Any = 1, paddin
     return xp.ascontiguousarray(dx), dw, dout.sum(axis=(0, 2, 3))
 
 
-def conv_transpose2d_naive(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
-                           output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Any:
+def conv_transpose2d_naive(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
+                           padding: IntOrPair = 0, output_padding: IntOrPair = 0, groups: int = 1,
+                           dilation: IntOrPair = 1) -> Array:
     """:func:`conv_transpose2d` as loops over every input number: each one stamps its kernel.
 
     The stamps go onto a canvas ``padding`` larger on every side, which is cropped at the end.
@@ -176,9 +179,10 @@ def conv_transpose2d_naive(x: Any, w: Any, b: Any = None, stride: Any = 1, paddi
     return out if b is None else out + b.reshape(1, g.C, 1, 1)
 
 
-def conv_transpose2d_backward_naive(dout: Any, x: Any, w: Any, stride: Any = 1, padding: Any = 0,
-                                    output_padding: Any = 0, groups: int = 1,
-                                    dilation: Any = 1) -> tuple[Any, Any, Any]:
+def conv_transpose2d_backward_naive(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
+                                    padding: IntOrPair = 0, output_padding: IntOrPair = 0,
+                                    groups: int = 1,
+                                    dilation: IntOrPair = 1) -> tuple[Array, Array, Array]:
     """:func:`conv_transpose2d_backward` as loops: each input number takes back the gradient of
     the patch it stamped onto.
 

@@ -8,11 +8,10 @@ run over kernel offsets only, never over pixels or examples.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from .backend import get_array_module
+from .types import Array
 
 _NUMPY_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
@@ -31,9 +30,9 @@ def _check_pad_fits(size: tuple[int, int], pads: tuple[int, int, int, int], mode
 
 
 def pad2d(
-    x: Any, pads: tuple[int, int, int, int], mode: str = "zeros", value: float = 0.0,
+    x: Array, pads: tuple[int, int, int, int], mode: str = "zeros", value: float = 0.0,
     fn: str = "pad2d",
-) -> Any:
+) -> Array:
     """Pad the last two axes of ``x`` by ``pads`` = (top, bottom, left, right).
 
     ``mode`` is ``"zeros"`` (``value`` everywhere outside), ``"reflect"`` (mirror without repeating
@@ -67,8 +66,8 @@ def source_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
     return np.where((i >= 0) & (i < n), i, -1)
 
 
-def pad2d_backward(dxpad: Any, size: tuple[int, int], pads: tuple[int, int, int, int],
-                   mode: str = "zeros") -> Any:
+def pad2d_backward(dxpad: Array, size: tuple[int, int], pads: tuple[int, int, int, int],
+                   mode: str = "zeros") -> Array:
     """Adjoint of :func:`pad2d`: send each padded position's gradient back to its source.
 
     A copied pixel (reflect, replicate, circular) collects the gradient of all its copies.
@@ -91,9 +90,9 @@ def pad2d_backward(dxpad: Any, size: tuple[int, int], pads: tuple[int, int, int,
 
 
 def sliding_windows(
-    xpad: Any, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+    xpad: Array, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
     out_size: tuple[int, int],
-) -> Any:
+) -> Array:
     """A read-only view of every kernel placement on ``xpad`` (no copy is made).
 
     ``windows[..., i, j, u, v] == xpad[..., i*sh + u*dh, j*sw + v*dw]``.
@@ -109,9 +108,9 @@ def sliding_windows(
 
 
 def fold_windows(
-    cols: Any, padded_size: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
-    out: Any = None,
-) -> Any:
+    cols: Array, padded_size: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+    out: Array | None = None,
+) -> Array:
     """Adjoint of :func:`sliding_windows`: add every window entry back onto the padded input.
 
     ``out``, if given, is a zeroed array of the result's shape to add into and return. Its memory

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import DTypeLike
 
 from .._checks import check_layer_input
 from ..backend import get_array_module
+from ..types import Array, RngLike
 from .init import default_init_, get_rng
 from .module import Module, Parameter
 
@@ -26,11 +25,11 @@ class ReLU(Module):
         super().__init__()
         self._positive = None
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array:
         self._positive = x > 0
         return x * self._positive
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         return dout * self.cached("_positive")
 
 
@@ -44,11 +43,11 @@ class Tanh(Module):
         super().__init__()
         self._out = None
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array:
         self._out = get_array_module(x).tanh(x)
         return self._out
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         out = self.cached("_out")
         return dout * (1 - out * out)
 
@@ -64,7 +63,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: DTypeLike = np.float32, rng: Any = None) -> None:
+                 dtype: DTypeLike = np.float32, rng: RngLike = None) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.zeros((out_features, in_features), dtype=dtype))
@@ -72,7 +71,7 @@ class Linear(Module):
         default_init_(self.weight, self.bias, rng)
         self._x = None
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array:
         check_layer_input(type(self).__name__, x, self.weight.data, "(..., in_features)")
         if x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: x has {x.shape[-1]} features (last axis of shape "
@@ -82,16 +81,16 @@ class Linear(Module):
         out = x @ self.weight.data.T
         return out if self.bias is None else out + self.bias.data
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         self._parameter_grads(dout)
         return dout @ self.weight.data
 
-    def backward_params(self, dout: Any) -> None:
+    def backward_params(self, dout: Array) -> None:
         if type(self).backward is not Linear.backward:  # a subclass's own backward comes first
             return super().backward_params(dout)
         self._parameter_grads(dout)
 
-    def _parameter_grads(self, dout: Any) -> None:
+    def _parameter_grads(self, dout: Array) -> None:
         x = self.cached("_x")
         rows = dout.reshape(-1, self.out_features)  # every leading axis is a batch axis
         self.weight.accumulate(rows.T @ x.reshape(-1, self.in_features))
@@ -115,12 +114,12 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
         self._shape = None
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array:
         self._shape = tuple(x.shape)
         start, end = (d % x.ndim for d in (self.start_dim, self.end_dim))
         return x.reshape(*self._shape[:start], -1, *self._shape[end + 1:])
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         return dout.reshape(self.cached("_shape"))
 
 
@@ -136,7 +135,7 @@ class Dropout(Module):
     Shapes: x (any) -> out (same)
     """
 
-    def __init__(self, p: float = 0.5, rng: Any = None) -> None:
+    def __init__(self, p: float = 0.5, rng: RngLike = None) -> None:
         super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f"Dropout: p is a probability, between 0 and 1, got {p}")
@@ -145,7 +144,7 @@ class Dropout(Module):
         self.mask = None
         self._scale = None
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array:
         if not self.training or self.p == 0:
             self._scale = 1.0
             return x
@@ -154,7 +153,7 @@ class Dropout(Module):
         self._scale = keep * 0.0 if self.p == 1 else keep / (1 - self.p)
         return x * self._scale
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         return dout * self.cached("_scale")
 
     def extra_repr(self) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
+from ..types import Array
 from .module import Module
 
 __all__ = ["Sequential"]
@@ -41,22 +41,22 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._layers())
 
-    def __getitem__(self, index: int | slice) -> Any:
+    def __getitem__(self, index: int | slice) -> Module:
         if isinstance(index, slice):
             return Sequential(*self._layers()[index])
         return self._layers()[index]
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array:
         for layer in self._layers():
             x = layer(x)
         return x
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         for layer in reversed(self._layers()):
             dout = layer.backward(dout)
         return dout
 
-    def backward_params(self, dout: Any) -> None:
+    def backward_params(self, dout: Array) -> None:
         """:meth:`backward` without the input's gradient. Layers before the first one with
         parameters are skipped (nothing below them needs a gradient, as in PyTorch's autograd);
         that layer gets ``backward_params``, so it may skip its own input gradient."""

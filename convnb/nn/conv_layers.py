@@ -9,8 +9,6 @@ when it is built, with the operator's wording and the layer's name.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import DTypeLike
 
@@ -32,6 +30,7 @@ from ..pool import (
     switches,
 )
 from ..transposed import conv_transpose2d, conv_transpose2d_backward
+from ..types import Array, IntOrPair, RngLike
 from .init import default_init_
 from .module import Module, Parameter
 
@@ -48,9 +47,10 @@ class _ConvNd(Module):
     maps out_channels to in_channels. Forward caches the input ``x``.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any,
-                 padding: Any, dilation: Any, transposed: bool, output_padding: Any, groups: int,
-                 bias: bool, padding_mode: str, dtype: DTypeLike, rng: Any) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair, padding: IntOrPair | str, dilation: IntOrPair, transposed: bool,
+                 output_padding: IntOrPair, groups: int, bias: bool, padding_mode: str,
+                 dtype: DTypeLike, rng: RngLike) -> None:
         super().__init__()
         name = type(self).__name__
         if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
@@ -78,20 +78,20 @@ class _ConvNd(Module):
         self.reset_parameters(rng)
         self._x = None
 
-    def reset_parameters(self, rng: Any = None) -> None:
+    def reset_parameters(self, rng: RngLike = None) -> None:
         """PyTorch's default initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and
         bias, ``fan_in = weight.shape[1] * KH * KW``."""
         default_init_(self.weight, self.bias, rng)
 
-    def _b(self) -> Any:
+    def _b(self) -> Array | None:
         return None if self.bias is None else self.bias.data
 
-    def _accumulate(self, dw: Any, db: Any) -> None:
+    def _accumulate(self, dw: Array, db: Array) -> None:
         self.weight.accumulate(dw)
         if self.bias is not None:
             self.bias.accumulate(db)
 
-    def _checked(self, x: Any) -> Any:
+    def _checked(self, x: Array) -> Array:
         """``x``, checked and cached for backward."""
         check_layer_input(type(self).__name__, x, self.weight.data, "(N, C, H, W)")
         self._x = x
@@ -128,27 +128,27 @@ class Conv2d(_ConvNd):
     weight (out_channels, in_channels/groups, KH, KW), bias (out_channels,)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", dtype: DTypeLike = np.float32,
-                 rng: Any = None) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair = 1, padding: IntOrPair | str = 0, dilation: IntOrPair = 1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 dtype: DTypeLike = np.float32, rng: RngLike = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          transposed=False, output_padding=0, groups=groups, bias=bias,
                          padding_mode=padding_mode, dtype=dtype, rng=rng)
 
-    def _options(self) -> dict[str, Any]:
+    def _options(self) -> dict[str, IntOrPair | str | bool]:
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
                     groups=self.groups, padding_mode=self.padding_mode)
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array:
         return conv2d(self._checked(x), self.weight.data, self._b(), **self._options())
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         dx, dw, db = conv2d_backward(dout, self.cached("_x"), self.weight.data, **self._options())
         self._accumulate(dw, db)
         return dx
 
-    def backward_params(self, dout: Any) -> None:
+    def backward_params(self, dout: Array) -> None:
         if type(self).backward is not Conv2d.backward:  # a subclass's own backward comes first
             return super().backward_params(dout)
         dw, db = conv2d_weight_backward(dout, self.cached("_x"), self.weight.data,
@@ -170,21 +170,22 @@ class ConvTranspose2d(_ConvNd):
     weight (in_channels, out_channels/groups, KH, KW), bias (out_channels,)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, dtype: DTypeLike = np.float32, rng: Any = None) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0,
+                 groups: int = 1, bias: bool = True, dilation: IntOrPair = 1,
+                 dtype: DTypeLike = np.float32, rng: RngLike = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          transposed=True, output_padding=output_padding, groups=groups,
                          bias=bias, padding_mode="zeros", dtype=dtype, rng=rng)
 
-    def _options(self) -> dict[str, Any]:
+    def _options(self) -> dict[str, IntOrPair | str | bool]:
         return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
                     groups=self.groups, dilation=self.dilation)
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array:
         return conv_transpose2d(self._checked(x), self.weight.data, self._b(), **self._options())
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         dx, dw, db = conv_transpose2d_backward(dout, self.cached("_x"), self.weight.data,
                                                **self._options())
         self._accumulate(dw, db)
@@ -202,8 +203,9 @@ class MaxPool2d(Module):
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
     """
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                 padding: IntOrPair = 0, dilation: IntOrPair = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
         super().__init__()
         pool_options("MaxPool2d", kernel_size, stride, padding, dilation, ceil_mode)
         self.kernel_size, self.padding = kernel_size, padding
@@ -211,14 +213,14 @@ class MaxPool2d(Module):
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
         self._switches = None  # (geometry, out, offset) of the last forward pass
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array | tuple[Array, Array]:
         g = pool_geometry("MaxPool2d", x, self.kernel_size, self.stride, self.padding,
                           self.dilation, self.ceil_mode)
         out, offset = switches(x, g)
         self._switches = (g, out, offset)
         return (out, flat_indices(out, offset, g)) if self.return_indices else out
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         g, out, offset = self.cached("_switches")
         check_dout("MaxPool2d.backward", dout, tuple(out.shape), out, "(N, C, H_out, W_out)")
         return route_to_max(dout, out, offset, g)
@@ -236,8 +238,9 @@ class AvgPool2d(Module):
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
     """
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                 padding: IntOrPair = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
         super().__init__()
         pool_options("AvgPool2d", kernel_size, stride, padding, 1, ceil_mode)
         self.kernel_size, self.padding = kernel_size, padding
@@ -245,15 +248,15 @@ class AvgPool2d(Module):
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
         self._x = None
 
-    def _options(self) -> dict[str, Any]:
+    def _options(self) -> dict[str, IntOrPair | str | bool]:
         return dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
                     ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad)
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array:
         self._x = x
         return avg_pool2d(x, **self._options())
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         return avg_pool2d_backward(dout, self.cached("_x"), **self._options())
 
     def extra_repr(self) -> str:

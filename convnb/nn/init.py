@@ -19,11 +19,11 @@ module-wide generator that :func:`manual_seed` resets.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
 from ..backend import get_array_module
+from ..types import Array, RngLike
 from .module import Parameter
 
 __all__ = [
@@ -76,30 +76,31 @@ def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _fill(array: Any, values: np.ndarray) -> Any:
+def _fill(array: Array | Parameter, values: np.ndarray) -> Array | Parameter:
     data = array.data if isinstance(array, Parameter) else array
     data[...] = get_array_module(data).asarray(values.astype(data.dtype))
     return array
 
 
-def _shape(array: Any) -> tuple[int, ...]:
+def _shape(array: Array | Parameter) -> tuple[int, ...]:
     return tuple((array.data if isinstance(array, Parameter) else array).shape)
 
 
-def uniform_(array: Any, a: float = 0.0, b: float = 1.0, rng: Any = None) -> Any:
+def uniform_(array: Array | Parameter, a: float = 0.0, b: float = 1.0,
+             rng: RngLike = None) -> Array | Parameter:
     """Fill with draws from U(a, b)."""
     return _fill(array, get_rng(rng).uniform(a, b, _shape(array)))
 
 
-def zeros_(array: Any) -> Any:
+def zeros_(array: Array | Parameter) -> Array | Parameter:
     return _fill(array, np.zeros(_shape(array)))
 
 
-def ones_(array: Any) -> Any:
+def ones_(array: Array | Parameter) -> Array | Parameter:
     return _fill(array, np.ones(_shape(array)))
 
 
-def _kaiming_std(array: Any, a: float, mode: str, nonlinearity: str) -> float:
+def _kaiming_std(array: Array | Parameter, a: float, mode: str, nonlinearity: str) -> float:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"kaiming init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = fan_in_and_fan_out(_shape(array))
@@ -107,8 +108,8 @@ def _kaiming_std(array: Any, a: float, mode: str, nonlinearity: str) -> float:
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(array: Any, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", rng: Any = None) -> Any:
+def kaiming_uniform_(array: Array | Parameter, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", rng: RngLike = None) -> Array | Parameter:
     """He initialisation, uniform: U(-bound, bound), ``bound = gain * sqrt(3 / fan)``.
 
     Layers' default is ``a = sqrt(5)``, which makes ``bound = 1 / sqrt(fan_in)``.
@@ -117,30 +118,32 @@ def kaiming_uniform_(array: Any, a: float = 0.0, mode: str = "fan_in",
     return uniform_(array, -bound, bound, rng)
 
 
-def kaiming_normal_(array: Any, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", rng: Any = None) -> Any:
+def kaiming_normal_(array: Array | Parameter, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", rng: RngLike = None) -> Array | Parameter:
     """He initialisation, normal: N(0, std^2), ``std = gain / sqrt(fan)``."""
     std = _kaiming_std(array, a, mode, nonlinearity)
     return _fill(array, get_rng(rng).normal(0.0, std, _shape(array)))
 
 
-def _xavier_std(array: Any, gain: float) -> float:
+def _xavier_std(array: Array | Parameter, gain: float) -> float:
     fan_in, fan_out = fan_in_and_fan_out(_shape(array))
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
-def xavier_uniform_(array: Any, gain: float = 1.0, rng: Any = None) -> Any:
+def xavier_uniform_(array: Array | Parameter, gain: float = 1.0,
+                    rng: RngLike = None) -> Array | Parameter:
     """Glorot initialisation, uniform: ``bound = gain * sqrt(6 / (fan_in + fan_out))``."""
     bound = math.sqrt(3.0) * _xavier_std(array, gain)
     return uniform_(array, -bound, bound, rng)
 
 
-def xavier_normal_(array: Any, gain: float = 1.0, rng: Any = None) -> Any:
+def xavier_normal_(array: Array | Parameter, gain: float = 1.0,
+                   rng: RngLike = None) -> Array | Parameter:
     """Glorot initialisation, normal: ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     return _fill(array, get_rng(rng).normal(0.0, _xavier_std(array, gain), _shape(array)))
 
 
-def default_init_(weight: Parameter, bias: Parameter | None, rng: Any = None) -> None:
+def default_init_(weight: Parameter, bias: Parameter | None, rng: RngLike = None) -> None:
     """PyTorch's default for Linear and convolutions: ``kaiming_uniform_(a=sqrt(5))`` for the
     weight and U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias."""
     rng = get_rng(rng)

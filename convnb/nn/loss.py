@@ -7,11 +7,10 @@ network's backward pass.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ..backend import get_array_module
+from ..types import Array
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "MSELoss"]
@@ -45,7 +44,7 @@ class CrossEntropyLoss(Module):
         self.reduction = _check_reduction("CrossEntropyLoss", reduction)
         self._cache = None
 
-    def forward(self, logits: Any, target: Any) -> Any:
+    def forward(self, logits: Array, target: Array) -> Array:
         xp = get_array_module(logits)
         target = xp.asarray(target)
         if logits.ndim < 2 or tuple(target.shape) != (logits.shape[0], *logits.shape[2:]):
@@ -66,7 +65,7 @@ class CrossEntropyLoss(Module):
         self._cache = (xp.exp(shifted - log_norm), y, tuple(logits.shape))
         return losses.mean() if self.reduction == "mean" else losses.sum()
 
-    def backward(self, dout: Any = 1.0) -> Any:
+    def backward(self, dout: Array | float = 1.0) -> Array:
         """``d loss / d logits``, times ``dout`` (the gradient of whatever uses the loss)."""
         probs, y, shape = self.cached("_cache")
         xp = get_array_module(probs)
@@ -89,7 +88,7 @@ class MSELoss(Module):
         self.reduction = _check_reduction("MSELoss", reduction)
         self._diff = None
 
-    def forward(self, pred: Any, target: Any) -> Any:
+    def forward(self, pred: Array, target: Array) -> Array:
         if tuple(pred.shape) != tuple(target.shape):
             raise ValueError(f"MSELoss: pred and target must have the same shape, got "
                              f"{tuple(pred.shape)} and {tuple(target.shape)}")
@@ -97,7 +96,7 @@ class MSELoss(Module):
         squares = self._diff * self._diff
         return squares.mean() if self.reduction == "mean" else squares.sum()
 
-    def backward(self, dout: Any = 1.0) -> Any:
+    def backward(self, dout: Array | float = 1.0) -> Array:
         """``d loss / d pred = 2 (pred - target)`` (divided by the count for the mean)."""
         diff = self.cached("_diff")
         grad = 2 * diff * dout

@@ -10,11 +10,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .._checks import check_layer_input
 from ..arithmetic import conv_output_size
 from ..backend import get_array_module
+from ..types import Array, RngLike
 from .basic import Flatten, Linear, ReLU, Tanh
 from .container import Sequential
 from .conv_layers import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d
@@ -27,14 +26,15 @@ ACTIVATIONS = {"relu": ReLU, "tanh": Tanh}
 POOLINGS = {"max": MaxPool2d, "avg": AvgPool2d}
 
 
-def _choice(fn: str, arg: str, value: str, table: dict[str, Any]) -> Any:
+def _choice(fn: str, arg: str, value: str,
+            table: dict[str, type[Module]]) -> type[Module]:
     if value not in table:
         raise ValueError(f"{fn}: {arg} must be one of {tuple(table)}, got {value!r}")
     return table[value]
 
 
 def lenet5(num_classes: int = 10, in_channels: int = 1, input_size: int = 28,
-           activation: str = "relu", pooling: str = "max", rng: Any = None) -> Sequential:
+           activation: str = "relu", pooling: str = "max", rng: RngLike = None) -> Sequential:
     """LeNet-5 (LeCun et al., 1998) in its common modern form, for 28x28 inputs::
 
         Conv2d(in_channels, 6, 5, padding=2) -> act -> pool 2x2   # 28x28x6 -> 14x14x6
@@ -80,7 +80,7 @@ def lenet5(num_classes: int = 10, in_channels: int = 1, input_size: int = 28,
 
 
 def mlp(in_features: int = 64, hidden: tuple[int, ...] = (128,), num_classes: int = 10,
-        activation: str = "relu", rng: Any = None) -> Sequential:
+        activation: str = "relu", rng: RngLike = None) -> Sequential:
     """A multilayer perceptron: ``Flatten`` then ``Linear -> act`` per hidden width, then a last
     ``Linear`` to ``num_classes`` logits.
 
@@ -131,7 +131,7 @@ class EncoderDecoder(Module):
 
     def __init__(self, in_channels: int = 1, num_classes: int = 2,
                  channels: tuple[int, int] = (8, 16), skip: str = "concat",
-                 rng: Any = None) -> None:
+                 rng: RngLike = None) -> None:
         super().__init__()
         if skip not in ("concat", "add"):
             raise ValueError(f"EncoderDecoder: skip must be 'concat' or 'add', got {skip!r}")
@@ -146,7 +146,7 @@ class EncoderDecoder(Module):
         self.head = Conv2d(joined, num_classes, 1, rng=rng)
         self._c1 = c1
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array:
         check_layer_input(type(self).__name__, x, self.head.weight.data,
                           "(N, C, H, W)")
         if x.shape[2] % 2 or x.shape[3] % 2:
@@ -160,14 +160,14 @@ class EncoderDecoder(Module):
             joined = decoded + features
         return self.head(joined)
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         return self.enc.backward(self._features_grad(dout))
 
-    def backward_params(self, dout: Any) -> None:
+    def backward_params(self, dout: Array) -> None:
         """:meth:`backward`, but the encoder's first layer skips the input's gradient."""
         self.enc.backward_params(self._features_grad(dout))
 
-    def _features_grad(self, dout: Any) -> Any:
+    def _features_grad(self, dout: Array) -> Array:
         """Gradient of the encoder's output: back through the decoder, plus the skip's share.
 
         Shapes: dout (N, num_classes, H, W) -> (N, c1, H, W)

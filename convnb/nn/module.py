@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ..backend import DEVICES, asnumpy, get_array_module, to_device
+from ..types import Array
 
 __all__ = ["Module", "Parameter"]
 
@@ -37,9 +38,9 @@ class Parameter:
     backward pass adds a gradient of the same shape.
     """
 
-    def __init__(self, data: Any):
+    def __init__(self, data: Array):
         self.data = data
-        self.grad: Any = None
+        self.grad: Array | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -49,7 +50,7 @@ class Parameter:
     def dtype(self) -> np.dtype:
         return np.dtype(self.data.dtype)
 
-    def accumulate(self, grad: Any) -> None:
+    def accumulate(self, grad: Array) -> None:
         """Add ``grad`` to ``.grad`` (which starts as ``None``)."""
         self.grad = grad if self.grad is None else self.grad + grad
 
@@ -71,24 +72,27 @@ class Module:
     def __init__(self) -> None:
         self.training = True
 
-    def forward(self, *args: Any) -> Any:
+    def forward(self, *args: Array) -> Any:
+        """The output (``Any``: an array for a layer, a 0-d array for a loss, a pair for
+        ``MaxPool2d(return_indices=True)``)."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward")
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
 
-    def backward_params(self, dout: Any) -> None:
+    def backward_params(self, dout: Array) -> None:
         """``backward`` for the parameters' gradients only: when nothing needs the gradient with
         respect to the input (the data, at the bottom of a network), a layer may skip it, as
         PyTorch skips it for an input that does not require grad. :func:`convnb.train.fit` calls
         this. By default: ``backward``, dropping ``dx``."""
         self.backward(dout)
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Array) -> Any:
         return self.forward(*args)
 
     def cached(self, name: str) -> Any:
-        """What ``forward`` stored under ``name``; a clear error if forward has not run yet."""
+        """What ``forward`` stored under ``name`` (``Any``: an array, a shape, a tuple, whatever
+        the layer's backward needs); a clear error if forward has not run yet."""
         value = getattr(self, name, None)
         if value is None:
             raise RuntimeError(f"{type(self).__name__}.backward: call forward first; backward "
@@ -97,7 +101,7 @@ class Module:
 
     # --- what the module holds --------------------------------------------------------------
 
-    def register_buffer(self, name: str, value: Any) -> None:
+    def register_buffer(self, name: str, value: Array) -> None:
         """Keep ``value`` as attribute ``name``: saved in ``state_dict`` and moved by ``to``."""
         setattr(self, name, value)
         if name not in self._buffer_names:
@@ -110,7 +114,7 @@ class Module:
         """This module and all its sub-modules, depth first."""
         return [self] + [m for _, child in self.named_children() for m in child.modules()]
 
-    def _named(self, kind: str, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    def _named(self, kind: str, prefix: str = "") -> Iterator[tuple[str, Parameter | Array]]:
         # PyTorch's order: a module's own parameters, then its buffers, then its children's.
         if kind in ("parameters", "state"):
             for k, v in vars(self).items():
@@ -135,10 +139,10 @@ class Module:
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
 
-    def named_buffers(self) -> list[tuple[str, Any]]:
+    def named_buffers(self) -> list[tuple[str, Array]]:
         return list(self._named("buffers"))
 
-    def buffers(self) -> list[Any]:
+    def buffers(self) -> list[Array]:
         return [b for _, b in self.named_buffers()]
 
     # --- modes and gradients ------------------------------------------------------------------
@@ -157,7 +161,7 @@ class Module:
 
     # --- devices and dtypes -------------------------------------------------------------------
 
-    def _apply(self, fn: Callable[[Any], Any]) -> Module:
+    def _apply(self, fn: Callable[[Array], Array]) -> Module:
         """Replace every parameter, gradient and array buffer by ``fn`` of it (used by ``to``)."""
         for m in self.modules():
             for p in vars(m).values():
@@ -196,7 +200,7 @@ class Module:
 
     # --- saving and loading -------------------------------------------------------------------
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Array]:
         """Parameters and buffers by name, as copies (PyTorch shares storage instead; a copy
         makes a snapshot of the best model stay as it was while training goes on)."""
         return {name: (v.data if isinstance(v, Parameter) else v).copy()
@@ -204,9 +208,9 @@ class Module:
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
         """Copy arrays from ``state`` into this module, onto its device and dtypes: the
-        ``state_dict()`` of an equal model, or that of the equal PyTorch model (CPU tensors).
-        Raises ``ValueError`` when the names differ (unless ``strict=False``, which loads the
-        names both have) or a shape does."""
+        ``state_dict()`` of an equal model, or that of the equal PyTorch model (CPU tensors,
+        hence ``Any``). Raises ``ValueError`` when the names differ (unless ``strict=False``,
+        which loads the names both have) or a shape does."""
         own = dict(self._named("state"))
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import DTypeLike
 
 from .._checks import check_layer_input
 from ..backend import get_array_module
+from ..types import Array
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm2d"]
@@ -16,7 +15,7 @@ __all__ = ["BatchNorm2d"]
 AXES = (0, 2, 3)  # a channel's statistics pool the batch and every pixel
 
 
-def _per_channel(v: Any) -> Any:
+def _per_channel(v: Array) -> Array:
     return v.reshape(1, -1, 1, 1)
 
 
@@ -49,7 +48,7 @@ class BatchNorm2d(Module):
         self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
         self._cache = None
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Array) -> Array:
         check_layer_input(type(self).__name__, x, self.running_mean, "(N, C, H, W)")
         if x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm2d: x has {x.shape[1]} channels (shape "
@@ -75,7 +74,7 @@ class BatchNorm2d(Module):
             return x_hat
         return x_hat * _per_channel(self.weight.data) + _per_channel(self.bias.data)
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         x_hat, inv_std, training = self.cached("_cache")
         if self.affine:
             self.weight.accumulate((dout * x_hat).sum(axis=AXES))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
 
 from ..backend import get_array_module
+from ..types import Array
 from .module import Parameter, zero_grads
 
 __all__ = ["SGD", "Adam", "Optimizer"]
@@ -30,7 +30,7 @@ class Optimizer:
         if lr < 0:
             raise ValueError(f"{type(self).__name__}: lr must be non-negative, got {lr}")
         self.lr = lr
-        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+        self.state: list[dict[str, Array | int]] = [{} for _ in self.params]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: ``None`` (PyTorch's default) or zeros."""
@@ -41,7 +41,7 @@ class Optimizer:
             if p.grad is not None:
                 self.update(p, state)
 
-    def update(self, p: Parameter, state: dict[str, Any]) -> None:
+    def update(self, p: Parameter, state: dict[str, Array | int]) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not define update")
 
 
@@ -67,7 +67,7 @@ class SGD(Optimizer):
         self.momentum, self.dampening = momentum, dampening
         self.weight_decay, self.nesterov = weight_decay, nesterov
 
-    def update(self, p: Parameter, state: dict[str, Any]) -> None:
+    def update(self, p: Parameter, state: dict[str, Array | int]) -> None:
         g = p.grad
         if self.weight_decay:
             g = g + self.weight_decay * p.data
@@ -101,7 +101,7 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: betas must lie in [0, 1), got {betas}")
         self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
 
-    def update(self, p: Parameter, state: dict[str, Any]) -> None:
+    def update(self, p: Parameter, state: dict[str, Array | int]) -> None:
         xp = get_array_module(p.data)
         beta1, beta2 = self.betas
         g = p.grad
