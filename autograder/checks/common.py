@@ -1,8 +1,9 @@
 """Helpers the labs' check modules share: inputs for cases, mistakes that happen only in some
 cases, the geometry of a sliding window, and the 1-D filters of lab01 and lab07.
 
-Every random input goes through :func:`rounded_normal`, so that a seed draws the same cases in
-every lab and the feedback's numbers stay readable (two decimals).
+Random values are drawn by :func:`rounded_normal`: two decimals keep the feedback's numbers
+readable. A helper here must draw from a generator exactly as the code it replaced did: the labs'
+hidden seeds are fixed, and each must keep drawing the same cases.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The layer checks: ReLU, Flatten, Linear, Conv and MaxPool, each with a forward and a backward.
 
-A case judges one part of a layer (:attr:`.cases.Case.part`, a key of :data:`LAYER_PARTS`): its
+A case judges one part of a layer (:attr:`..cases.Case.part`, a key of :data:`LAYER_PARTS`): its
 forward output, ``dx``, or the gradient of one parameter. The case's arguments are how to build
 the layer (``init``), its input ``x`` and the upstream gradient ``dout``; the student's class and
 the reference (:mod:`.given`'s layers around convnb.nn) are run alike by :func:`run_layer`.

@@ -1,7 +1,7 @@
 """The checks of the loss, of one step of SGD and of the assembled CNN.
 
 ``softmax_cross_entropy`` returns ``(loss, dscores)`` and ``train_step`` changes a model and
-returns the loss: a case judges one part of the result (:attr:`.cases.Case.part`), the loss or
+returns the loss: a case judges one part of the result (:attr:`..cases.Case.part`), the loss or
 the gradient, the parameters after some steps or the losses returned. ``build_cnn``'s model is
 judged by its parameters, drawn from a generator of a known seed.
 """
