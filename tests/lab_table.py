@@ -8,7 +8,7 @@ them in ``tests/lab_cases/labNN.py`` (``CASES``); a small lab can write them in 
 ``pytest -m lab01`` runs one lab's tests.
 """
 
-from lab_cases import lab01, lab02, lab03, lab04, lab06, lab07
+from lab_cases import lab01, lab02, lab03, lab04, lab05, lab06, lab07
 from lab_suite import Lab
 
 LABS = [
@@ -16,6 +16,7 @@ LABS = [
     Lab("lab02_conv_forward", 20, **lab02.CASES),
     Lab("lab03_pooling", 20, **lab03.CASES),
     Lab("lab04_conv_backward", 20, **lab04.CASES),
+    Lab("lab05_train_cnn", 30, **lab05.CASES),
     Lab("lab06_variants", 20, **lab06.CASES),
     Lab("lab07_fast_conv", 15, **lab07.CASES),
 ]

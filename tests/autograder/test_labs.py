@@ -105,7 +105,9 @@ def test_the_released_notebook_keeps_the_signatures_and_drops_the_solutions(lab,
         body = [line for line in answer[1].splitlines() if line.strip()] if answer else []
         if body:
             assert "\n".join(body) not in released, cell.metadata["nbgrader"]["grade_id"]
-    assert "seed=" not in released and "BEGIN HIDDEN TESTS" not in released
+    # No hidden check call (its seed); a lab's own code may pass seeds (lab05's data split).
+    assert not re.search(r"check_\w+\(.*\bseed=", released)
+    assert "BEGIN HIDDEN TESTS" not in released
 
 
 @pytest.mark.parametrize("lab", LAB)
