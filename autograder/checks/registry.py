@@ -24,7 +24,8 @@ def register(check: Check) -> Check:
 
 
 def load_all() -> dict[str, Check]:
-    """Import every lab module (``autograder/checks/labNN.py``) and return all checks by name."""
+    """Import every lab module (``autograder/checks/labNN.py``, or a package ``labNN/`` for a
+    large lab) and return all checks by name."""
     package = __name__.rpartition(".")[0]
     for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
         if LAB_MODULE.match(module.name):
