@@ -24,4 +24,8 @@ LABS = [
 
 def lab(key: str) -> Lab:
     """The table's line for ``key`` (``"lab01"``)."""
-    return next(entry for entry in LABS if entry.key == key)
+    for entry in LABS:
+        if entry.key == key:
+            return entry
+    raise KeyError(f"lab_table.lab: no line for {key!r} in LABS; the table has "
+                   f"{[entry.key for entry in LABS]}")

@@ -15,16 +15,18 @@ import pytest
 
 from autograder.checks import (
     ArrayResult,
+    BelowResult,
     Case,
     Check,
     Diagnoser,
     IntResult,
     get_check,
     partial_credit,
+    pick,
     records,
     register,
 )
-from autograder.checks.compare import describe
+from autograder.checks.compare import ResultError, describe, from_exception
 from autograder.checks.hints import HINTS
 
 
@@ -261,3 +263,50 @@ def test_the_registry_finds_lab_checks_by_name():
     with pytest.raises(ValueError, match="not in autograder.checks.hints"):
         Check("check_x", "f", TOY.reference, TOY.draw, (), ArrayResult(),
               [Diagnoser("no_such_hint", TOY.reference)])
+
+
+def test_pick_judges_one_part_and_refuses_what_is_not_the_tuple():
+    call = pick(1, ("dx", "dw", "db"))
+    assert call(lambda a: (a, 2 * a, 3 * a), 1.5) == 3.0
+    for returned, problem in [(np.zeros(3), "returned a numpy.ndarray; return the tuple (dx, dw, "
+                                            "db)"),
+                              ((1, 2), "returned a tuple of 2 items; return the tuple"),
+                              ((1, None, 3), "dw is None (in the tuple (dx, dw, db))")]:
+        with pytest.raises(ResultError) as caught:
+            call(lambda returned=returned: returned)
+        out = from_exception(caught.value)
+        verdict = ArrayResult().judge(np.zeros(3), out)
+        assert verdict.problem.startswith(problem) and "raised" not in verdict.problem
+
+
+def test_below_result_wants_small_errors():
+    result = BelowResult(1e-6, ("dx", "dw", "db"))
+    reference = np.array([1e-10, 2e-10, 0.0])
+    assert result.judge(reference, describe(np.array([3e-9, 0.0, 1e-7]))).passed
+    for got, problem in [(np.array([0.0, 0.5, 0.0]), "the error of dw is 0.5: not below 1e-06"),
+                         (np.array([0.0, 0.0, -1.0]), "the error of db is -1: negative"),
+                         (np.array([np.nan, 0.0, 0.0]), "the error of dx is nan"),
+                         (np.zeros(2), "shape (2,), expected (3,)"),
+                         ([0.0, 0.0, 0.0], "returned a list"),
+                         (np.zeros(3, dtype=int), "dtype int64, expected a float dtype")]:
+        verdict = result.judge(reference, describe(got))
+        assert not verdict.passed and verdict.problem.startswith(problem), verdict.problem
+
+
+def test_a_fallback_hint_explains_what_no_diagnoser_does():
+    check = Check(name="check_toy_keeps", function="toy(x)", reference=lambda x: x,
+                  draw=lambda rng: Case((rng.normal(size=3),), "x (3,)", 3),
+                  fixed=(Case((np.ones(3),), "x (3,)", 3),), result=ArrayResult(),
+                  call=lambda fn, x: (fn(x), x)[1], fallback_hint="grad_mutates_x")
+
+    def scales(x):
+        x *= 2
+
+    run = check.evaluate(scales, 1)
+    assert run.passed == 0 and run.hint == "grad_mutates_x" and run.hint_matches == len(run.cases)
+    assert check.evaluate(lambda x: None, 1).hint is None  # right: nothing to explain
+
+    def broken(x):
+        raise ValueError("no")
+
+    assert check.evaluate(broken, 1).hint is None  # an exception is not that mistake
