@@ -111,6 +111,14 @@ def hidden_calls(lab: Lab) -> dict[str, CheckCall]:
 
 
 @functools.cache
+def hidden_cells(lab: Lab) -> dict[str, str]:
+    """The grade id of the test cell that holds each check's scored call, by check name."""
+    return {call.name: grade_id(cell) for cell in notebook(lab).cells
+            if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
+            for call in check_calls(cell.source) if call.points is not None}
+
+
+@functools.cache
 def max_points(lab: Lab) -> dict[str, float]:
     """Every autograded test cell's points, by grade id."""
     return {grade_id(c): float(c.metadata["nbgrader"]["points"]) for c in notebook(lab).cells

@@ -1,12 +1,12 @@
 """A temporary nbgrader course for one lab, driven through the real nbgrader command line.
 
-The test files ``tests/autograder/test_labNN_nbgrader.py`` share it: :meth:`GradedCourse.generate`
+The lab test suite uses it (``tests/lab_suite.py``): :meth:`GradedCourse.generate`
 copies ``labs/source/<lab>`` into a fresh course and runs ``nbgrader generate_assignment``;
 :meth:`~GradedCourse.submission` makes a student's notebook from the released one (the solution,
 with some cells replaced or edited); :meth:`~GradedCourse.submit` files it; one
 :meth:`~GradedCourse.autograde` grades every submission; then :meth:`~GradedCourse.score`,
-:meth:`~GradedCourse.cell_text` and :meth:`~GradedCourse.rescore` read the results. The
-``assert_*`` functions are the checks every lab's test file makes.
+:meth:`~GradedCourse.cell_text` and :meth:`~GradedCourse.rescore` read the results.
+:func:`solution_code` gives the solution cells' code, edited as a wrong student's.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
 
-from autograder.checks.hints import HINTS
 from autograder.rescore import rescore_notebook
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,40 +68,6 @@ def solution_code(nb: nbformat.NotebookNode,
             assert codes[cell_id].count(old) == 1, (cell_id, old)
             codes[cell_id] = codes[cell_id].replace(old, new)
     return codes
-
-
-def lab_notebook(lab: str) -> nbformat.NotebookNode:
-    """The trusted source notebook of ``lab`` (``labs/source/<lab>/<lab>.ipynb``)."""
-    return nbformat.read(REPO / "labs" / "source" / lab / f"{lab}.ipynb", as_version=4)
-
-
-def hidden_calls(nb: nbformat.NotebookNode) -> dict:
-    """Every check call in the notebook's graded cells, by check name (seed and points)."""
-    from autograder.calls import check_calls
-
-    return {call.name: call for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")
-            for call in check_calls(cell.source)}
-
-
-def run_solutions(nb: nbformat.NotebookNode, namespace: dict | None = None) -> dict:
-    """The instructor's solution cells run in one namespace (NumPy as ``np`` unless given)."""
-    import numpy as np
-
-    namespace = {"np": np} if namespace is None else namespace
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            exec(cell.source, namespace)  # noqa: S102 - the instructor's own solution
-    return namespace
-
-
-def assert_check_catches(check, fn, call, hint: str, capsys) -> None:
-    """A classic mistake ``fn`` fails the hidden cases of ``call`` (its seed and points), loses
-    points, and gets ``hint``, which the printed report shows."""
-    ev = check.evaluate(fn, call.seed)
-    assert ev.failing, "the hidden cases do not catch this mistake"
-    assert ev.hint == hint, (ev.hint, ev.hint_matches)
-    assert check(fn, seed=call.seed, points=call.points) < call.points
-    assert "Hint: " + HINTS[hint] in capsys.readouterr().out
 
 
 class GradedCourse:
@@ -177,74 +142,3 @@ class GradedCourse:
 
     def rescore(self, student: str) -> dict:
         return rescore_notebook(self.source, self.graded_path(student))
-
-
-def submit_all(course: GradedCourse, wrong: Mapping[str, tuple]) -> None:
-    """Files the solution, the blank (released) notebook and each wrong student's edits (the first
-    item of its entry in ``wrong``)."""
-    course.submit("solution", course.submission({}))
-    course.submit("blank", course.released)
-    for student, (edits, *_) in wrong.items():
-        course.submit(student, course.submission(edits))
-
-
-def assert_mistakes_lose_points(course: GradedCourse, student: str, max_points: Mapping[str, int],
-                                hints: Mapping[str, str | None],
-                                may_lose: Collection[str] = ()) -> None:
-    """Each test cell in ``hints`` loses points and shows its smallest failing case and the hint
-    (``None``: any hint); those in ``may_lose`` are not checked; every other earns full marks."""
-    scores = course.score(student)
-    for grade_id in max_points:
-        if grade_id in hints:
-            assert scores[grade_id] < max_points[grade_id], grade_id
-            text = course.cell_text(student, grade_id)
-            assert "Smallest failing case" in text, text
-            if hints[grade_id] is not None:
-                assert "Hint: " + HINTS[hints[grade_id]] in text, text
-        elif grade_id not in may_lose:
-            assert scores[grade_id] == max_points[grade_id], grade_id
-
-
-def assert_rescoring_agrees(course: GradedCourse, student: str, hidden: Collection[str]) -> None:
-    """:func:`rescore_notebook` gives nbgrader's points, with no note for any of the ``hidden``
-    test cells, on an honest notebook."""
-    rescored = course.rescore(student)
-    assert {k: r.points for k, r in rescored.items()} == course.score(student)
-    assert [r.note for r in rescored.values()] == [""] * len(hidden)
-
-
-def assert_no_hidden_source(course: GradedCourse, students: Iterable[str],
-                            grade_ids: Iterable[str]) -> None:
-    grade_ids = list(grade_ids)
-    for student in students:
-        for grade_id in grade_ids:
-            text = course.cell_text(student, grade_id)
-            assert "seed=" not in text and "BEGIN HIDDEN" not in text
-
-
-def assert_hidden_cells_quiet(course: GradedCourse, students: Iterable[str],
-                              grade_ids: Iterable[str]) -> None:
-    """No hidden test cell errors or writes to stderr."""
-    grade_ids = list(grade_ids)
-    for student in students:
-        cells = {_grade_id(c): c for c in course.graded(student).cells}
-        for grade_id in grade_ids:
-            outputs = cells[grade_id].outputs
-            assert not [o for o in outputs if o.output_type == "error"], (student, grade_id)
-            assert not [o for o in outputs if o.get("name") == "stderr"], (student, grade_id)
-
-
-def assert_solution_quiet(course: GradedCourse) -> None:
-    """Nothing in the graded solution errors or writes to stderr."""
-    outputs = [o for c in course.graded("solution").cells if c.cell_type == "code"
-               for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
-
-
-def autograded_course(tmp_path_factory, lab: str, wrong: Mapping[str, tuple]) -> GradedCourse:
-    """A course for ``lab`` in which the solution, the blank notebook and each wrong student (see
-    :func:`submit_all`) are submitted and autograded, in one ``nbgrader autograde``."""
-    course = GradedCourse.generate(tmp_path_factory.mktemp("nbgrader"), lab)
-    submit_all(course, wrong)
-    course.autograde()
-    return course

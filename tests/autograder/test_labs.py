@@ -14,6 +14,7 @@ from lab_suite import (
     Lab,
     graded_course,
     hidden_calls,
+    hidden_cells,
     max_points,
     notebook,
     solution,
@@ -22,15 +23,9 @@ from lab_suite import (
     wrong_students,
 )
 from lab_table import LABS
-from nbgrader_course import (
-    assert_check_catches,
-    assert_hidden_cells_quiet,
-    assert_mistakes_lose_points,
-    assert_no_hidden_source,
-    assert_rescoring_agrees,
-    assert_solution_quiet,
-    solution_code,
-)
+from nbgrader_course import solution_code
+
+from autograder.checks.hints import HINTS
 
 SEEDS, FEW_SEEDS = tuple(range(8)), (0, 1, 2)
 
@@ -80,7 +75,12 @@ def test_an_unwritten_function_scores_zero(lab, name, capsys):
 @pytest.mark.parametrize(("lab", "mistake"), _per_lab(lambda lab: lab.mistakes))
 def test_classic_mistakes_lose_points_and_get_their_hint(lab, mistake, capsys):
     name, wrong_fn, hint = lab.mistakes[mistake]
-    assert_check_catches(lab.checks[name], wrong_fn, hidden_calls(lab)[name], hint, capsys)
+    check, call = lab.checks[name], hidden_calls(lab)[name]
+    run = check.evaluate(wrong_fn, call.seed)
+    assert run.failing, "the hidden cases do not catch this mistake"
+    assert run.hint == hint, (run.hint, run.hint_matches)
+    assert check(wrong_fn, seed=call.seed, points=call.points) < call.points
+    assert "Hint: " + HINTS[hint] in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("lab", "mistake"), _per_lab(lambda lab: lab.mistakes))
@@ -119,24 +119,45 @@ def test_the_solution_scores_full_marks(lab, tmp_path_factory):
 def test_the_released_notebook_scores_zero(lab, tmp_path_factory):
     course = graded_course(lab, tmp_path_factory)
     assert course.score("blank") == dict.fromkeys(max_points(lab), 0.0)
+    for name in written_by_student(lab):
+        cell = hidden_cells(lab)[name]
+        assert "not written yet" in course.cell_text("blank", cell), (name, cell)
 
 
 @pytest.mark.parametrize("lab", LAB)
 def test_nothing_errors_or_writes_to_stderr_in_the_solution(lab, tmp_path_factory):
-    assert_solution_quiet(graded_course(lab, tmp_path_factory))
+    cells = graded_course(lab, tmp_path_factory).graded("solution").cells
+    outputs = [o for c in cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
 
 
 @pytest.mark.parametrize("lab", LAB)
 def test_no_hidden_test_cell_errors_or_writes_to_stderr(lab, tmp_path_factory):
-    students = ("solution", "blank", *lab.students, *lab.extra)
-    assert_hidden_cells_quiet(graded_course(lab, tmp_path_factory), students, max_points(lab))
+    course = graded_course(lab, tmp_path_factory)
+    for student in ("solution", "blank", *lab.students, *lab.extra):
+        for grade_id in max_points(lab):
+            outputs = course.cell(student, grade_id).outputs
+            assert not [o for o in outputs if o.output_type == "error"], (student, grade_id)
+            assert not [o for o in outputs if o.get("name") == "stderr"], (student, grade_id)
 
 
 @pytest.mark.parametrize(("lab", "student"), _per_lab(lambda lab: lab.students))
 def test_classic_mistakes_lose_points_with_the_matching_hint(lab, student, tmp_path_factory):
+    """Each test cell with a hint loses points and shows its smallest failing case and the
+    hint (``None``: any hint); the cells that may lose are not checked; every other earns full
+    marks."""
     _, hints, may_lose = wrong_students(lab)[student]
-    assert_mistakes_lose_points(graded_course(lab, tmp_path_factory), student, max_points(lab),
-                                hints, may_lose)
+    course = graded_course(lab, tmp_path_factory)
+    scores = course.score(student)
+    for grade_id, points in max_points(lab).items():
+        if grade_id in hints:
+            assert scores[grade_id] < points, grade_id
+            text = course.cell_text(student, grade_id)
+            assert "Smallest failing case" in text, text
+            if hints[grade_id] is not None:
+                assert "Hint: " + HINTS[hints[grade_id]] in text, text
+        elif grade_id not in may_lose:
+            assert scores[grade_id] == points, grade_id
 
 
 def _honest(lab: Lab) -> list[str]:
@@ -146,10 +167,18 @@ def _honest(lab: Lab) -> list[str]:
 
 @pytest.mark.parametrize(("lab", "student"), _per_lab(_honest))
 def test_rescoring_agrees_with_nbgrader_on_honest_notebooks(lab, student, tmp_path_factory):
-    assert_rescoring_agrees(graded_course(lab, tmp_path_factory), student, max_points(lab))
+    """The points decided outside the kernel are nbgrader's, with no note, on an honest
+    notebook."""
+    course = graded_course(lab, tmp_path_factory)
+    rescored = course.rescore(student)
+    assert {k: r.points for k, r in rescored.items()} == course.score(student)
+    assert [r.note for r in rescored.values()] == [""] * len(max_points(lab))
 
 
 @pytest.mark.parametrize("lab", LAB)
 def test_feedback_shows_no_hidden_test_source(lab, tmp_path_factory):
-    students = ("solution", "blank", *lab.students, *lab.extra)
-    assert_no_hidden_source(graded_course(lab, tmp_path_factory), students, max_points(lab))
+    course = graded_course(lab, tmp_path_factory)
+    for student in ("solution", "blank", *lab.students, *lab.extra):
+        for grade_id in max_points(lab):
+            text = course.cell_text(student, grade_id)
+            assert "seed=" not in text and "BEGIN HIDDEN" not in text, (student, grade_id)

@@ -79,6 +79,12 @@ def write_zip(path: Path, entries: dict[str, tuple[bytes, tuple]]) -> Path:
     return path
 
 
+def notebooks_zip(path: Path, when: tuple[int, ...], markers: dict[str, str]) -> Path:
+    """A zip of notebooks named as the LMS names them, each holding its marker, all at ``when``."""
+    return write_zip(path, {name: (notebook_bytes(marker), when)
+                            for name, marker in markers.items()})
+
+
 def test_canvas_zip_is_matched_by_lms_number_and_name(labs, tmp_path, capsys):
     jan2, jan3 = (2026, 1, 2, 10, 0, 0), (2026, 1, 3, 9, 30, 0)
     archive = write_zip(tmp_path / "submissions.zip", {
@@ -104,11 +110,10 @@ def test_canvas_zip_is_matched_by_lms_number_and_name(labs, tmp_path, capsys):
 
 
 def test_moodle_zip_in_folders_and_flat(labs, tmp_path, capsys):
-    when = (2026, 2, 1, 8, 0, 0)
-    archive = write_zip(tmp_path / "moodle.zip", {
-        f"Jane Smith_700001_assignsubmission_file_/{LAB}.ipynb": (notebook_bytes("jane"), when),
-        f"Robert Stone_700002_assignsubmission_file_{LAB}.ipynb": (notebook_bytes("bob"), when),
-        f"Mystery Person_700003_assignsubmission_file_/{LAB}.ipynb": (notebook_bytes("?"), when),
+    archive = notebooks_zip(tmp_path / "moodle.zip", (2026, 2, 1, 8, 0, 0), {
+        f"Jane Smith_700001_assignsubmission_file_/{LAB}.ipynb": "jane",
+        f"Robert Stone_700002_assignsubmission_file_{LAB}.ipynb": "bob",
+        f"Mystery Person_700003_assignsubmission_file_/{LAB}.ipynb": "?",
     })
     out = collect(labs, archive, capsys)
     assert submitted(labs) == {"s001": "jane", "s004": "bob"}
@@ -133,10 +138,9 @@ def test_plain_folder_of_student_ids(labs, tmp_path, capsys):
 
 def test_without_a_roster_ids_come_from_the_names(labs, tmp_path, capsys):
     (labs / "roster.csv").unlink()
-    when = (2026, 1, 2, 10, 0, 0)
-    archive = write_zip(tmp_path / "canvas.zip", {
-        f"smithjane_12345_901_{LAB}.ipynb": (notebook_bytes("jane"), when),
-        f"Ann Lee_1_assignsubmission_file_/{LAB}.ipynb": (notebook_bytes("ann"), when),
+    archive = notebooks_zip(tmp_path / "canvas.zip", (2026, 1, 2, 10, 0, 0), {
+        f"smithjane_12345_901_{LAB}.ipynb": "jane",
+        f"Ann Lee_1_assignsubmission_file_/{LAB}.ipynb": "ann",
     })
     out = collect(labs, archive, capsys)
     assert submitted(labs) == {"smithjane": "jane", "annlee": "ann"}

@@ -177,5 +177,4 @@ def test_the_graded_solution_earns_the_accuracy_points_from_the_grader(course):
 
 
 def test_the_released_notebook_says_what_is_missing(course):
-    assert "not written yet" in course.cell_text("blank", "hidden_conv")
     assert "cnn is None" in course.cell_text("blank", "hidden_cnn_accuracy")

@@ -103,7 +103,3 @@ def test_the_graded_solution_runs_the_gpu_cell(course):
         assert "on the GPU:" in printed and "could not run" not in printed, printed
     else:
         assert "GPU timings are skipped" in printed, printed
-
-
-def test_the_released_notebook_says_what_is_not_written_yet(course):
-    assert "not written yet" in course.cell_text("blank", "hidden_conv2d_fft")

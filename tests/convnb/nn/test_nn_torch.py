@@ -105,31 +105,32 @@ def test_batchnorm_train_then_eval_matches_torch(kwargs):
     compare(ours, theirs, rng.standard_normal((2, 3, 5, 5)))
 
 
-@pytest.mark.parametrize("reduction", ["mean", "sum"])
-@pytest.mark.parametrize("logits_shape", [(6, 4), (3, 5, 4, 2)], ids=["classes", "per-pixel"])
-def test_cross_entropy_matches_torch(logits_shape, reduction):
-    rng = np.random.default_rng(3)
-    logits = 50 * rng.standard_normal(logits_shape)  # large enough to overflow a naive exp
-    target = rng.integers(0, logits_shape[1], (logits_shape[0], *logits_shape[2:]))
-    ours = nn.CrossEntropyLoss(reduction=reduction)
-    loss = ours(logits, target)
-    lt = torch.tensor(logits, requires_grad=True)
-    loss_t = torch.nn.CrossEntropyLoss(reduction=reduction)(lt, torch.from_numpy(target))
-    loss_t.backward()
-    np.testing.assert_allclose(loss, loss_t.item(), **TOL)
-    np.testing.assert_allclose(ours.backward(), lt.grad.numpy(), **TOL)
+def _cross_entropy_inputs(shape):
+    def make(rng):
+        logits = 50 * rng.standard_normal(shape)  # large enough to overflow a naive exp
+        return logits, rng.integers(0, shape[1], (shape[0], *shape[2:]))
+    return make
+
+
+LOSSES = {
+    "cross_entropy-classes": ("CrossEntropyLoss", _cross_entropy_inputs((6, 4))),
+    "cross_entropy-per-pixel": ("CrossEntropyLoss", _cross_entropy_inputs((3, 5, 4, 2))),
+    "mse": ("MSELoss", lambda rng: (rng.standard_normal((2, 3, 4, 4)),
+                                     rng.standard_normal((2, 3, 4, 4)))),
+}
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_mse_matches_torch(reduction):
-    rng = np.random.default_rng(4)
-    pred, target = rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((2, 3, 4, 4))
-    ours = nn.MSELoss(reduction=reduction)
-    loss = ours(pred, target)
-    pt = torch.tensor(pred, requires_grad=True)
-    loss_t = torch.nn.MSELoss(reduction=reduction)(pt, torch.from_numpy(target))
-    loss_t.backward()
-    np.testing.assert_allclose(loss, loss_t.item(), **TOL)
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_losses_match_torch(loss, reduction):
+    name, inputs = LOSSES[loss]
+    prediction, target = inputs(np.random.default_rng(3))
+    ours = getattr(nn, name)(reduction=reduction)
+    value = ours(prediction, target)
+    pt = torch.tensor(prediction, requires_grad=True)
+    value_t = getattr(torch.nn, name)(reduction=reduction)(pt, torch.from_numpy(target))
+    value_t.backward()
+    np.testing.assert_allclose(value, value_t.item(), **TOL)
     np.testing.assert_allclose(ours.backward(), pt.grad.numpy(), **TOL)
 
 
