@@ -115,6 +115,28 @@ def _rescore(course: Course, lab: str, student: str, notebooks: list[str]) -> li
     return flags
 
 
+def _integrity_flags(course: Course, lab: str, student: str, notebooks: list[str]) -> list[str]:
+    """Locked or test cells the student edited or deleted, points changed, fake reports
+    printed (:mod:`autograder.integrity`), each prefixed with its notebook."""
+    from .integrity import submission_flags
+
+    flags = []
+    for nb in notebooks:
+        released = course.path("release", ".", lab) / f"{nb}.ipynb"
+        submitted = course.path("submitted", student, lab) / f"{nb}.ipynb"
+        graded = course.path("autograded", student, lab) / f"{nb}.ipynb"
+        if not (released.exists() and submitted.exists()):
+            continue
+        try:
+            found = submission_flags(
+                nbformat.read(released, as_version=4), nbformat.read(submitted, as_version=4),
+                nbformat.read(graded, as_version=4) if graded.exists() else None)
+        except (ValueError, KeyError, AttributeError) as err:  # unreadable: said elsewhere
+            found = [f"the notebook could not be compared with the released one: {err}"]
+        flags += [f"{nb}/{flag}" for flag in found]
+    return flags
+
+
 def grade_submission(root: str, lab: str, student: str) -> SubmissionResult:
     """Autogrades, rescores and writes feedback for one submission of ``lab``.
 
@@ -146,6 +168,7 @@ def grade_submission(root: str, lab: str, student: str) -> SubmissionResult:
         else:
             result.flags.append(f"rescoring failed, kernel scores kept: "
                                 f"{type(err).__name__}: {err}")
+    result.flags += _integrity_flags(course, lab, student, notebooks)
     feedback = _run(GenerateFeedback, course, lab, student)
     if not feedback["success"]:
         result.notes.append(f"no feedback written: {failure_reason(feedback)}")

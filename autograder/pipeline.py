@@ -25,9 +25,11 @@ from nbgrader.plugins import CsvExportPlugin
 from nbgrader.utils import capture_log
 from tqdm import tqdm
 
-from .course import KERNEL_NAME, Course, UsageError, course_kernel
+from .course import CONFIG_FILE, KERNEL_NAME, Course, UsageError, course_kernel
 from .grading import SubmissionResult, failure_reason, grade_submission, quiet_logging
+from .nbgrader_hooks import check_released_seeds, configuration_problems
 from .report import write_report
+from .secret import SecretError, create_secret, read_secret, secret_path
 
 
 def book_downloads(course: Course) -> Path:
@@ -35,20 +37,53 @@ def book_downloads(course: Course) -> Path:
     return course.root.parent / "book" / "_downloads" / "labs"
 
 
-def release(course: Course, lab: str) -> tuple[list[Path], list[Path]]:
+def _check_configuration(course: Course, command: str) -> None:
+    problems = configuration_problems(course.config)
+    if problems:
+        raise UsageError(command, f"{course.root / CONFIG_FILE} does not make nbgrader's own "
+                                  "commands safe: " + "; ".join(problems) + " (as in the "
+                                  "repository's labs/nbgrader_config.py)")
+
+
+def check_secret(course: Course, lab: str, command: str = "grade") -> None:
+    """Refuses to grade ``lab`` without the course secret it was released with."""
+    try:
+        secret = read_secret(course.root, command)
+        with course.gradebook() as gb:
+            for name in course.notebooks(lab, command):
+                source = course.path("source", ".", lab) / f"{name}.ipynb"
+                check_released_seeds(gb, nbformat.read(source, as_version=4), name, lab, secret,
+                                     secret_path(course.root))
+    except SecretError as err:
+        raise UsageError(command, str(err).removeprefix(f"{command}: ")) from None
+
+
+def release(course: Course, lab: str,
+            say: Callable[[str], None] = print) -> tuple[list[Path], list[Path]]:
     """Generates the student version of ``lab`` with nbgrader and copies it to the book.
+
+    The first release of the course creates its secret (:mod:`autograder.secret`); nbgrader's
+    generate step, as the course configures it, draws the hidden tests' seeds from it.
 
     Returns
     -------
     The released notebooks (``release/<lab>/``) and their copies in ``book_downloads``.
     """
     notebooks = course.notebooks(lab, "release")
+    _check_configuration(course, "release")
     for name in notebooks:
         path = course.path("source", ".", lab) / f"{name}.ipynb"
         kernel = nbformat.read(path, as_version=4).metadata.get("kernelspec", {}).get("name")
         if kernel != KERNEL_NAME:
             raise UsageError("release", f"{path} uses the kernel '{kernel}'; expected "
                                         f"'{KERNEL_NAME}' (nbgrader grades with it)")
+    try:
+        _, created = create_secret(course.root)
+    except SecretError as err:
+        raise UsageError("release", str(err).removeprefix("release: ")) from None
+    if created:
+        say(f"created the course secret {secret_path(course.root)}: the hidden tests' cases "
+            "are drawn from it; back it up with the gradebook")
     quiet_logging()
     coursedir = course.coursedir()
     coursedir.assignment_id = lab
@@ -181,6 +216,8 @@ def grade(course: Course, lab: str, student: str | None = None, jobs: int | None
     course.notebooks(lab, "grade")
     students = _students(course, lab, student)
     _check_released(course, lab)
+    _check_configuration(course, "grade")
+    check_secret(course, lab)
     jobs = max(1, min(jobs or default_jobs(), len(students)))
     imported = course.import_roster()
     if imported:

@@ -11,6 +11,10 @@ outputs with the same strictness. A missing or unreadable record earns 0.
     rescored = rescore_notebook(Path("labs/source/lab01_correlation/lab01_correlation.ipynb"),
                                 Path("autograded/alice/lab01_correlation/lab01_correlation.ipynb"))
     rescored["hidden_pad2d"].points
+
+The seed the kernel ran is not the one written in the source: at release every hidden test's
+``seed=S`` became a seed derived from the course secret (:mod:`autograder.secret`), and the
+rescoring derives it again from ``S``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from nbgrader.utils import determine_grade, is_grade
 
 from .calls import check_calls
 from .checks import RecordError, get_check, partial_credit, read_record, records_in
+from .course import CONFIG_FILE
+from .secret import derive_seed, read_secret
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,8 @@ def _by_grade_id(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
             if c.metadata.get("nbgrader", {}).get("grade_id")}
 
 
-def _rescore_cell(source_cell: nbformat.NotebookNode,
-                  cell: nbformat.NotebookNode | None) -> Rescored:
+def _rescore_cell(source_cell: nbformat.NotebookNode, cell: nbformat.NotebookNode | None,
+                  lab: str, secret: bytes | None) -> Rescored:
     grade_id = source_cell.metadata["nbgrader"]["grade_id"]
     max_points = float(source_cell.metadata["nbgrader"]["points"])
     scored = [c for c in check_calls(source_cell.source) if c.points is not None]
@@ -61,6 +67,9 @@ def _rescore_cell(source_cell: nbformat.NotebookNode,
     if not scored:  # plain asserts, no record to verify: nbgrader's reading stands
         return _verdict(grade_id, kernel or 0.0, max_points, kernel, "no score could be read")
     call = scored[0]
+    seed = call.seed
+    if secret is not None and seed is not None:
+        seed = derive_seed(secret, lab, call.name, seed)
     check = get_check(call.name)  # the trusted source names an existing check, or this raises
     payloads = records_in(cell.get("outputs", []))
     if len(payloads) != 1:
@@ -69,14 +78,15 @@ def _rescore_cell(source_cell: nbformat.NotebookNode,
                f"{len(payloads)} grading records in the cell's output, expected one")
         return _verdict(grade_id, 0.0, max_points, kernel, why)
     try:
-        name, seed, points, outputs = read_record(payloads[0])
+        name, recorded_seed, points, outputs = read_record(payloads[0])
     except RecordError as exc:
         return _verdict(grade_id, 0.0, max_points, kernel, f"unreadable grading record: {exc}")
-    if (name, seed, points) != (call.name, call.seed, call.points):
+    if (name, recorded_seed, points) != (call.name, seed, call.points):
+        # The record's own seed only: the kernel had it; the trusted one is not shown.
         return _verdict(grade_id, 0.0, max_points, kernel,
-                        f"the grading record is for {name} (seed {seed}, points {points}), not "
-                        "for the cell's check")
-    passed, total = check.replay(call.seed, outputs)
+                        f"the grading record is for {name} (seed {recorded_seed}, points "
+                        f"{points}), not for the cell's check")
+    passed, total = check.replay(seed, outputs)
     trusted = partial_credit(call.points, passed, total)
     return _verdict(grade_id, trusted, max_points, kernel,
                     f"{passed} of {total} recorded cases are right")
@@ -102,7 +112,31 @@ def _verdict(grade_id: str, points: float, max_points: float, kernel: float | No
                     f"the cell claimed {claimed} but the grader gives {points:g}: {why}")
 
 
-def rescore_notebook(source_nb: Path, autograded_nb: Path) -> dict[str, Rescored]:
+def course_secret_of(notebook: Path) -> bytes | None:
+    """The secret of the course folder that holds ``notebook`` (the nearest folder above it with
+    an ``nbgrader_config.py``); ``None`` for a notebook outside any course."""
+    for folder in Path(notebook).resolve().parents:
+        if (folder / CONFIG_FILE).is_file():
+            return read_secret(folder, "rescore")
+    return None
+
+
+def rescore_cells(source: nbformat.NotebookNode, autograded: nbformat.NotebookNode, lab: str,
+                  secret: bytes | None) -> dict[str, Rescored]:
+    """Trusted scores of every autograded test cell of ``source``, keyed by ``grade_id``: the
+    notebooks themselves, ``lab`` and the course ``secret`` (``None``: the seeds as written)."""
+    cells = _by_grade_id(autograded)
+    results = {}
+    for cell in source.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not is_grade(cell) or meta.get("solution"):
+            continue
+        results[meta["grade_id"]] = _rescore_cell(cell, cells.get(meta["grade_id"]), lab, secret)
+    return results
+
+
+def rescore_notebook(source_nb: Path, autograded_nb: Path, secret: bytes | None = None,
+                     lab: str | None = None) -> dict[str, Rescored]:
     """Trusted scores of every autograded test cell, keyed by nbgrader ``grade_id``.
 
     Parameters
@@ -111,13 +145,13 @@ def rescore_notebook(source_nb: Path, autograded_nb: Path) -> dict[str, Rescored
         tests; only its cells' sources and metadata are trusted.
     autograded_nb : the notebook ``nbgrader autograde`` executed for one student; only the
         grading records in its outputs are used, and judged again here.
+    secret : the course secret the lab was released with; by default the secret of the course
+        that holds ``source_nb`` (:func:`course_secret_of`).
+    lab : the lab's name, as the seeds were derived with it; by default the folder of
+        ``source_nb``.
     """
-    source = nbformat.read(source_nb, as_version=4)
-    autograded = _by_grade_id(nbformat.read(autograded_nb, as_version=4))
-    results = {}
-    for cell in source.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not is_grade(cell) or meta.get("solution"):
-            continue
-        results[meta["grade_id"]] = _rescore_cell(cell, autograded.get(meta["grade_id"]))
-    return results
+    if secret is None:
+        secret = course_secret_of(source_nb)
+    return rescore_cells(nbformat.read(source_nb, as_version=4),
+                         nbformat.read(autograded_nb, as_version=4),
+                         lab or Path(source_nb).parent.name, secret)

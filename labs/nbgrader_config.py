@@ -10,6 +10,8 @@ file, whatever the working directory:
     autograded/<student>/<lab>/     executed submissions
     feedback/<student>/<lab>/       HTML feedback, hidden tests removed
     gradebook.db                    nbgrader's SQLite gradebook
+    course_secret                   the secret the hidden tests' cases are drawn from (created
+                                    by the first release; back it up with the gradebook)
     roster.csv                      optional: nbgrader's student CSV (id, first_name, last_name,
                                     email, lms_user_id) plus an optional lms_name column
 
@@ -36,6 +38,36 @@ c.CourseDirectory.feedback_directory = "feedback"
 # implementation gets twice that. A cell that runs longer is interrupted and scores zero.
 c.Execute.timeout = 120
 c.Execute.startup_timeout = 60
+
+# nbgrader's own chains with the course's three steps (autograder/nbgrader_hooks.py), so that
+# `nbgrader generate_assignment` and `nbgrader autograde` run here do what `python -m autograder
+# release` and `grade` do: hidden tests drawn from the course secret, and the gradebook given the
+# grader's own judgement of each test cell's recorded answers, never the kernel's claim.
+c.GenerateAssignment.preprocessors = [
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.InstantiateTests",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearSolutions",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "autograder.nbgrader_hooks.SecretSeeds",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.SaveCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "autograder.nbgrader_hooks.RescoreCells",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "autograder.nbgrader_hooks.SaveTrustedGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"
 c.ClearSolutions.end_solution_delimeter = "END SOLUTION"

@@ -1,7 +1,9 @@
 """A temporary nbgrader course for one lab, driven through the real nbgrader command line.
 
 The lab test suite uses it (``tests/lab_suite.py``): :meth:`GradedCourse.generate`
-copies ``labs/source/<lab>`` into a fresh course and runs ``nbgrader generate_assignment``;
+copies ``labs/source/<lab>`` into a fresh course and runs ``nbgrader generate_assignment`` with
+the course's release steps (the hidden tests' seeds derived from a course secret, by default
+:data:`TEST_SECRET`);
 :meth:`~GradedCourse.submission` makes a student's notebook from the released one (the solution,
 with some cells replaced or edited); :meth:`~GradedCourse.submit` files it; one
 :meth:`~GradedCourse.autograde` grades every submission; then :meth:`~GradedCourse.score`,
@@ -11,6 +13,7 @@ with some cells replaced or edited); :meth:`~GradedCourse.submit` files it; one
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -21,10 +24,16 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
+from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.rescore import rescore_notebook
+from autograder.secret import read_secret, secret_path
 
 REPO = Path(__file__).resolve().parents[1]
+
+TEST_SECRET = hashlib.sha256(b"convnb lab suite").digest()
+"""The lab suite's course secret: fixed, so that a failure can be replayed (the hidden cases
+still come from a secret, not from the seeds written in ``labs/``)."""
 
 # A solution cell's replacement: the student's whole code, or [(solution text, the student's
 # text), ...], each solution text found exactly once.
@@ -75,19 +84,41 @@ class GradedCourse:
 
     def __init__(self, tmp: Path, lab: str):
         self.lab = lab
-        self.source = REPO / "labs" / "source" / lab / f"{lab}.ipynb"
         self.root = tmp / "course"
+        self.source = self.root / "source" / lab / f"{lab}.ipynb"
+        """The course's copy of ``labs/source/<lab>/<lab>.ipynb``."""
         self._env = _environment(tmp)
 
     @classmethod
-    def generate(cls, tmp: Path, lab: str) -> GradedCourse:
-        """A course holding ``lab``, its assignment generated (the released notebook made)."""
+    def generate(cls, tmp: Path, lab: str, secret: bytes | None = TEST_SECRET,
+                 course_config: bool = False) -> GradedCourse:
+        """A course holding ``lab``, its assignment generated (the released notebook made).
+
+        ``secret`` is written as the course secret first; ``None`` leaves it to the release to
+        create. The course's configuration is nbgrader's, a 120 s cell limit and the release
+        steps of ``labs/nbgrader_config.py``, so nbgrader's autograde writes the kernel's own
+        scores; ``course_config`` uses the whole of ``labs/nbgrader_config.py`` instead.
+        """
         course = cls(tmp, lab)
-        shutil.copytree(course.source.parent, course.root / "source" / lab)
-        (course.root / "nbgrader_config.py").write_text(
-            "c = get_config()\nc.Execute.timeout = 120\n")
+        shutil.copytree(REPO / "labs" / "source" / lab, course.source.parent)
+        labs_config = REPO / "labs" / "nbgrader_config.py"
+        if course_config:
+            shutil.copy(labs_config, course.root / "nbgrader_config.py")
+        else:
+            release_steps = PyFileConfigLoader(labs_config.name, path=str(labs_config.parent)
+                                               ).load_config().GenerateAssignment.preprocessors
+            (course.root / "nbgrader_config.py").write_text(
+                "c = get_config()\nc.Execute.timeout = 120\n"
+                f"c.GenerateAssignment.preprocessors = {list(release_steps)!r}\n")
+        if secret is not None:
+            secret_path(course.root).write_text(secret.hex() + "\n")
+            secret_path(course.root).chmod(0o600)
         course.nbgrader("generate_assignment", lab, "--force")
         return course
+
+    @property
+    def secret(self) -> bytes:
+        return read_secret(self.root, "GradedCourse")
 
     def nbgrader(self, *args: str) -> None:
         proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=self.root,
@@ -141,4 +172,4 @@ class GradedCourse:
                        if o.output_type == "stream")
 
     def rescore(self, student: str) -> dict:
-        return rescore_notebook(self.source, self.graded_path(student))
+        return rescore_notebook(self.source, self.graded_path(student), self.secret, self.lab)

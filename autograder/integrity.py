@@ -1,0 +1,111 @@
+"""What a submission changed that a student must not change, found by comparing notebooks.
+
+nbgrader runs a submission with its locked and test cells restored from the gradebook
+(``OverwriteCells``), so editing them changes no score; but an instructor wants to see the
+attempt. :func:`submission_flags` lists, in words an instructor can act on:
+
+* a locked or test cell deleted, or its source edited (against the released notebook);
+* a graded cell's points changed in its metadata, or a cell's grade id renamed;
+* text that imitates a check's report, printed by a cell that does not call that check (a
+  student who prints ``check_pad2d: all 12 random cases pass: 4 of 4 points.`` to look right
+  in the feedback).
+
+Each flag names the cell and quotes the evidence.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from nbformat import NotebookNode
+
+FAKE_REPORT = re.compile(r"(check_\w+): (?:all \d+|\d+ of \d+) (?:random )?cases pass[^\n]*")
+
+
+def _meta(cell: NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _by_id(nb: NotebookNode) -> dict[str, NotebookNode]:
+    return {_meta(c)["grade_id"]: c for c in nb.cells if _meta(c).get("grade_id")}
+
+
+def _first_change(before: str, after: str) -> str:
+    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0):
+        if line[:1] in "+-" and not line.startswith(("+++", "---")):
+            return line[:100]
+    return "(white space)"
+
+
+def cell_flags(released: NotebookNode, submitted: NotebookNode) -> list[str]:
+    """Locked and test cells deleted or edited, points changed, grade ids renamed.
+
+    Parameters
+    ----------
+    released : the notebook students were given (``release/<lab>/<nb>.ipynb``).
+    submitted : one student's notebook as collected (``submitted/<student>/<lab>/<nb>.ipynb``).
+    """
+    given, handed_in = _by_id(released), _by_id(submitted)
+    flags = []
+    for grade_id, cell in given.items():
+        meta = _meta(cell)
+        if meta.get("solution") or not (meta.get("locked") or meta.get("grade")):
+            continue
+        kind = "test cell" if meta.get("grade") else "locked cell"
+        theirs = handed_in.get(grade_id)
+        if theirs is None:
+            flags.append(f"{grade_id}: the {kind} was deleted (or its grade id changed)")
+            continue
+        if theirs.source.strip() != cell.source.strip():
+            flags.append(f"{grade_id}: the {kind} was edited; first change: "
+                         f"{_first_change(cell.source, theirs.source)!r}")
+        if meta.get("grade") and _meta(theirs).get("points") != meta.get("points"):
+            flags.append(f"{grade_id}: its points were changed from {meta.get('points')} to "
+                         f"{_meta(theirs).get('points')} in the notebook's metadata")
+    for grade_id in sorted(set(handed_in) - set(given)):
+        if _meta(handed_in[grade_id]).get("grade"):
+            flags.append(f"{grade_id}: a graded cell that the released notebook does not have")
+    return flags
+
+
+def _text(cell: NotebookNode) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif "data" in out:
+            parts.append(str(out["data"].get("text/plain", "")))
+    return "".join(parts)
+
+
+def _called_checks(source: str) -> set[str]:
+    from .calls import check_calls
+
+    try:
+        return {call.name for call in check_calls(source)}
+    except (SyntaxError, ValueError):
+        return set()
+
+
+def fake_report_flags(autograded: NotebookNode) -> list[str]:
+    """Cells whose output holds a check's report although the cell does not call that check."""
+    flags = []
+    for index, cell in enumerate(autograded.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        called = _called_checks(cell.source)
+        for found in FAKE_REPORT.finditer(_text(cell)):
+            name = _meta(cell).get("grade_id") or f"cell {index}"
+            flag = (f"{name}: prints text that imitates a check's report: "
+                    f"{found.group(0)[:100]!r}")
+            if found.group(1) not in called and flag not in flags:
+                flags.append(flag)
+    return flags
+
+
+def submission_flags(released: NotebookNode, submitted: NotebookNode,
+                     autograded: NotebookNode | None) -> list[str]:
+    """Everything :func:`cell_flags` and :func:`fake_report_flags` find in one submission."""
+    flags = cell_flags(released, submitted)
+    return flags + (fake_report_flags(autograded) if autograded is not None else [])

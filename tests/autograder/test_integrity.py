@@ -1,0 +1,84 @@
+"""A submission's edits to what a student must not change, and fake reports, are flagged with the
+evidence: against lab01's real released notebook, and through ``python -m autograder grade``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from lab_suite import graded_course
+from lab_table import lab
+
+from autograder.__main__ import main
+from autograder.grading import grade_submission
+from autograder.integrity import cell_flags, fake_report_flags
+from autograder.sample_lab import LAB, answer, write_sample_lab
+
+REPO = Path(__file__).resolve().parents[2]
+FAKE = "check_pad2d: all 12 random cases pass: 4 of 4 points."
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    return graded_course(lab("lab01"), tmp_path_factory)
+
+
+def _copy(nb):
+    return nbformat.from_dict(json.loads(json.dumps(nb)))
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def test_an_honest_submission_has_no_flags(course):
+    assert cell_flags(course.released, course.submission({})) == []
+    assert fake_report_flags(course.graded("solution")) == []  # the test cells' real reports
+
+
+def test_edited_deleted_and_repointed_cells_are_flagged_with_the_evidence(course):
+    nb = course.submission({})
+    _cell(nb, "test_pad2d").source = "pass  # check_pad2d(pad2d)"
+    nb.cells.remove(_cell(nb, "hidden_output_size"))
+    _cell(nb, "hidden_correlate1d").metadata["nbgrader"]["points"] = 30
+    flags = cell_flags(course.released, nb)
+    assert flags == [
+        "hidden_correlate1d: its points were changed from 3 to 30 in the notebook's metadata",
+        "test_pad2d: the locked cell was edited; first change: '-check_pad2d(pad2d)'",
+        "hidden_output_size: the test cell was deleted (or its grade id changed)",
+    ]
+
+
+def test_a_fake_report_outside_the_test_cells_is_flagged(course):
+    nb = _copy(course.graded("solution"))
+    cell = _cell(nb, "pad2d")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{FAKE}\n")]
+    assert fake_report_flags(nb) == [
+        f"pad2d: prints text that imitates a check's report: {FAKE!r}"]
+
+
+def test_grade_reports_the_flags_and_scores_the_restored_cells(tmp_path):
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    (labs / "nbgrader_config.py").write_text((REPO / "labs" / "nbgrader_config.py").read_text())
+    write_sample_lab(labs)
+    assert main(["--course", str(labs), "release", LAB]) == 0
+    nb = answer(labs / "release" / LAB / f"{LAB}.ipynb", {
+        "add": 'def add(a, b):\n    print("check_add: all 12 cases pass: 2 of 2 points.")\n'
+               "    return a + b",
+        "square": "def square(x):\n    return x + x"})
+    _cell(nb, "test_square").source = "print('visible test passed')"
+    _cell(nb, "test_square").metadata["nbgrader"]["points"] = 30
+    folder = labs / "submitted" / "mallory" / LAB
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"{LAB}.ipynb")
+    result = grade_submission(str(labs), LAB, "mallory")
+    assert result.graded, result.reason
+    flagged = "\n".join(result.flags)
+    assert "sample/test_square: the test cell was edited" in flagged
+    assert "sample/test_square: its points were changed from 3 to 30" in flagged
+    # add's print shows in the test cell that calls add, which calls no check: once, flagged
+    assert flagged.count("sample/test_add: prints text that imitates a check's report: "
+                         "'check_add: all 12 cases pass: 2 of 2 points.'") == 1
