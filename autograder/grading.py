@@ -18,14 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import MissingEntry
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.utils import capture_log
 from sqlalchemy.exc import SAWarning
 
 from .course import Course
+from .sandbox import Sandbox, sandboxed
 
 TIMEOUT_ERROR = "CellTimeoutError"
+UNISOLATED = ("graded without isolation (c.Sandbox.enabled = False): its code could read the "
+              "course and use the network")
 _ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit))\b:?\s*(.*)$")
+_MODULE = re.compile(r"^(?:[a-z_]\w*\.)+(?=[A-Z])")
+"""The module path before an exception's name (``nbclient.exceptions.``)."""
 
 
 @dataclass
@@ -65,6 +71,8 @@ def _run(app_class: type, course: Course, lab: str, student: str) -> dict:
     coursedir.assignment_id, coursedir.student_id = lab, student
     app = app_class(coursedir=coursedir, config=course.config)
     app.force = True
+    if app_class is Autograde and Sandbox(config=course.config).enabled:
+        app.autograde_preprocessors = sandboxed(app.autograde_preprocessors)
     return capture_log(app)
 
 
@@ -74,20 +82,50 @@ def failure_reason(result: dict) -> str:
     if "kernel became unresponsive" in text:
         return "the kernel became unresponsive (an endless loop that ignores interrupts?)"
     lines = [m.group(0).strip() for m in map(_ERROR_LINE.match, text.splitlines()) if m]
-    lines = [line for line in lines if not line.startswith(("nbgrader.", "SystemExit"))
-             and "NbGraderException" not in line]
+    lines = [_MODULE.sub("", line) for line in lines if "NbGraderException" not in line
+             and not line.startswith(("nbgrader.", "SystemExit"))]
     errors = [line[len("[ERROR] "):] for line in text.splitlines() if line.startswith("[ERROR] ")]
     return (lines or errors or ["nbgrader failed (see its log)"])[-1]
 
 
-def _timeouts(notebook: Path, limit: float) -> list[str]:
+def _mark_failed(course: Course, lab: str, student: str) -> None:
+    """A submission that could not run keeps no score from an earlier grading: its automatic
+    scores are cleared and every cell waits for a grader in formgrader (its manual scores, if
+    any, stay)."""
+    with course.gradebook() as gb:
+        try:
+            submission = gb.find_submission(lab, student)
+        except MissingEntry:  # nbgrader failed before it filed the submission
+            return
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = None
+                grade.needs_manual_grade = True
+        gb.db.commit()
+
+
+def _faults(notebook: Path, limit: float, sandbox: Sandbox) -> tuple[list[str], list[str]]:
+    """The cells of a graded notebook stopped at the time limit, and notes on the cells that
+    hit a limit of the sandbox or tried to end the kernel (each scored as the error it is)."""
     nb = nbformat.read(notebook, as_version=4)
-    hits = []
+    timeouts, notes = [], []
     for index, cell in enumerate(nb.cells, start=1):
-        if any(o.get("ename") == TIMEOUT_ERROR for o in cell.get("outputs", [])):
-            name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
-            hits.append(f"{notebook.stem}: {name} ran past the {limit:g} s limit")
-    return hits
+        name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
+        where = f"{notebook.stem}: {name}"
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        for error in errors:
+            ename, evalue = error.get("ename", ""), error.get("evalue", "")
+            if ename == TIMEOUT_ERROR:
+                timeouts.append(f"{where} ran past the {limit:g} s limit")
+            elif ename == "MemoryError":
+                notes.append(f"{where}: MemoryError (each process of a kernel has "
+                             f"{sandbox.memory_mb} MiB of address space, c.Sandbox.memory_mb)")
+            elif ename == "SystemExit":
+                notes.append(f"{where} called sys.exit({evalue}): scored as an error")
+            elif "Resource temporarily unavailable" in evalue or "new thread" in evalue:
+                notes.append(f"{where}: {ename}: {evalue} (a kernel may have {sandbox.tasks} "
+                             "processes and threads, c.Sandbox.tasks)")
+    return timeouts, notes
 
 
 def _rescore(course: Course, lab: str, student: str, notebooks: list[str]) -> list[str]:
@@ -150,10 +188,14 @@ def grade_submission(root: str, lab: str, student: str) -> SubmissionResult:
     course = _course(root)
     notebooks = course.notebooks(lab, "grade")
     result = SubmissionResult(student, graded=False)
+    sandbox = Sandbox(config=course.config)
+    if not sandbox.enabled:
+        result.notes.append(UNISOLATED)
     autograde = _run(Autograde, course, lab, student)
     result.log = autograde.get("log", "")
     if not autograde["success"]:
         result.reason = failure_reason(autograde)
+        _mark_failed(course, lab, student)
         # Feedback from an earlier grading of this student would be returned as if current.
         shutil.rmtree(course.path("feedback", student, lab), ignore_errors=True)
         result.seconds = time.perf_counter() - start
@@ -163,7 +205,9 @@ def grade_submission(root: str, lab: str, student: str) -> SubmissionResult:
     for nb in notebooks:
         path = course.path("autograded", student, lab) / f"{nb}.ipynb"
         if path.exists():
-            result.timeouts += _timeouts(path, limit)
+            timeouts, notes = _faults(path, limit, sandbox)
+            result.timeouts += timeouts
+            result.notes += notes
     try:
         result.flags = _rescore(course, lab, student, notebooks)
     except Exception as err:  # one submission's problem must not stop the batch

@@ -14,7 +14,8 @@ import multiprocessing
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +27,10 @@ from nbgrader.utils import capture_log
 from tqdm import tqdm
 
 from .course import CONFIG_FILE, KERNEL_NAME, Course, UsageError, course_kernel
-from .grading import SubmissionResult, failure_reason, grade_submission, quiet_logging
+from .grading import UNISOLATED, SubmissionResult, failure_reason, grade_submission, quiet_logging
 from .nbgrader_hooks import check_released_seeds, configuration_problems
 from .report import write_report
+from .sandbox import Sandbox, SandboxUnavailable, probe
 from .secret import SecretError, create_secret, read_secret, secret_path
 
 
@@ -206,6 +208,35 @@ def _merge_status(course: Course, lab: str, results: list[SubmissionResult]) -> 
     return status
 
 
+def _check_isolation(course: Course, say: Callable[[str], None]) -> None:
+    """Refuses to grade where the kernels cannot be sandboxed, unless the course opted out."""
+    sandbox = Sandbox(config=course.config)
+    if not sandbox.enabled:
+        say(f"isolation OFF: {UNISOLATED}")
+        return
+    try:
+        probe(course.config)
+    except SandboxUnavailable as err:
+        raise UsageError("grade", str(err)) from None
+    say(f"isolation: each kernel in a bubblewrap sandbox ({sandbox.limits()})")
+
+
+@contextmanager
+def _kernel_threads(jobs: int) -> Iterator[None]:
+    """Within the block, kernels use their share of the CPUs for BLAS and OpenMP threads (at
+    most 8), unless the instructor's environment already sets it: ``jobs`` kernels with every
+    CPU each would slow each other down."""
+    threads = str(max(1, min(8, default_jobs() // jobs)))
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    added = [name for name in names if name not in os.environ]
+    os.environ.update({name: threads for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 def grade(course: Course, lab: str, student: str | None = None, jobs: int | None = None,
           progress: bool = True, say: Callable[[str], None] = print) -> GradeRun:
     """Autogrades every submission of ``lab`` (or one student's), then exports and reports.
@@ -218,6 +249,7 @@ def grade(course: Course, lab: str, student: str | None = None, jobs: int | None
     _check_released(course, lab)
     _check_configuration(course, "grade")
     check_secret(course, lab)
+    _check_isolation(course, say)
     jobs = max(1, min(jobs or default_jobs(), len(students)))
     imported = course.import_roster()
     if imported:
@@ -225,7 +257,7 @@ def grade(course: Course, lab: str, student: str | None = None, jobs: int | None
     say(f"grading {len(students)} submission(s) of {lab} with {jobs} worker(s)")
     quiet_logging()
     start = time.perf_counter()
-    with course_kernel():
+    with course_kernel(), _kernel_threads(jobs):
         results = _run_batch(course, lab, students, jobs, progress)
     seconds = time.perf_counter() - start
     csv = export_grades(course, lab)

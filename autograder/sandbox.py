@@ -1,0 +1,297 @@
+"""Each submission's kernel in a bubblewrap sandbox: what a student's code can reach, and how much.
+
+``grade`` runs nbgrader's ``Execute`` preprocessor with :class:`SandboxedKernelManager`, which
+starts the kernel under ``bwrap`` (bubblewrap, the sandbox of Flatpak) in new mount, PID,
+network, IPC and UTS namespaces. The kernel sees
+
+* the system's programs and libraries and the Python environment, read-only (``/usr``,
+  ``sys.prefix``, ``sys.base_prefix``), and the course's packages (``Sandbox.packages``) where
+  an editable install keeps them outside the environment: their folders only;
+* its own submission folder (nbgrader's ``autograded/<student>/<lab>/`` copy), read-only, inside
+  a writable tmpfs; a second tmpfs on ``/tmp``, which is also ``HOME``;
+* a private folder with the kernel's connection file and its ZeroMQ IPC sockets: in its own
+  network namespace the kernel's loopback is not the grader's, so the two talk over files.
+
+Nothing else: not the course (``source/``, the gradebook, ``release/``, other students), not the
+instructor's home, no network, none of the grader's environment variables. Each kernel also runs
+under limits (``prlimit`` from util-linux): CPU seconds and address space per process, and a
+number of tasks (processes and threads) for the whole sandbox. ``RLIMIT_NPROC`` does not bind
+root, so a grader running as root drops the kernel to a uid no account uses
+(``UID_BASE`` + the grading process's id, with ``setpriv``); otherwise the kernel keeps the
+instructor's uid inside a new user namespace, where the count is the sandbox's own.
+
+Settings, in the course's ``nbgrader_config.py``: ``c.Sandbox.cpu_seconds = 600`` and the other
+traits of :class:`Sandbox`. ``c.Sandbox.enabled = False`` grades without isolation (a machine
+where bubblewrap cannot run); every submission's report notes then says so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer, List, Unicode
+from traitlets.config import Configurable
+from traitlets.utils.importstring import import_item
+
+UID_BASE = 2_000_000_000
+"""Kernels of a grader running as root run as ``UID_BASE + os.getpid()`` (below 2**31)."""
+
+INSTALL = ("install bubblewrap (Debian, Ubuntu: sudo apt-get install bubblewrap; Fedora: "
+           "sudo dnf install bubblewrap), or grade without isolation, where student code can "
+           "read the course's solutions, the gradebook and other students' work, with "
+           "c.Sandbox.enabled = False in nbgrader_config.py")
+
+ENVIRONMENT = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED",
+               "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""The grader's environment variables a kernel keeps (locale, thread counts); no others."""
+
+_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime")
+
+
+class SandboxUnavailable(Exception):
+    """bubblewrap is missing or cannot start a kernel here; the message says what to do."""
+
+
+class Sandbox(Configurable):
+    """The isolation and limits of each submission's kernel (``c.Sandbox.*`` settings)."""
+
+    enabled = Bool(True, help=(
+        "Run each kernel in a bubblewrap sandbox. False grades without isolation: student "
+        "code can read the course (solutions, gradebook, other students) and use the "
+        "network; every submission's notes in the report say so.")).tag(config=True)
+    cpu_seconds = Integer(600, min=1, help=(
+        "CPU time of each process of a kernel, in seconds, over the whole notebook (the "
+        "wall-clock limit per cell is c.Execute.timeout). A kernel that uses it up is "
+        "stopped and its submission fails to run.")).tag(config=True)
+    memory_mb = Integer(4096, min=256, help=(
+        "Address space of each process of a kernel, in MiB: an allocation beyond it raises "
+        "MemoryError in the student's cell.")).tag(config=True)
+    tasks = Integer(64, min=16, help=(
+        "Processes and threads a kernel may have at once (its own included): a fork bomb "
+        "stops there.")).tag(config=True)
+    scratch_mb = Integer(512, min=16, help=(
+        "Size of each of the kernel's two writable tmpfs (its working folder and /tmp), in "
+        "MiB; they live in memory and vanish with the kernel.")).tag(config=True)
+    packages = List(Unicode(), ["convnb", "autograder"], help=(
+        "Packages the kernel imports that may live outside the Python environment (an "
+        "editable install): their folders are bound read-only.")).tag(config=True)
+    read_only = List(Unicode(), [], help=(
+        "More paths the kernel may read (bound read-only at the same place).")
+    ).tag(config=True)
+
+    def limits(self) -> str:
+        """The limits in words, for notes and errors."""
+        return (f"{self.cpu_seconds} s of CPU and {self.memory_mb} MiB of address space per "
+                f"process, {self.tasks} processes and threads, {self.scratch_mb} MiB of "
+                "scratch")
+
+    def command(self, argv: list[str], *, cwd: str, private: Path, uid: int | None = None
+                ) -> list[str]:
+        """``argv`` (the kernel's command line) run in a sandbox.
+
+        Parameters
+        ----------
+        cwd : the kernel's working folder (the submission's autograded copy).
+        private : the kernel's private folder (connection file, IPC sockets), read-write.
+        uid : the uid to run as (a grader running as root); ``None`` keeps the caller's, in
+            a new user namespace.
+        """
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise SandboxUnavailable(f"bubblewrap (bwrap) is not on PATH: {INSTALL}")
+        args = [bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
+                "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev"]
+        if uid is None:
+            args += ["--unshare-user", "--disable-userns"]
+        args += self._mounts(cwd, private)
+        args += ["--chdir", cwd, "--clearenv"]
+        for name, value in self._environment().items():
+            args += ["--setenv", name, value]
+        # SIGXCPU at the soft CPU limit (the grader names it), SIGKILL 5 s later.
+        args += ["--", "prlimit", f"--cpu={self.cpu_seconds}:{self.cpu_seconds + 5}",
+                 f"--as={self.memory_mb * 2**20}", f"--nproc={self.tasks}", "--core=0", "--"]
+        if uid is not None:
+            args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                     "--no-new-privs", "--"]
+        return args + argv
+
+    def _mounts(self, cwd: str, private: Path) -> list[str]:
+        """bwrap's arguments for the file system: read-only system and Python, two tmpfs (the
+        working folder, with the submission's files bound read-only in it, and /tmp), the
+        private folder read-write; nothing else exists."""
+        args = []
+        for path in _SYSTEM:
+            if os.path.islink(path):
+                args += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                args += ["--ro-bind", path, path]
+        for path in [*_ETC, "/sys/devices/system/cpu"]:
+            args += ["--ro-bind-try", path, path]
+        scratch = str(self.scratch_mb * 2**20)
+        args += ["--perms", "1777", "--size", scratch, "--tmpfs", "/tmp"]
+        readable = self._readable()
+        for folder in _parents([*readable, str(private), cwd]):
+            args += ["--perms", "0755", "--dir", folder]  # bwrap would make them 0700
+        for path in readable:
+            args += ["--ro-bind", path, path]
+        args += ["--perms", "0777", "--size", scratch, "--tmpfs", cwd]
+        for entry in sorted(os.listdir(cwd)):
+            args += ["--ro-bind", os.path.join(cwd, entry), os.path.join(cwd, entry)]
+        return args + ["--bind", str(private), str(private)]
+
+    def _readable(self) -> list[str]:
+        """The Python environment, and the folders of the packages that live outside it."""
+        prefixes = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)})
+        paths = list(prefixes)
+        for name in self.packages:
+            spec = importlib.util.find_spec(name)
+            for folder in (spec and spec.submodule_search_locations) or []:
+                real = os.path.realpath(folder)
+                if not any(real.startswith(p + os.sep) for p in [*prefixes, *_SYSTEM]):
+                    paths.append(real)
+        return paths + list(self.read_only)
+
+    def _environment(self) -> dict[str, str]:
+        path = [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+        env = {"PATH": os.pathsep.join(path), "HOME": "/tmp", "TMPDIR": "/tmp",
+               "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+               # The kernel's parent is the sandbox's init, pid 1, which lives as long as it:
+               # no parent poller, and no banner on the grader's terminal.
+               "JPY_PARENT_PID": "1"}
+        env.update({k: os.environ[k] for k in ENVIRONMENT if k in os.environ})
+        return env
+
+
+def _parents(paths: list[str]) -> list[str]:
+    """The folders above ``paths`` (``/`` excluded), each once, outermost first."""
+    folders = {str(p) for path in paths for p in Path(path).parents if str(p) != "/"}
+    return sorted(folders, key=lambda f: (f.count("/"), f))
+
+
+def kernel_uid() -> int | None:
+    """The uid kernels run as: a fresh one when the grader is root, else ``None`` (the
+    grader's own, in a user namespace)."""
+    return UID_BASE + os.getpid() if os.geteuid() == 0 else None
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels run in a :class:`Sandbox`, talking over IPC sockets in a
+    private folder (made for each kernel, removed with it)."""
+
+    _private: Path | None = None
+    _cwd: str = ""
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._private = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
+        self.transport = "ipc"
+        self.connection_file = str(self._private / "kernel.json")
+        self.ip = str(self._private / "ipc")
+        self._cwd = os.path.realpath(kw.get("cwd") or os.getcwd())
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        uid = kernel_uid()
+        if uid is not None:  # the kernel, not root, reads the connection file, makes sockets
+            for path in (self._private, Path(self.connection_file)):
+                os.chown(path, uid, uid)
+        return kernel_cmd, kw
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        argv = super().format_kernel_cmd(extra_arguments)
+        return Sandbox(parent=self).command(argv, cwd=self._cwd, private=self._private,
+                                            uid=kernel_uid())
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        if not restart and self._private is not None:
+            shutil.rmtree(self._private, ignore_errors=True)
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's ``Execute`` preprocessor, each kernel in a :class:`Sandbox`; when the kernel
+    dies, the error names the cell and why (:func:`why_it_died`)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(**kwargs)
+
+    def preprocess_cell(self, cell, resources, index):
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError as err:
+            process = getattr(self.km and self.km.provisioner, "process", None)
+            why = why_it_died(process and process.poll(), Sandbox(parent=self))
+            name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+            raise DeadKernelError(f"the kernel died while running {name}: {why}") from err
+
+
+def why_it_died(status: int | None, sandbox: Sandbox) -> str:
+    """In words, why a sandboxed kernel ended with exit ``status`` (bwrap's: the kernel's own,
+    128 + the signal that killed it, or minus the signal that killed bwrap)."""
+    def name(number: int) -> str:
+        try:
+            return signal.Signals(number).name
+        except ValueError:
+            return f"signal {number}"
+
+    if status is None:
+        return "it stopped answering"
+    if status < 0:
+        return f"its sandbox was stopped by {name(-status)}"
+    if status == 128 + signal.SIGXCPU:
+        return (f"it used up its {sandbox.cpu_seconds} s of CPU time (c.Sandbox.cpu_seconds) "
+                "and was stopped")
+    if status == 128 + signal.SIGKILL:
+        return "it was killed (SIGKILL: out of memory, or past its CPU time)"
+    if status > 128:
+        return f"it was killed by {name(status - 128)} (a crash)"
+    return f"it exited with status {status} (os._exit, or a crash of compiled code)"
+
+
+def probe(config) -> None:
+    """Starts the course's Python in a sandbox once; raises :class:`SandboxUnavailable` with
+    bubblewrap's own words when it cannot (not installed, user namespaces not allowed)."""
+    sandbox = Sandbox(config=config)
+    with tempfile.TemporaryDirectory(prefix="autograder-probe-") as tmp:
+        private, cwd = Path(tmp, "private"), Path(tmp, "work")
+        private.mkdir()
+        cwd.mkdir()
+        uid = kernel_uid()
+        if uid is not None:
+            os.chown(private, uid, uid)
+        argv = [sys.executable, "-c", "import autograder.checks, convnb"]
+        try:
+            proc = subprocess.run(sandbox.command(argv, cwd=str(cwd), private=private, uid=uid),
+                                  capture_output=True, text=True, timeout=60)
+        except OSError as err:
+            raise SandboxUnavailable(f"bubblewrap could not start: {err}: {INSTALL}") from None
+    if proc.returncode != 0:
+        raise SandboxUnavailable(
+            f"bubblewrap could not run the course's Python in a sandbox (exit status "
+            f"{proc.returncode}): {proc.stderr.strip()[-800:]}\nWhere user namespaces are "
+            "restricted (Ubuntu 24.04: kernel.apparmor_restrict_unprivileged_userns), allow "
+            f"them for bwrap; else {INSTALL}")
+
+
+def sandboxed(chain: list) -> list:
+    """nbgrader's ``Autograde.autograde_preprocessors`` with ``Execute`` replaced by
+    :class:`SandboxedExecute` (classes or their import strings, as nbgrader accepts)."""
+    classes = [import_item(item) if isinstance(item, str) else item for item in chain]
+    for cls in classes:
+        if issubclass(cls, Execute) and cls is not Execute and not issubclass(
+                cls, SandboxedExecute):
+            raise SandboxUnavailable(
+                f"c.Autograde.autograde_preprocessors runs notebooks with {cls.__module__}."
+                f"{cls.__name__}, which the grader cannot put in a sandbox: name "
+                "nbgrader.preprocessors.Execute or autograder.sandbox.SandboxedExecute")
+    return [SandboxedExecute if cls is Execute else cls for cls in classes]

@@ -1,0 +1,182 @@
+"""A submission's kernel cannot reach the course, other students or the network.
+
+Real nbgrader, real kernels, ``python -m autograder grade`` in a separate process. A spying
+student, who knows every path of the course, tries to read the lab's source notebook (solutions
+and hidden tests) and the gradebook, to list the other students' submissions and the released
+lab, to connect to a port this test listens on at 127.0.0.1, to resolve a name and to reach an
+outside address; each attempt's outcome is printed in its notebook. The same spy graded without
+isolation (``c.Sandbox.enabled = False``) reads and connects: the attempts are real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.__main__ import main
+from autograder.course import Course, UsageError
+from autograder.pipeline import grade
+from autograder.sample_lab import LAB, answer, write_sample_lab
+
+REPO = Path(__file__).resolve().parents[2]
+HONEST = {"add": "def add(a, b):\n    return a + b", "square": "def square(x):\n    return x * x"}
+LIMITS = "c.Sandbox.cpu_seconds = 100\nc.Sandbox.memory_mb = 1536\nc.Sandbox.tasks = 40\n"
+
+SPY = """
+import json, os, resource, socket
+
+def attempt(action):
+    try:
+        return "got " + repr(action())[:80]
+    except Exception as err:
+        return f"refused: {type(err).__name__}: {err}"
+
+spied = {
+    "source": attempt(lambda: open(WHERE["source"]).read()),
+    "gradebook": attempt(lambda: open(WHERE["gradebook"], "rb").read()),
+    "students": attempt(lambda: os.listdir(WHERE["submitted"])),
+    "release": attempt(lambda: os.listdir(WHERE["release"])),
+    "course": attempt(lambda: os.listdir(WHERE["course"])),
+    "autograded": attempt(lambda: os.listdir(WHERE["course"] + "/autograded")),
+    "home": attempt(lambda: os.listdir(os.path.expanduser("~root"))),
+    "loopback": attempt(lambda: socket.create_connection(("127.0.0.1", WHERE["port"]), 5)),
+    "dns": attempt(lambda: socket.getaddrinfo("example.com", 443)),
+    "outside": attempt(lambda: socket.create_connection(("1.1.1.1", 53), timeout=5)),
+    "planted": attempt(lambda: open("planted.txt", "w").write("x")),
+}
+limits = {name: resource.getrlimit(getattr(resource, "RLIMIT_" + name))
+          for name in ("CPU", "AS", "NPROC")}
+print("SPIED" + json.dumps({"spied": spied, "limits": limits, "uid": os.getuid()}))
+
+def add(a, b):
+    return a + b
+"""
+
+
+def _course(root: Path, extra: str) -> Path:
+    labs = root / "labs"
+    labs.mkdir(parents=True)
+    config = (REPO / "labs" / "nbgrader_config.py").read_text()
+    (labs / "nbgrader_config.py").write_text(config + extra)
+    write_sample_lab(labs)
+    assert main(["--course", str(labs), "release", LAB]) == 0
+    return labs
+
+
+def _submit(labs: Path, student: str, answers: dict[str, str]) -> None:
+    folder = labs / "submitted" / student / LAB
+    folder.mkdir(parents=True)
+    nbformat.write(answer(labs / "release" / LAB / f"{LAB}.ipynb", answers),
+                   folder / f"{LAB}.ipynb")
+
+
+def _spy_code(labs: Path, port: int) -> str:
+    where = {"source": str(labs / "source" / LAB / f"{LAB}.ipynb"),
+             "gradebook": str(labs / "gradebook.db"), "submitted": str(labs / "submitted"),
+             "release": str(labs / "release"), "course": str(labs), "port": port}
+    return f"WHERE = {where!r}\n{SPY}"
+
+
+def _graded_course(root: Path, extra: str) -> tuple[Path, dict, bool]:
+    """A course with an honest student and a spy, graded through the command line while this
+    process listens at 127.0.0.1; returns the course, what the spy saw, and whether anything
+    connected to the listening port."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        labs = _course(root, extra)
+        _submit(labs, "honest", HONEST)
+        _submit(labs, "spy", {**HONEST, "add": _spy_code(labs, server.getsockname()[1])})
+        proc = subprocess.run([sys.executable, "-m", "autograder", "--course", str(labs),
+                               "grade", LAB, "--jobs", "2", "--no-progress"],
+                              cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        server.setblocking(False)
+        try:
+            server.accept()[0].close()
+            connected = True
+        except BlockingIOError:
+            connected = False
+    graded = nbformat.read(labs / "autograded" / "spy" / LAB / f"{LAB}.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for c in graded.cells for o in c.get("outputs", []))
+    spied = json.loads(text.split("SPIED", 1)[1].splitlines()[0])
+    return labs, spied, connected
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory) -> tuple[Path, dict, bool]:
+    return _graded_course(tmp_path_factory.mktemp("isolated"), LIMITS)
+
+
+@pytest.fixture(scope="module")
+def unisolated(tmp_path_factory) -> tuple[Path, dict, bool]:
+    return _graded_course(tmp_path_factory.mktemp("unisolated"), "c.Sandbox.enabled = False\n")
+
+
+def _scores(labs: Path) -> dict[str, float]:
+    with Course.open(labs, "test").gradebook() as gb:
+        return {s: gb.find_submission(LAB, s).score for s in ("honest", "spy")}
+
+
+@pytest.mark.parametrize("what", ["source", "gradebook", "students", "release", "home"])
+def test_the_kernel_cannot_read_the_course_or_the_home_folder(isolated, unisolated, what):
+    _, spied, _ = isolated
+    assert spied["spied"][what].startswith("refused: FileNotFoundError"), spied["spied"][what]
+    if what != "home" or os.geteuid() == 0:  # without isolation the grader's own rights
+        assert unisolated[1]["spied"][what].startswith("got "), unisolated[1]["spied"][what]
+
+
+def test_the_course_folder_holds_only_the_path_to_the_kernels_own_submission(isolated,
+                                                                             unisolated):
+    assert isolated[1]["spied"]["course"] == "got ['autograded']"
+    assert isolated[1]["spied"]["autograded"] == "got ['spy']"
+    assert "gradebook.db" in unisolated[1]["spied"]["course"]
+    assert "honest" in unisolated[1]["spied"]["autograded"]
+
+
+def test_the_kernel_cannot_connect_to_the_graders_loopback_nor_outside(isolated, unisolated):
+    _, spied, connected = isolated
+    assert not connected
+    assert spied["spied"]["loopback"].startswith("refused: ConnectionRefusedError")
+    assert spied["spied"]["dns"].startswith("refused: gaierror")
+    assert spied["spied"]["outside"].startswith("refused: OSError: [Errno 101] Network is "
+                                                "unreachable")
+    assert unisolated[2] and unisolated[1]["spied"]["loopback"].startswith("got ")
+
+
+def test_the_kernel_writes_in_a_scratch_copy_and_runs_under_the_configured_limits(isolated):
+    labs, spied, _ = isolated
+    assert spied["spied"]["planted"] == "got 1"
+    assert not (labs / "autograded" / "spy" / LAB / "planted.txt").exists()
+    assert spied["limits"] == {"CPU": [100, 105], "AS": [1536 * 2**20] * 2, "NPROC": [40, 40]}
+    assert spied["uid"] != 0
+
+
+def test_honest_and_spying_submissions_get_their_marks(isolated, unisolated):
+    assert _scores(isolated[0]) == {"honest": 5.0, "spy": 5.0}
+    assert _scores(unisolated[0]) == {"honest": 5.0, "spy": 5.0}
+
+
+def test_the_report_says_when_isolation_was_off(isolated, unisolated):
+    status = json.loads((isolated[0] / "reports" / f"{LAB}_status.json").read_text())
+    assert status["honest"]["notes"] == [] and status["spy"]["notes"] == []
+    report = (unisolated[0] / "reports" / f"{LAB}.md").read_text()
+    for student in ("honest", "spy"):
+        assert f"* {student}: graded without isolation (c.Sandbox.enabled = False)" in report
+
+
+def test_grading_refuses_without_bubblewrap_and_says_how_to_install_it(isolated, monkeypatch,
+                                                                      capsys):
+    labs = isolated[0]
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # no bwrap there
+    with pytest.raises(UsageError, match=r"bubblewrap \(bwrap\) is not on PATH: install "
+                                         r"bubblewrap \(Debian, Ubuntu: sudo apt-get install "
+                                         r"bubblewrap.*c\.Sandbox\.enabled = False"):
+        grade(Course.open(labs, "grade"), LAB, progress=False, say=lambda _: None)
+    assert main(["--course", str(labs), "grade", LAB, "--no-progress"]) == 2
+    assert "grade: bubblewrap (bwrap) is not on PATH" in capsys.readouterr().err
