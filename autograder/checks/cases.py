@@ -33,8 +33,9 @@ class Case:
 @dataclass
 class CheckRun:
     """Everything one run of a check found: the cases, the student's output and the verdict for
-    each, the hint that explains the most failing cases, what the function printed, and the
-    exceptions it raised (by case index, for the visible test's traceback)."""
+    each, the hint that explains the most failing cases, what the function printed, the
+    exceptions it raised (by case index, for the visible test's traceback), and the stand-ins it
+    called (:attr:`.core.Check.stand_ins`, the course's functions in place of the student's)."""
 
     cases: list[Case]
     outputs: list[Output]
@@ -43,6 +44,7 @@ class CheckRun:
     hint_matches: int = 0
     captured: Captured = field(default_factory=Captured)
     exceptions: dict[int, BaseException] = field(default_factory=dict)
+    stood_in: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> int:

@@ -131,6 +131,26 @@ def type_problem(got: Output, wanted: str) -> str:
     return f"returned a {got.type_name}; return {wanted}"
 
 
+def values_note(expected: Any, got: Output, rtol: float, atol: float) -> str:
+    """``"; its values are right"`` for a result refused for its type or dtype alone: its values
+    have the expected shape and lie within the tolerance (or, in a lower-precision float dtype,
+    within that dtype's precision, which the note names). ``""`` otherwise."""
+    values, expected = got.values, np.asarray(expected)
+    if (values is None or values.dtype.kind not in "iuf" or expected.dtype.kind not in "biuf"
+            or values.shape != expected.shape):
+        return ""
+    what = "its values are right" if values.ndim else "its value is right"
+    if np.allclose(values, expected, rtol=rtol, atol=atol):
+        return f"; {what}"
+    if values.dtype.kind == "f" and values.dtype.itemsize < 8:
+        # A few units in the last place of each entry, one of the largest (cancellation).
+        eps = float(np.finfo(values.dtype).eps)
+        scale = float(np.max(np.abs(expected), initial=0.0))
+        if np.allclose(values, expected, rtol=4 * eps, atol=eps * scale):
+            return f"; {what} to {values.dtype} precision"
+    return ""
+
+
 def _distinct(expected: float, got: float) -> tuple[str, str]:
     """Both numbers with 6 significant digits, or more where 6 would print them alike."""
     for digits in (6, 10, 14):
@@ -161,12 +181,14 @@ class ArrayResult:
             wanted = "a numpy.ndarray"
             if got.kind == "other" and got.values is not None:
                 wanted += " (np.array(result))"
-            return Verdict(False, type_problem(got, wanted), _side_by_side(expected, got))
+            right = values_note(expected, got, self.rtol, self.atol)
+            return Verdict(False, type_problem(got, wanted) + right, _side_by_side(expected, got))
         if got.shape != expected.shape:
             lines = _side_by_side(expected, got) + ("max error:    n/a (the shapes differ)",)
             return Verdict(False, f"shape {got.shape}, expected {expected.shape}", lines)
         if got.dtype != str(expected.dtype):
-            return Verdict(False, f"dtype {got.dtype}, expected {expected.dtype}",
+            right = values_note(expected, got, self.rtol, self.atol)
+            return Verdict(False, f"dtype {got.dtype}, expected {expected.dtype}{right}",
                            _side_by_side(expected, got))
         if got.values is None:
             return Verdict(False, f"{got.dtype} values that could not be recorded")
@@ -211,11 +233,12 @@ class IntResult:
         if got.kind == "error":
             return Verdict(False, error_problem(got))
         shown = () if got.values is None else (f"expected {expected}, got {got.values!s}",)
+        right = values_note(expected, got, 0.0, 0.0)
         if got.kind == "float":
             return Verdict(False, f"returned a float ({got.values!s}); return an int "
-                           "(floor division // keeps ints)", shown)
+                           f"(floor division // keeps ints){right}", shown)
         if got.kind != "int":
-            return Verdict(False, type_problem(got, "an int"), shown)
+            return Verdict(False, type_problem(got, "an int") + right, shown)
         if got.values is None or got.values.shape != ():
             return Verdict(False, "returned an int too large to record")
         if int(got.values) != expected:
@@ -249,11 +272,22 @@ class BelowResult:
             lines.append(f"got:          {_show(got.values)}")
         return tuple(lines)
 
+    def _small(self, got: Output) -> str:
+        """``"; its values are right"`` when a result of the wrong type holds finite errors, each
+        at least 0 and below the threshold (with the names' count, if any)."""
+        values = got.values
+        if values is None or values.dtype.kind not in "iuf" or values.ndim != 1:
+            return ""
+        if self.names and values.size != len(self.names):
+            return ""
+        right = np.isfinite(values).all() and ((values >= 0) & (values < self.threshold)).all()
+        return f"; its values are right (each below {self.threshold:g})" if right else ""
+
     def judge(self, expected: np.ndarray, got: Output) -> Verdict:
         if got.kind == "error":
             return Verdict(False, error_problem(got))
         if got.kind != "ndarray":
-            return Verdict(False, type_problem(got, "a numpy.ndarray"),
+            return Verdict(False, type_problem(got, "a numpy.ndarray") + self._small(got),
                            self._lines(expected, got))
         if got.shape != expected.shape:
             return Verdict(False, f"shape {got.shape}, expected {expected.shape}",

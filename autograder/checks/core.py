@@ -6,14 +6,22 @@ a few fixed cases for the visible test, the reference answer (convnb), the resul
 
     check_correlate1d(correlate1d)                       # visible test: fixed cases, raises
     check_correlate1d(correlate1d, seed=7, points=3)     # hidden test: random cases, returns points
+
+Each graded function is judged on its own: where it builds on another graded function of the lab
+(``convolve1d`` calls ``correlate1d``), the check's ``stand_ins`` put the course's version of that
+function in its place while the student's function runs (:func:`standing_in`), so that one
+mistake costs points once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import types
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -64,6 +72,57 @@ def pick(index: int, names: Sequence[str]) -> Callable[..., Any]:
     return call
 
 
+def student_namespace(student_fn: Any) -> dict[str, Any] | None:
+    """The global namespace the student's code looks names up in: a function's (a bound
+    method's) ``__globals__``, or for a class those of its first method (its own or
+    inherited). In a notebook it is the notebook's namespace, shared by every function, method
+    and class of every cell. ``None`` for anything else (a trained model, a builtin): nothing
+    there to stand in for."""
+    if isinstance(student_fn, type):
+        methods = [v for klass in student_fn.__mro__ for v in vars(klass).values()
+                   if isinstance(v, types.FunctionType)]
+        student_fn = methods[0] if methods else None
+    if isinstance(student_fn, types.MethodType):
+        student_fn = student_fn.__func__
+    return student_fn.__globals__ if isinstance(student_fn, types.FunctionType) else None
+
+
+def _stand_in(name: str, reference: Callable[..., Any], used: set[str]) -> Callable[..., Any]:
+    """``reference`` under the student's ``name``, noting in ``used`` that it was called. Every
+    stand-in runs in this one function, so the course's code it calls is told apart from the
+    student's."""
+    @functools.wraps(reference)
+    def stand_in(*args: Any, **kwargs: Any) -> Any:
+        used.add(name)
+        return reference(*args, **kwargs)
+    return stand_in
+
+
+@contextlib.contextmanager
+def standing_in(student_fn: Any, stand_ins: Mapping[str, Callable[..., Any]],
+                used: set[str]) -> Iterator[None]:
+    """Within the block, each name of ``stand_ins`` in the student's namespace
+    (:func:`student_namespace`) is the course's function: every lookup of that name from the
+    student's code (the graded function, helpers in other cells, methods) finds it. ``used``
+    collects the names called. Afterwards each name is as it was (absent if it was), even when
+    the block raised. A value captured before the call (a default argument, an alias) is not
+    replaced."""
+    namespace = student_namespace(student_fn) if stand_ins else None
+    if namespace is None:
+        yield
+        return
+    saved = {name: namespace[name] for name in stand_ins if name in namespace}
+    namespace.update({name: _stand_in(name, fn, used) for name, fn in stand_ins.items()})
+    try:
+        yield
+    finally:
+        for name in stand_ins:
+            if name in saved:
+                namespace[name] = saved[name]
+            else:
+                namespace.pop(name, None)
+
+
 def partial_credit(points: float, passed: int, total: int) -> float:
     """``points * passed / total`` rounded down to a multiple of 0.5; all of ``points`` only when
     every case passes."""
@@ -97,6 +156,12 @@ class Check:
         judged.
     fallback_hint : the hint for failing cases that return a value no diagnoser explains (a
         check where every wrong value means the same mistake).
+    stand_ins : the course's versions of the lab's other graded functions that the student's
+        function builds on, by the name the notebook gives them (``{"im2col": im2col}``): while
+        it runs they replace the student's own (:func:`standing_in`), and the report says so
+        for those it called. Only building blocks, never a function that computes the checked
+        answer itself (``conv_forward_loops`` for ``conv_forward_im2col``): calling it would earn
+        the points with the course's code.
     """
 
     name: str
@@ -109,6 +174,7 @@ class Check:
     n_random: int = 12
     call: Callable[..., Any] | None = None
     fallback_hint: str | None = None
+    stand_ins: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = [d.hint for d in self.diagnosers if d.hint not in HINTS]
@@ -125,23 +191,32 @@ class Check:
         return sorted((self.draw(rng) for _ in range(self.n_random)), key=lambda c: c.size)
 
     def run_student(self, student_fn: Callable[..., Any], cases: Sequence[Case],
-                    captured: Captured, exceptions: dict[int, BaseException]) -> list[Output]:
+                    captured: Captured, exceptions: dict[int, BaseException],
+                    stood_in: set[str] | None = None) -> list[Output]:
         """Call the student's function on copies of each case's arguments, capturing what it
-        prints; an exception is that case's output (and is kept in ``exceptions``)."""
-        outputs = []
+        prints; an exception is that case's output (and is kept in ``exceptions``). The names of
+        the stand-ins it called are added to ``stood_in``."""
+        outputs, stood_in = [], set() if stood_in is None else stood_in
         for i, case in enumerate(cases):
             with capture(captured):
                 try:
-                    args = copy.deepcopy(case.args)
-                    value = (student_fn(*args) if self.call is None
-                             else self.call(student_fn, *args, **case.keywords))
-                    out = describe(value)
+                    out = describe(self.call_student(student_fn, case, stood_in))
                 except (Exception, SystemExit) as exc:  # noqa: BLE001 - the student's error
                     out = from_exception(exc)
                     if not isinstance(exc, ResultError):  # a refused result has no traceback
                         exceptions[i] = exc
             outputs.append(out)
         return outputs
+
+    def call_student(self, student_fn: Callable[..., Any], case: Case,
+                     stood_in: set[str]) -> Any:
+        """The value to judge of one case: the student's function on a copy of its arguments,
+        through ``call``, with the stand-ins in place."""
+        args = copy.deepcopy(case.args)
+        with standing_in(student_fn, self.stand_ins, stood_in):
+            if self.call is None:
+                return student_fn(*args)
+            return self.call(student_fn, *args, **case.keywords)
 
     def judge(self, cases: Sequence[Case], outputs: Sequence[Output | None]) -> list[Verdict]:
         """Decide every case; a missing output (``None``) fails."""
@@ -187,7 +262,9 @@ class Check:
     def evaluate(self, student_fn: Callable[..., Any], seed: int | None = None) -> CheckRun:
         """Run, judge and diagnose, without printing, recording or raising."""
         ev = CheckRun(self.cases(seed), [], [])
-        ev.outputs = self.run_student(student_fn, ev.cases, ev.captured, ev.exceptions)
+        used: set[str] = set()
+        ev.outputs = self.run_student(student_fn, ev.cases, ev.captured, ev.exceptions, used)
+        ev.stood_in = [name for name in self.stand_ins if name in used]
         ev.verdicts = self.judge(ev.cases, ev.outputs)
         ev.hint, ev.hint_matches = self.diagnose(ev.cases, ev.outputs, ev.failing)
         return ev

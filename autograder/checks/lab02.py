@@ -8,6 +8,10 @@ The lab's im2col layout::
     cols[c*KH*KW + u*KW + v, n*H_out*W_out + i*W_out + j] == xpad[n, c, i*stride + u, j*stride + v]
 
 Inputs are rounded to two decimals so that the feedback's numbers stay readable.
+
+The layers build on ``zero_pad`` and ``conv_forward_im2col`` on ``im2col``: their checks run them
+with the course's versions standing in for those (:attr:`.core.Check.stand_ins`), never with
+``conv_forward_loops`` for ``conv_forward_im2col``, which computes the same answer.
 """
 
 from __future__ import annotations
@@ -160,7 +164,7 @@ def _conv_mistakes() -> list[Diagnoser]:
 check_conv_forward_loops = register(Check(
     name="check_conv_forward_loops", function="conv_forward_loops(x, w, b, stride, pad)",
     reference=conv_forward, draw=_draw_conv, fixed=FIXED_CONV, result=ArrayResult(),
-    diagnosers=_conv_mistakes(),
+    diagnosers=_conv_mistakes(), stand_ins={"zero_pad": zero_pad},
 ))
 
 
@@ -212,6 +216,7 @@ check_im2col = register(Check(
         Diagnoser("conv_output_size", lambda x, KH, KW, s=1, p=0: patch_matrix(
             receptive_fields(x, KH, KW, s, p)[:, :, :-1, :-1], ROWS_CUV_COLS_NIJ)),
     ],
+    stand_ins={"zero_pad": zero_pad},
 ))
 
 
@@ -255,4 +260,5 @@ check_conv_forward_im2col = register(Check(
                 Diagnoser("im2col_patch_order", _orders_differ((4, 5, 1, 0, 2, 3), (0, 1, 2, 3))),
                 Diagnoser("im2col_patch_order", _orders_differ(ROWS_CUV_COLS_NIJ, (0, 2, 3, 1))),
                 *_conv_mistakes()],
+    stand_ins={"zero_pad": zero_pad, "im2col": im2col},
 ))

@@ -8,6 +8,10 @@ right maxima but the wrong indices keeps the points for the maxima.
 
 Half of the random inputs are small integers, so that windows often hold tied maxima and the
 "first maximum" rule is tested; the other half are rounded to two decimals.
+
+A backward pass may build on its forward pass (``max_pool_backward`` on the switches of
+``max_pool_forward``): its check runs it with the course's forward pass standing in for the
+student's (:attr:`.core.Check.stand_ins`).
 """
 
 from __future__ import annotations
@@ -204,13 +208,14 @@ def _scatter(dout, x, k, stride, *, step=None, route="first", overwrite=False, s
 
 
 def _backward_check(pool: str, reference, diagnosers: list[Diagnoser], route: str,
-                    scale) -> Check:
+                    scale, forward) -> Check:
     """The check of ``{pool}_pool_backward``: its own ``diagnosers``, then the window placement
     mistakes of a backward pass that routes the gradient to ``route`` (``scale(k)``: the right
-    factor)."""
+    factor); the course's ``forward`` stands in for ``{pool}_pool_forward``."""
     return register(Check(
         name=f"check_{pool}_pool_backward", function=f"{pool}_pool_backward(dout, x, k, stride)",
         reference=reference, draw=_draw_backward, fixed=FIXED_BACKWARD, result=ArrayResult(),
+        stand_ins={f"{pool}_pool_forward": forward},
         diagnosers=[
             *diagnosers,
             Diagnoser("pool_stride_ignored", lambda dout, x, k, s: made_if(
@@ -227,7 +232,7 @@ check_max_pool_backward = _backward_check("max", max_pool_backward, [
     Diagnoser("switch_last_max", lambda dout, x, k, s: _scatter(dout, x, k, s, route="last")),
     Diagnoser("maxgrad_overwrite", lambda dout, x, k, s: made_if(s < k, lambda: _scatter(
         dout, x, k, s, overwrite=True))),
-], route="first", scale=lambda k: 1.0)
+], route="first", scale=lambda k: 1.0, forward=max_pool_forward)
 
 
 # --- Average pooling and its mistakes -------------------------------------------------------------
@@ -257,4 +262,4 @@ check_avg_pool_backward = _backward_check("avg", avg_pool_backward, [
         dout, x, k, s, route="window", scale=1 / k)),
     Diagnoser("avggrad_overwrite", lambda dout, x, k, s: made_if(s < k, lambda: _scatter(
         dout, x, k, s, route="window", overwrite=True, scale=1 / k**2))),
-], route="window", scale=lambda k: 1 / k**2)
+], route="window", scale=lambda k: 1 / k**2, forward=avg_pool_forward)

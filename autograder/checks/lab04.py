@@ -6,6 +6,10 @@ gradient earns its own points); functions with known derivatives (``sin``, ``x**
 products, ``conv2d``) for the checker; ``numerical_gradient`` and ``conv2d_backward`` for the
 errors a correct gradient check reports. Inputs are rounded to two decimals so that the feedback's
 numbers stay readable.
+
+``gradcheck_conv`` is judged on its own: its check runs it with the course's ``conv_backward`` and
+a correct ``numerical_gradient`` (convnb's centred difference) standing in for the student's
+(:attr:`.core.Check.stand_ins`), whose mistakes cost points in Parts 1 and 2 only.
 """
 
 from __future__ import annotations
@@ -364,4 +368,5 @@ check_gradcheck_conv = register(Check(
                            np.array([1.0, -0.5]), 2, 1, seeded_normal(4033, 1, 2, 3, 3)),),
     result=BelowResult(GRADCHECK_THRESHOLD, NAMES), n_random=6,
     fallback_hint="own_gradcheck_large",
+    stand_ins={"conv_backward": conv_backward, "numerical_gradient": convnb.numerical_gradient},
 ))

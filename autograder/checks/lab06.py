@@ -4,6 +4,10 @@ receptive fields, depthwise-separable convolution and what it saves.
 The answer key is convnb: ``conv_transpose2d``, ``conv2d`` (with ``dilation`` and ``groups``),
 ``receptive_field``, ``conv_params`` / ``conv_macs`` / ``depthwise_separable_params``. Inputs are
 rounded to two decimals so that the feedback's numbers stay readable.
+
+``depthwise_separable`` may build on ``dilated_conv`` (a plain convolution at dilation 1, channel
+by channel and then pointwise): its check runs it with the course's ``dilated_conv`` standing in
+for the student's (:attr:`.core.Check.stand_ins`).
 """
 
 from __future__ import annotations
@@ -281,6 +285,7 @@ check_depthwise_separable = register(Check(
         Diagnoser("flipped", lambda x, w_depth, w_point, pad=0: depthwise_separable(
             x, np.ascontiguousarray(w_depth[:, :, ::-1, ::-1]), w_point, pad)),
     ],
+    stand_ins={"dilated_conv": dilated_conv},
 ))
 
 

@@ -6,6 +6,10 @@ The answer key is convnb: ``conv2d`` for the layers, ``correlate2d`` for the 1-D
 The FFT's classic mistakes are generated rather than listed: every combination of kernel
 orientation (flipped or not, conjugated or not), transform length, crop and inverse length that a
 student's code could take is a diagnoser, and its hint names the first thing it gets wrong.
+
+The layers may build on the lab's smaller pieces (``conv2d_im2col`` on ``im2col``, ``conv2d_fft``
+row by row on ``correlate1d_fft``): their checks run them with the course's versions standing in
+for the student's (:attr:`.core.Check.stand_ins`).
 """
 
 from __future__ import annotations
@@ -133,6 +137,7 @@ check_conv2d_im2col = register(Check(
         Diagnoser("conv_output_reshape", _reshaped_straight),
         Diagnoser("im2col_column_order", lambda x, w: _matrix_product(x, w, (1, 4, 5, 2, 3, 0))),
     ],
+    stand_ins={"im2col": im2col},
 ))
 
 
@@ -211,4 +216,5 @@ check_correlate1d_fft = register(Check(
 check_conv2d_fft = register(Check(
     name="check_conv2d_fft", function="conv2d_fft(x, w)", reference=conv2d, draw=_draw_conv,
     fixed=FIXED_CONV, result=ArrayResult(), diagnosers=_fft_diagnosers(_fft2d),
+    stand_ins={"correlate1d_fft": correlate1d},
 ))

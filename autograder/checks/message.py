@@ -15,20 +15,36 @@ def _points(x: float) -> str:
     return f"{x:g}"
 
 
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def stood_in_line(names: list[str]) -> str:
+    """The line that says which of the course's functions ran in place of the student's."""
+    own = "its own test" if len(names) == 1 else "their own tests"
+    return (f"(Checked with the course's {_listed(names)} standing in for yours: each function "
+            f"is graded on its own, so a mistake in yours costs points only in {own}.)")
+
+
 def format_report(ev: CheckRun, *, name: str, function: str, tolerance: str, random: bool,
                   points: float | None = None, earned: float | None = None) -> str:
     """The text printed below a test cell (plain text: notebooks, HTML feedback and terminals)
     for the run ``ev`` of the check ``name`` on the student's ``function`` (as the feedback
     names it, ``"pad2d(x, p, mode)"``); ``tolerance`` says what correct means, ``random``
-    whether the cases were drawn from a seed, ``points``/``earned`` the score of a hidden test."""
+    whether the cases were drawn from a seed, ``points``/``earned`` the score of a hidden test.
+    The stand-ins the function called (``ev.stood_in``) are named below the first line."""
     total, n_fail = len(ev.cases), len(ev.failing)
     which = "random cases" if random else "cases"
     score = "" if points is None else f": {_points(earned)} of {_points(points)} points"
     if not n_fail:
         lines = [f"{name}: all {total} {which} pass{score}."]
     else:
-        lines = [f"{name}: {total - n_fail} of {total} {which} pass{score}.",
-                 f"Correct means {tolerance}."]
+        lines = [f"{name}: {total - n_fail} of {total} {which} pass{score}."]
+    if ev.stood_in:
+        lines.append(stood_in_line(ev.stood_in))
+    if n_fail:
+        lines.append(f"Correct means {tolerance}.")
         first = ev.failing[0]
         lines.append(f"Smallest failing case: {function} with {ev.cases[first].label}")
         verdict = ev.verdicts[first]

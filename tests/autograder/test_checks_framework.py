@@ -3,6 +3,7 @@ visible and hidden modes, captured output, records."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -27,6 +28,7 @@ from autograder.checks import (
     register,
 )
 from autograder.checks.compare import ResultError, describe, from_exception
+from autograder.checks.core import student_namespace
 from autograder.checks.hints import HINTS
 
 
@@ -310,3 +312,133 @@ def test_a_fallback_hint_explains_what_no_diagnoser_does():
         raise ValueError("no")
 
     assert check.evaluate(broken, 1).hint is None  # an exception is not that mistake
+
+
+# --- A type-only failure says the values were right ---------------------------------------------
+
+@pytest.mark.parametrize(("fn", "problem"), [
+    (lambda x: list(2 * x),
+     "returned a list; return a numpy.ndarray (np.array(result)); its values are right"),
+    (lambda x: tuple(2 * x),
+     "returned a tuple; return a numpy.ndarray (np.array(result)); its values are right"),
+    (lambda x: (2 * x).astype(np.float32), "dtype float32, expected float64; its values are right"),
+    (lambda x: (2 * x).astype(int), "dtype int64, expected float64; its values are right"),
+])
+def test_a_type_only_failure_says_the_values_are_right(fn, problem):
+    ev = TOY.evaluate(fn)
+    assert ev.passed == 0 and [v.problem for v in ev.verdicts] == [problem] * len(ev.cases)
+
+
+@pytest.mark.parametrize("fn", [lambda x: list(2 * x + 1), lambda x: (2 * x + 1).astype(np.float32),
+                                lambda x: list(2 * x[:-1])])
+def test_wrong_values_of_the_wrong_type_are_not_called_right(fn):
+    assert "right" not in TOY.evaluate(fn).verdicts[0].problem
+
+
+def test_values_right_only_to_a_lower_precision_say_so():
+    expected = np.array([0.1, 1 / 3, 2.5])
+    verdict = ArrayResult().judge(expected, describe(expected.astype(np.float16)))
+    assert verdict.problem == "dtype float16, expected float64; its values are right to float16 " \
+                              "precision"
+    assert "right" not in ArrayResult().judge(
+        expected, describe((expected + 0.01).astype(np.float16))).problem
+
+
+def test_an_int_check_and_an_error_check_say_so_too():
+    assert IntResult().judge(5, describe(5.0)).problem.endswith("; its value is right")
+    assert "right" not in IntResult().judge(5, describe(5.5)).problem
+    result = BelowResult(1e-6, ("dx", "dw", "db"))
+    assert result.judge(np.zeros(3), describe([1e-10, 0.0, 2e-9])).problem == (
+        "returned a list; return a numpy.ndarray; its values are right (each below 1e-06)")
+    assert "right" not in result.judge(np.zeros(3), describe([1e-10, 0.5, 0.0])).problem
+
+
+# --- Stand-ins: each graded function judged on its own ------------------------------------------
+
+STUDENT = """
+def double(x):                 # the student's own, wrong
+    return 3 * x
+
+def helper(x):                 # a helper in another cell, calling it too
+    return double(x)
+
+def quadruple(x):
+    return double(helper(x))
+
+def quadruple_inline(x):
+    return 4 * x
+
+def quadruple_then_fail(x):
+    double(x)
+    raise ValueError("after the call")
+
+class Quadrupler:
+    def __init__(self, x):
+        self.value = double(double(x))
+"""
+
+QUAD = Check(
+    name="check_toy_quadruple", function="quadruple(x)", reference=lambda x: 4 * x,
+    draw=lambda rng: _double_case(int(rng.integers(1, 30)), rng),
+    fixed=(_double_case(3), _double_case(5)), result=ArrayResult(), n_random=6,
+    stand_ins={"double": lambda x: 2 * x},
+)
+
+
+def _student(drop: tuple[str, ...] = ()) -> dict:
+    namespace = {"np": np}
+    exec(STUDENT, namespace)  # noqa: S102 - a student's cells, as a notebook holds them
+    for name in drop:
+        del namespace[name]
+    return namespace
+
+
+def test_a_stand_in_replaces_the_students_function_for_every_lookup_during_the_call(capsys):
+    namespace = _student()
+    own = namespace["double"]
+    ev = QUAD.evaluate(namespace["quadruple"], seed=3)
+    assert not ev.failing and ev.stood_in == ["double"]
+    assert namespace["double"] is own  # put back afterwards
+    assert dataclasses.replace(QUAD, stand_ins={}).evaluate(namespace["quadruple"], 3).failing
+    assert QUAD(namespace["quadruple"], seed=3, points=2) == 2.0
+    assert "(Checked with the course's double standing in for yours" in capsys.readouterr().out
+
+
+def test_a_stand_in_is_put_in_where_the_name_is_missing_and_taken_out_after():
+    namespace = _student(drop=("double",))
+    assert not QUAD.evaluate(namespace["quadruple"], seed=3).failing
+    assert "double" not in namespace
+
+
+def test_the_students_name_comes_back_when_the_function_raises():
+    namespace = _student()
+    own = namespace["double"]
+    ev = QUAD.evaluate(namespace["quadruple_then_fail"], seed=3)
+    assert ev.passed == 0 and "after the call" in ev.verdicts[0].problem
+    assert ev.stood_in == ["double"] and namespace["double"] is own
+
+
+def test_a_class_is_judged_with_the_stand_ins_in_its_methods():
+    namespace = _student()
+    check = dataclasses.replace(QUAD, call=lambda cls, x: cls(x).value)
+    ev = check.evaluate(namespace["Quadrupler"], seed=3)
+    assert not ev.failing and ev.stood_in == ["double"]
+    assert student_namespace(namespace["Quadrupler"]) is namespace
+    assert student_namespace(np.negative) is None and student_namespace(object()) is None
+
+
+def test_only_the_stand_ins_called_are_named(capsys):
+    namespace = _student()
+    ev = QUAD.evaluate(namespace["quadruple_inline"], seed=3)
+    assert not ev.failing and ev.stood_in == []
+    QUAD(namespace["quadruple_inline"], seed=3, points=2)
+    assert "standing in" not in capsys.readouterr().out
+
+
+def test_the_grader_replays_outputs_made_with_the_stand_ins(monkeypatch):
+    emitted = []
+    monkeypatch.setattr(records, "emit", emitted.append)
+    namespace = _student()
+    QUAD(namespace["quadruple"], seed=4, points=2)
+    name, seed, points, outputs = records.read_record(json.loads(json.dumps(emitted[0])))
+    assert QUAD.replay(seed, outputs) == (QUAD.n_random, QUAD.n_random)

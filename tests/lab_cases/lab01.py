@@ -117,16 +117,16 @@ STUDENTS = {
     "noflip": ({"convolve1d": "def convolve1d(x, w):\n    return correlate1d(x, w)",
                 "convolve2d": "def convolve2d(x, w):\n    return correlate2d(x, w)"},
                {"hidden_convolve1d": "not_flipped", "hidden_convolve2d": "not_flipped"}),
+    # convolve1d calls the flipped correlate1d: the course's stands in, so it keeps its points.
     "flipcorr": ({"correlate1d": "def correlate1d(x, w):\n    K = len(w)\n    return np.array("
                                  "[np.sum(x[i:i + K] * w[::-1]) for i in range(len(x) - K + 1)])"},
-                 {"hidden_correlate1d": "flipped", "hidden_convolve1d": "not_flipped"}),
+                 {"hidden_correlate1d": "flipped"}),
     "offbyone": ({"output_size": "def output_size(i, k, s=1, p=0):\n    return (i + 2*p - k) // s",
                   "correlate2d": CORRELATE2D_LOOPS.format(
                       SIZE="(H - KH) // stride, (W - KW) // stride",
                       ROWS="i*stride:i*stride + KH", COLS="j*stride:j*stride + KW")},
                  {"hidden_output_size": "size_off_by_one",
-                  "hidden_correlate2d": "output_too_small",
-                  "hidden_convolve2d": "output_too_small"}),  # it calls correlate2d
+                  "hidden_correlate2d": "output_too_small"}),  # convolve2d keeps its points
     "stride": ({"output_size": "def output_size(i, k, s=1, p=0):\n    return i + 2*p - k + 1",
                 "correlate2d": CORRELATE2D_LOOPS.format(
                     SIZE="(H - KH) // stride + 1, (W - KW) // stride + 1",
@@ -191,5 +191,31 @@ def _tamper(course) -> object:
 
 
 EXTRA = {"noisy": Extra(_noisy), "tamper": Extra(_tamper, honest=False)}
+
+# Filters built on the smaller ones, by check (None: the solution's cell), for
+# lab_cases.assert_judged_on_its_own.
+CORRELATE2D_BY_ROWS = """\
+def correlate2d(x, w, stride=1):
+    H_out = output_size(x.shape[0], w.shape[0], stride)
+    W_out = output_size(x.shape[1], w.shape[1], stride)
+    out = np.zeros((H_out, W_out))
+    for i in range(H_out):
+        row = sum(correlate1d(x[i * stride + u], w[u]) for u in range(w.shape[0]))
+        out[i] = row[::stride][:W_out]
+    return out
+"""
+CONVOLVE2D_BY_ROWS = """\
+def convolve2d(x, w):
+    KH = w.shape[0]
+    rows = output_size(x.shape[0], KH)
+    return np.array([sum({ROW} for u in range(KH)) for i in range(rows)])
+"""
+BUILDS_ON = {
+    "check_convolve1d": [None],
+    "check_correlate2d": [CORRELATE2D_BY_ROWS],
+    "check_convolve2d": [
+        None, CONVOLVE2D_BY_ROWS.format(ROW="convolve1d(x[i + KH - 1 - u], w[u])"),
+        CONVOLVE2D_BY_ROWS.format(ROW="correlate1d(x[i + KH - 1 - u], w[u, ::-1])")],
+}
 
 CASES = {"students": STUDENTS, "mistakes": MISTAKES, "extra": EXTRA}

@@ -146,8 +146,7 @@ STUDENTS = {
                                  + "out[n, f, i, j] += np.sum(patch[c] * w[f, c]) + b[f]")],
          "im2col": [(IM2COL_SLICE, "xpad[:, :, u:u + H_out, v:v + W_out]")]},
         {"hidden_conv_forward_loops": "conv_bias_per_channel",
-         "hidden_im2col": "conv_stride_ignored",
-         "hidden_conv_forward_im2col": "conv_stride_ignored"}),
+         "hidden_im2col": "conv_stride_ignored"}),  # conv_forward_im2col keeps its points
     "channels_assigned_and_patch_order": (
         {"conv_forward_loops": [(LOOP_BODY, "for c in range(C):\n" + " " * 24
                                  + "out[n, f, i, j] = np.sum(patch[c] * w[f, c]) + b[f]")],
@@ -155,12 +154,29 @@ STUDENTS = {
                     ("cols[:, u, v] = sliced.transpose(1, 0, 2, 3)",
                      "cols[u, v] = sliced.transpose(1, 0, 2, 3)")]},
         {"hidden_conv_forward_loops": "conv_channels_not_summed",
-         "hidden_im2col": "im2col_patch_order",
-         "hidden_conv_forward_im2col": "im2col_patch_order"}),
-    "pad_every_axis": (  # the layers call zero_pad: they break too
+         "hidden_im2col": "im2col_patch_order"}),
+    # The layers call zero_pad: the course's stands in, so they keep their points.
+    "pad_every_axis": (
         {"zero_pad": [("    N, C, H, W = x.shape\n", "    return np.pad(x, pad)\n")]},
-        {"hidden_zero_pad": "pad_wrong_axes", "hidden_conv_forward_loops": None,
-         "hidden_im2col": None, "hidden_conv_forward_im2col": None}),
+        {"hidden_zero_pad": "pad_wrong_axes"}),
+}
+
+# The layers built on zero_pad and im2col, by check (None: the solution's cell), for
+# lab_cases.assert_judged_on_its_own.
+IM2COL_OF_PADDED = """\
+def conv_forward_im2col(x, w, b, stride=1, pad=0):
+    N = x.shape[0]
+    F, _, KH, KW = w.shape
+    xpad = zero_pad(x, pad)
+    H_out = (xpad.shape[2] - KH) // stride + 1
+    W_out = (xpad.shape[3] - KW) // stride + 1
+    out = w.reshape(F, -1) @ im2col(xpad, KH, KW, stride, 0) + b[:, None]
+    return out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)
+"""
+BUILDS_ON = {
+    "check_conv_forward_loops": [None],
+    "check_im2col": [None],
+    "check_conv_forward_im2col": [None, IM2COL_OF_PADDED],
 }
 
 CASES = {"students": STUDENTS, "mistakes": MISTAKES}

@@ -177,8 +177,7 @@ STUDENTS = {
         {"max_pool_forward": LAST_MAXIMUM,
          "avg_pool_forward": [("r, s = i * stride, j * stride", "r, s = i, j")]},
         {"hidden_max_pool_switches": "switch_last_max",
-         "hidden_max_pool_backward": "switch_last_max",  # it uses the switches
-         "hidden_avg_pool_forward": "pool_stride_ignored"}),
+         "hidden_avg_pool_forward": "pool_stride_ignored"}),  # max_pool_backward keeps its points
     "whole_window_and_sum": (
         {"max_pool_backward": WHOLE_WINDOW,
          "avg_pool_forward": [(".mean(axis=(2, 3))", ".sum(axis=(2, 3))")]},
@@ -193,8 +192,24 @@ STUDENTS = {
         {"max_pool_forward": [("(r + first // k) * W + (s + first % k)", "first")],
          "avg_pool_backward": [(AVG_SHARE, AVG_SHARE.replace("+=", "="))]},
         {"hidden_max_pool_switches": "switch_in_window",
-         "hidden_max_pool_backward": None,  # it uses the switches
-         "hidden_avg_pool_backward": "avggrad_overwrite"}),
+         "hidden_avg_pool_backward": "avggrad_overwrite"}),  # max_pool_backward keeps them too
+}
+
+# Backward passes built on their forward pass, by check (None: the solution's cell), for
+# lab_cases.assert_judged_on_its_own.
+AVG_BACKWARD_SIZED_BY_FORWARD = """\
+def avg_pool_backward(dout, x, k, stride):
+    out = avg_pool_forward(x, k, stride)
+    dx = np.zeros(x.shape)
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            dx[:, :, i * stride:i * stride + k, j * stride:j * stride + k] += (
+                dout[:, :, i, j, None, None] / (k * k))
+    return dx
+"""
+BUILDS_ON = {
+    "check_max_pool_backward": [None],
+    "check_avg_pool_backward": [AVG_BACKWARD_SIZED_BY_FORWARD],
 }
 
 CASES = {"students": STUDENTS, "mistakes": MISTAKES}

@@ -1,7 +1,8 @@
 """lab04_conv_backward's wrong solutions for the lab test suite (``tests/lab_table.py``): wrong
 layers and wrong gradient checkers, written the ways students write them, tried against each
 check and as nbgrader students; the gradient check of the student's own layer is slow, so it is
-tried on three seeds. ``tests/autograder/labs/test_lab04.py`` checks that the helpers below
+tried on three seeds. A wrong layer or checker never costs gradcheck_conv's points: the course's
+stand in for them there. ``tests/autograder/labs/test_lab04.py`` checks that the helpers below
 compute the right gradients when told to (no bug in the tests)."""
 
 from __future__ import annotations
@@ -191,10 +192,17 @@ mutating = _namespace["numerical_gradient"]
 
 
 
-def gradcheck_with(conv_backward: str):
-    """The solution's gradcheck_conv in a notebook whose conv_backward is the code
-    ``conv_backward``."""
-    return edited_solution(NAME, "gradcheck_conv", {"conv_backward": conv_backward})
+# Mistakes of gradcheck_conv itself, in its wiring: the forward pass that varies w ignores w_,
+# and the numerical dx weighs the outputs by ones instead of dout. (A wrong conv_backward or
+# numerical_gradient costs nothing here: the course's stand in for them.)
+W_HELD = [("lambda w_: conv_forward(x, w_, b", "lambda w_: conv_forward(x, w, b")]
+NO_DOUT = [("conv_forward(x_, w, b, stride, pad), x, dout)",
+            "conv_forward(x_, w, b, stride, pad), x, np.ones_like(dout))")]
+
+
+def gradcheck_with(edits: list[tuple[str, str]]):
+    """The solution's gradcheck_conv with ``edits`` made to its cell."""
+    return edited_solution(NAME, "gradcheck_conv", {"gradcheck_conv": edits})
 
 
 MISTAKES = {
@@ -234,36 +242,39 @@ MISTAKES = {
     "x_plus = x": ("check_numerical_gradient", aliased, "grad_half"),
     "x changed and not restored": ("check_numerical_gradient_keeps_x", mutating,
                                    "grad_mutates_x"),
-    "own layer with an unflipped dx": ("check_gradcheck_conv", gradcheck_with(UNFLIPPED),
+    "gradcheck's forward ignores w_": ("check_gradcheck_conv", gradcheck_with(W_HELD),
                                        "own_gradcheck_large"),
-    "own layer that ignores the stride": ("check_gradcheck_conv", gradcheck_with(NO_STRIDE),
-                                          "own_gradcheck_large"),
+    "gradcheck's numerical dx without dout": ("check_gradcheck_conv", gradcheck_with(NO_DOUT),
+                                              "own_gradcheck_large"),
 }
 
 # Student -> ({solution cell: code replacing the solution}, {test cell: the hint it must show},
-# test cells that may lose points without a hint asserted). Other cells must earn full marks.
+# test cells that may lose points without a hint asserted). Other cells must earn full marks:
+# a right gradcheck_conv keeps its 4 points whatever the student's conv_backward and
+# numerical_gradient do (the course's stand in for them), so each mistake costs points once.
 STUDENTS = {
-    "noflip": ({"conv_backward": UNFLIPPED},
-               {"hidden_conv_backward_dx": "dx_not_flipped",
-                "hidden_gradcheck_conv": "own_gradcheck_large"}),
+    "noflip": ({"conv_backward": UNFLIPPED}, {"hidden_conv_backward_dx": "dx_not_flipped"}),
     "nostride": ({"conv_backward": NO_STRIDE},
                  {"hidden_conv_backward_dx": "dx_stride_ignored",
-                  "hidden_conv_backward_dw": "dw_stride_ignored",
-                  "hidden_gradcheck_conv": "own_gradcheck_large"}),
+                  "hidden_conv_backward_dw": "dw_stride_ignored"}),
     "db_eps": ({"conv_backward": CONV_BACKWARD.format(**RIGHT | {"DB": "dout.sum(axis=(2, 3))"}),
                 "numerical_gradient": CHECKER.format(EPS="1e-2")},
                {"hidden_conv_backward_db": "db_axes",
-                "hidden_numerical_gradient": "grad_eps_too_large",
-                "hidden_gradcheck_conv": "own_gradcheck_large"}),
+                "hidden_numerical_gradient": "grad_eps_too_large"}),
     "onesided_dwconv": (
         {"conv_backward": CONV_BACKWARD.format(**RIGHT | {"DW_DOUT": "dout[:, :, ::-1, ::-1]"}),
          "numerical_gradient": ONE_SIDED},
-        {"hidden_conv_backward_dw": "dw_swapped", "hidden_numerical_gradient": "grad_one_sided",
-         "hidden_gradcheck_conv": "own_gradcheck_large"}),
-    "mutating": ({"numerical_gradient": MUTATING},
-                 {"hidden_numerical_gradient_keeps_x": "grad_mutates_x"},
-                 ("hidden_numerical_gradient", "hidden_gradcheck_conv")),
+        {"hidden_conv_backward_dw": "dw_swapped", "hidden_numerical_gradient": "grad_one_sided"}),
+    # gradcheck_conv's own mistake still costs its points.
+    "mutating_wiring": ({"numerical_gradient": MUTATING, "gradcheck_conv": W_HELD},
+                        {"hidden_numerical_gradient_keeps_x": "grad_mutates_x",
+                         "hidden_gradcheck_conv": "own_gradcheck_large"},
+                        ("hidden_numerical_gradient",)),
 }
+
+# gradcheck_conv built on conv_backward and numerical_gradient (the solution's cell), for
+# lab_cases.assert_judged_on_its_own.
+BUILDS_ON = {"check_gradcheck_conv": [None]}
 
 CASES = {"students": STUDENTS, "mistakes": MISTAKES,
          "few_seeds": frozenset({"check_gradcheck_conv"})}

@@ -149,4 +149,17 @@ STUDENTS = {
          "hidden_shuffle_experiment": "shuffle_models_mixed_up"}),
 }
 
+# build_cnn of the student's layers and train_step calling the loss by name, by check (None:
+# the solution's cell), for lab_cases.assert_judged_on_its_own.
+STEP_BY_NAME = """\
+def train_step(model, loss_fn, x, y, lr):
+    loss, dscores = softmax_cross_entropy(model.forward(x), y)
+    model.zero_grad()
+    model.backward(dscores)
+    for p, g in model.parameters():
+        p -= lr * g
+    return loss
+"""
+BUILDS_ON = {"check_build_cnn": [None], "check_train_step": [STEP_BY_NAME]}
+
 CASES = {"students": STUDENTS, "mistakes": MISTAKES}

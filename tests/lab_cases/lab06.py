@@ -280,4 +280,13 @@ STUDENTS = {
                    "hidden_separable_macs": "sep_no_pointwise"}),
 }
 
+# depthwise_separable built on dilated_conv, by check, for lab_cases.assert_judged_on_its_own.
+SEPARABLE_BY_DILATED = """\
+def depthwise_separable(x, w_depth, w_point, pad=0):
+    depth = np.concatenate([dilated_conv(x[:, c:c + 1], w_depth[c:c + 1], 1, pad)
+                            for c in range(x.shape[1])], axis=1)
+    return dilated_conv(depth, w_point)
+"""
+BUILDS_ON = {"check_depthwise_separable": [SEPARABLE_BY_DILATED]}
+
 CASES = {"students": STUDENTS, "mistakes": MISTAKES}

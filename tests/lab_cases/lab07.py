@@ -24,6 +24,12 @@ SPECTRUM = "spectrum = xp.fft.rfft(x, L) * xp.conj(xp.fft.rfft(w, L))"
 INVERSE = "return xp.fft.irfft(spectrum, L)[:L - K + 1]"
 KERNELS = "K = xp.conj(xp.fft.rfft2(w, s=(H, W)))"
 CROP = "return out[:, :, :H - KH + 1, :W - KW + 1]"
+# The patches made in conv2d_im2col itself, not by im2col (whose course version stands in).
+OWN_PATCHES_UVC = (
+    "cols = np.array([x[n, c, i + u, j + v] for u in range(KH) for v in range(KW)\n"
+    "                     for c in range(C) for n in range(N) for i in range(H - KH + 1)\n"
+    "                     for j in range(W - KW + 1)]).reshape(KH * KW * C, -1)\n"
+    "    out = w.reshape(F, -1) @ cols")
 
 MISTAKES = {
     "im2col transposed": ("check_im2col_strided", _wrong(
@@ -42,8 +48,8 @@ MISTAKES = {
         "conv2d_im2col", conv2d_im2col=[
             (GEMM, "out = w.transpose(0, 2, 3, 1).reshape(F, -1) @ im2col(x, KH, KW)")]),
         "im2col_patch_order"),
-    "conv2d_im2col on patches (u, v, c)": ("check_conv2d_im2col", _wrong(
-        "conv2d_im2col", im2col=[(IM2COL, PATCHES_UVC)]), "im2col_patch_order"),
+    "conv2d_im2col makes its own patches (u, v, c)": ("check_conv2d_im2col", _wrong(
+        "conv2d_im2col", conv2d_im2col=[(GEMM, OWN_PATCHES_UVC)]), "im2col_patch_order"),
     "correlate1d_fft without the conjugate": ("check_correlate1d_fft", _wrong(
         "correlate1d_fft", correlate1d_fft=[
             (SPECTRUM, "spectrum = xp.fft.rfft(x, L) * xp.fft.rfft(w, L)")]), "fft_convolution"),
@@ -82,7 +88,7 @@ STUDENTS = {
     # Patches listed (u, v, c) while w.reshape(F, -1) lists kernels (c, u, v).
     "patch_order": (
         {"im2col": [(IM2COL, PATCHES_UVC)]},
-        {"hidden_im2col": "im2col_patch_order", "hidden_conv2d_im2col": "im2col_patch_order"}),
+        {"hidden_im2col": "im2col_patch_order"}),  # conv2d_im2col keeps its points
     # The spectra multiplied as they are: a convolution.
     "no_conjugate": (
         {"correlate1d_fft": [(SPECTRUM, "spectrum = xp.fft.rfft(x, L) * xp.fft.rfft(w, L)")],
@@ -103,5 +109,18 @@ STUDENTS = {
         {"hidden_conv2d_fft": "fft_size_too_small",
          "hidden_correlate1d_fft": "fft_irfft_length"}),
 }
+
+# The layers built on the smaller pieces, by check (None: the solution's cell), for
+# lab_cases.assert_judged_on_its_own.
+FFT_BY_ROWS = """\
+def conv2d_fft(x, w):
+    N, C, H, W = x.shape
+    F, _, KH, KW = w.shape
+    out = np.zeros((N, F, H - KH + 1, W - KW + 1))
+    for n, f, c, u, i in np.ndindex(N, F, C, KH, H - KH + 1):
+        out[n, f, i] += correlate1d_fft(x[n, c, i + u], w[f, c, u])
+    return out
+"""
+BUILDS_ON = {"check_conv2d_im2col": [None], "check_conv2d_fft": [FFT_BY_ROWS]}
 
 CASES = {"students": STUDENTS, "mistakes": MISTAKES}

@@ -4,6 +4,11 @@
 returns the loss: a case judges one part of the result (:attr:`..cases.Case.part`), the loss or
 the gradient, the parameters after some steps or the losses returned. ``build_cnn``'s model is
 judged by its parameters, drawn from a generator of a known seed.
+
+Each is judged on its own (:attr:`..core.Check.stand_ins`): ``build_cnn`` is run with the course's
+layers standing in for the student's classes, and ``train_step``, which gets the model and the
+loss as arguments, with the course's loss standing in should it call ``softmax_cross_entropy``
+by name.
 """
 
 from __future__ import annotations
@@ -175,6 +180,7 @@ check_train_step = register(Check(
     fixed=tuple(_draw_steps(np.random.default_rng(5006 + i), part)
                 for i, part in enumerate(("params", "loss", "params"))),
     result=ArrayResult(), n_random=8, call=_run_steps,
+    stand_ins={"softmax_cross_entropy": softmax_cross_entropy},
     diagnosers=[Diagnoser("train_forgot_zero_grad", _step_mistake(zero=False), part="params"),
                 Diagnoser("train_gradient_ascent", _step_mistake(sign=1.0), part="params"),
                 Diagnoser("train_params_unchanged", _step_mistake(update=False), part="params")],
@@ -218,6 +224,8 @@ check_build_cnn = register(Check(
     name="check_build_cnn", function="build_cnn(rng)", reference=_built,
     draw=lambda rng: _build_case(int(rng.integers(0, 10_000))),
     fixed=(_build_case(0), _build_case(1)), result=ArrayResult(), n_random=4, call=_run_build,
+    stand_ins={"Conv": conv_layer, "ReLU": relu_layer, "MaxPool": maxpool_layer,
+               "Flatten": flatten_layer, "Linear": linear_layer},
     diagnosers=[
         Diagnoser("build_init_order", lambda seed: _built(seed, conv_first=False)),
         Diagnoser("build_random_bias", lambda seed: _built(seed, random_bias=True)),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from lab_cases import assert_judged_on_its_own
+from lab_cases.lab01 import BUILDS_ON
 from lab_suite import graded_course
 from lab_table import lab
 
@@ -64,3 +66,9 @@ def test_a_deleted_record_earns_nothing(course, tmp_path):
     assert rescored["hidden_pad2d"].points == 0 and rescored["hidden_pad2d"].kernel_points == 4
     assert "no grading record" in rescored["hidden_pad2d"].note
     assert rescored["hidden_correlate1d"].points == 3
+
+
+@pytest.mark.parametrize("name", sorted(BUILDS_ON))
+def test_a_function_is_judged_with_the_courses_versions_of_what_it_builds_on(name):
+    """Each stand-in the check declares replaces a broken function of the student's."""
+    assert_judged_on_its_own(LAB, name, BUILDS_ON[name])

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lab_cases import assert_judged_on_its_own
+from lab_cases.lab02 import BUILDS_ON
 from lab_suite import graded_course, max_points, notebook, solution
 from lab_table import lab
 
@@ -74,3 +76,9 @@ def test_random_cases_are_valid_geometries(seed):
     for case in lab02.check_zero_pad.cases(seed):
         x, pad = case.args
         assert x.ndim == 4 and pad >= 0
+
+
+@pytest.mark.parametrize("name", sorted(BUILDS_ON))
+def test_a_function_is_judged_with_the_courses_versions_of_what_it_builds_on(name):
+    """Each stand-in the check declares replaces a broken function of the student's."""
+    assert_judged_on_its_own(LAB, name, BUILDS_ON[name])

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lab_cases import assert_judged_on_its_own
+from lab_cases.lab03 import BUILDS_ON
 from lab_suite import graded_course, hidden_calls, max_points, notebook, solution
 from lab_table import lab
 
@@ -66,7 +68,7 @@ def test_switches_of_another_dtype_fail_with_a_clear_problem():
 
     run = lab03.check_max_pool_switches.evaluate(float_switches, None)
     assert len(run.failing) == len(run.cases)
-    assert run.verdicts[0].problem == "dtype float64, expected int64"
+    assert run.verdicts[0].problem == "dtype float64, expected int64; its values are right"
 
 
 def test_each_hidden_cell_has_its_points():
@@ -88,3 +90,9 @@ def test_random_cases_are_valid_geometries(seed):
     for case in lab03.check_avg_pool_backward.cases(seed):
         dout, x, k, stride = case.args
         assert dout.shape == lab03.avg_pool_forward(x, k, stride).shape
+
+
+@pytest.mark.parametrize("name", sorted(BUILDS_ON))
+def test_a_function_is_judged_with_the_courses_versions_of_what_it_builds_on(name):
+    """Each stand-in the check declares replaces a broken function of the student's."""
+    assert_judged_on_its_own(LAB, name, BUILDS_ON[name])

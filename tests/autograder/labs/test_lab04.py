@@ -1,15 +1,18 @@
 """lab04_conv_backward's own tests, beside the shared suite: the reading pointer, which function
 each check grades and each hidden cell's points, what the released notebook shows and hides,
 valid random layers, the table's wrong layers and checkers computing right gradients when told
-to, a mutating checker's partial credit, and the framework pieces lab04 relies on (``pick``,
-``BelowResult``, a ``fallback_hint``)."""
+to, a mutating checker's partial credit, a wrong layer that no longer costs the checker's points,
+and the framework pieces lab04 relies on (``pick``, ``BelowResult``, a ``fallback_hint``)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
-from lab_cases.lab04 import centred, full_correlation_dx, loops, mutating
-from lab_suite import graded_course, hidden_calls, max_points, notebook
+from lab_cases import assert_judged_on_its_own
+from lab_cases.lab04 import BUILDS_ON, UNFLIPPED, centred, full_correlation_dx, loops, mutating
+from lab_suite import graded_course, hidden_calls, max_points, notebook, solution
 from lab_table import lab
 
 import convnb
@@ -80,3 +83,27 @@ def test_a_mutating_checker_still_gets_elementwise_gradients_right():
     run = lab04.check_numerical_gradient.evaluate(
         mutating, hidden_calls(LAB)["check_numerical_gradient"].seed)
     assert run.passed >= len(run.cases) // 2
+
+
+@pytest.mark.parametrize("name", sorted(BUILDS_ON))
+def test_a_function_is_judged_with_the_courses_versions_of_what_it_builds_on(name):
+    """Each stand-in the check declares replaces a broken function of the student's."""
+    assert_judged_on_its_own(LAB, name, BUILDS_ON[name])
+
+
+def test_a_wrong_layer_costs_its_own_points_not_the_checkers(tmp_path_factory):
+    """The double penalty of issue 12: a student whose conv_backward has an unflipped dx and whose
+    gradcheck_conv is right loses dx's points only. Graded by nbgrader, gradcheck_conv keeps its
+    4 points (rescoring agrees) and its feedback says why; judged with the student's own
+    conv_backward, as before the stand-ins, the same function fails."""
+    course = graded_course(LAB, tmp_path_factory)
+    scores = course.score("noflip")
+    assert scores["hidden_conv_backward_dx"] < max_points(LAB)["hidden_conv_backward_dx"]
+    assert scores["hidden_gradcheck_conv"] == max_points(LAB)["hidden_gradcheck_conv"] == 4
+    assert course.rescore("noflip")["hidden_gradcheck_conv"].points == 4
+    text = course.cell_text("noflip", "hidden_gradcheck_conv")
+    assert "the course's conv_backward and numerical_gradient standing in for yours" in text
+    call = hidden_calls(LAB)["check_gradcheck_conv"]
+    student = solution(LAB, {"conv_backward": UNFLIPPED})["gradcheck_conv"]
+    alone = dataclasses.replace(lab04.check_gradcheck_conv, stand_ins={})
+    assert alone.evaluate(student, call.seed).failing

@@ -10,6 +10,8 @@ import io
 
 import numpy as np
 import pytest
+from lab_cases import assert_judged_on_its_own
+from lab_cases.lab05 import BUILDS_ON
 from lab_suite import grade_id, graded_course, hidden_calls, notebook, solution
 from lab_table import lab
 
@@ -178,3 +180,9 @@ def test_the_graded_solution_earns_the_accuracy_points_from_the_grader(course):
 
 def test_the_released_notebook_says_what_is_missing(course):
     assert "cnn is None" in course.cell_text("blank", "hidden_cnn_accuracy")
+
+
+@pytest.mark.parametrize("name", sorted(BUILDS_ON))
+def test_a_function_is_judged_with_the_courses_versions_of_what_it_builds_on(name):
+    """Each stand-in the check declares replaces a broken function of the student's."""
+    assert_judged_on_its_own(LAB, name, BUILDS_ON[name])

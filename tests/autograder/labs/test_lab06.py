@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lab_cases import assert_judged_on_its_own
 from lab_cases.lab06 import (
+    BUILDS_ON,
     correlate,
     depthwise_only,
     dilated,
@@ -81,3 +83,9 @@ def test_the_wrong_answers_helpers_are_right_where_they_should_be():
     np.testing.assert_allclose(correlate(pad_hw(x, 1), wf), convnb.conv2d(x, wf, padding=1))
     np.testing.assert_allclose(np.einsum("nchw,fc->nfhw", depthwise_only(x, wd, wp, 1),
                                          wp[:, :, 0, 0]), lab06.depthwise_separable(x, wd, wp, 1))
+
+
+@pytest.mark.parametrize("name", sorted(BUILDS_ON))
+def test_a_function_is_judged_with_the_courses_versions_of_what_it_builds_on(name):
+    """Each stand-in the check declares replaces a broken function of the student's."""
+    assert_judged_on_its_own(LAB, name, BUILDS_ON[name])

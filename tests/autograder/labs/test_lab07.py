@@ -12,6 +12,8 @@ import types
 import numpy as np
 import pytest
 from device_double import DeviceArray, xp
+from lab_cases import assert_judged_on_its_own
+from lab_cases.lab07 import BUILDS_ON
 from lab_suite import grade_id, graded_course, hidden_calls, notebook, solution
 from lab_table import lab
 
@@ -103,3 +105,9 @@ def test_the_graded_solution_runs_the_gpu_cell(course):
         assert "on the GPU:" in printed and "could not run" not in printed, printed
     else:
         assert "GPU timings are skipped" in printed, printed
+
+
+@pytest.mark.parametrize("name", sorted(BUILDS_ON))
+def test_a_function_is_judged_with_the_courses_versions_of_what_it_builds_on(name):
+    """Each stand-in the check declares replaces a broken function of the student's."""
+    assert_judged_on_its_own(LAB, name, BUILDS_ON[name])
