@@ -23,7 +23,7 @@ from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.utils import capture_log
 from sqlalchemy.exc import SAWarning
 
-from .course import Course
+from .course import KERNEL_NAME, Course
 from .sandbox import Sandbox, sandboxed
 
 TIMEOUT_ERROR = "CellTimeoutError"
@@ -86,6 +86,39 @@ def failure_reason(result: dict) -> str:
              and not line.startswith(("nbgrader.", "SystemExit"))]
     errors = [line[len("[ERROR] "):] for line in text.splitlines() if line.startswith("[ERROR] ")]
     return (lines or errors or ["nbgrader failed (see its log)"])[-1]
+
+
+def _inspect(course: Course, lab: str, student: str, notebooks: list[str]
+             ) -> tuple[str, list[str]]:
+    """What nbgrader would say less clearly about the submitted files: why none of them can
+    be graded (``""`` when some can), and notes on the others (a missing or unreadable
+    notebook, which nbgrader scores zero; a notebook made for another kernel, which nbgrader
+    runs with the course's)."""
+    folder = course.path("submitted", student, lab)
+    found = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    problems, notes = [], []
+    for name in notebooks:
+        path = folder / f"{name}.ipynb"
+        if not path.is_file():
+            others = ", ".join(f for f in found if f.endswith(".ipynb")) or "no notebook"
+            problems.append(f"no {name}.ipynb in the submission (it holds {others}: rename "
+                            f"the right file to {name}.ipynb and grade --student {student} "
+                            "again)")
+            continue
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception as err:  # any unreadable file: nbformat raises several kinds
+            what = "an empty file" if path.stat().st_size == 0 else f"{type(err).__name__}"
+            problems.append(f"{name}.ipynb is not a readable notebook ({what}): ask the "
+                            "student for the file again")
+            continue
+        kernel = nb.metadata.get("kernelspec", {}).get("name")
+        if kernel != KERNEL_NAME:
+            notes.append(f"{name}.ipynb was saved with the kernel '{kernel}'; graded with the "
+                         f"course's '{KERNEL_NAME}'")
+    if len(problems) == len(notebooks):
+        return "; ".join(problems), notes
+    return "", [f"{p} (scored 0)" for p in problems] + notes
 
 
 def _mark_failed(course: Course, lab: str, student: str) -> None:
@@ -191,10 +224,12 @@ def grade_submission(root: str, lab: str, student: str) -> SubmissionResult:
     sandbox = Sandbox(config=course.config)
     if not sandbox.enabled:
         result.notes.append(UNISOLATED)
+    unreadable, notes = _inspect(course, lab, student, notebooks)
+    result.notes += notes
     autograde = _run(Autograde, course, lab, student)
     result.log = autograde.get("log", "")
     if not autograde["success"]:
-        result.reason = failure_reason(autograde)
+        result.reason = unreadable or failure_reason(autograde)
         _mark_failed(course, lab, student)
         # Feedback from an earlier grading of this student would be returned as if current.
         shutil.rmtree(course.path("feedback", student, lab), ignore_errors=True)

@@ -37,7 +37,7 @@ import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, List, Unicode
 from traitlets.config import Configurable
@@ -121,7 +121,8 @@ class Sandbox(Configurable):
             args += ["--setenv", name, value]
         # SIGXCPU at the soft CPU limit (the grader names it), SIGKILL 5 s later.
         args += ["--", "prlimit", f"--cpu={self.cpu_seconds}:{self.cpu_seconds + 5}",
-                 f"--as={self.memory_mb * 2**20}", f"--nproc={self.tasks}", "--core=0", "--"]
+                 f"--as={self.memory_mb * 2**20}", f"--nproc={self.tasks}", "--core=0",
+                 f"--fsize={self.scratch_mb * 2**20}", "--"]
         if uid is not None:
             args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                      "--no-new-privs", "--"]
@@ -188,10 +189,13 @@ def kernel_uid() -> int | None:
 
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run in a :class:`Sandbox`, talking over IPC sockets in a
-    private folder (made for each kernel, removed with it)."""
+    private folder (made for each kernel, removed with it). What the kernel process itself
+    writes to its stdout and stderr (not the notebook's outputs) goes to nbgrader's log of the
+    submission, not to the grader's terminal."""
 
     _private: Path | None = None
     _cwd: str = ""
+    _output = None
 
     async def _async_pre_start_kernel(self, **kw):
         self._private = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
@@ -199,6 +203,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.connection_file = str(self._private / "kernel.json")
         self.ip = str(self._private / "ipc")
         self._cwd = os.path.realpath(kw.get("cwd") or os.getcwd())
+        self._output = tempfile.TemporaryFile()
+        kw["stdout"] = kw["stderr"] = self._output
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         uid = kernel_uid()
         if uid is not None:  # the kernel, not root, reads the connection file, makes sockets
@@ -215,6 +221,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart)
         if not restart and self._private is not None:
             shutil.rmtree(self._private, ignore_errors=True)
+        if not restart and self._output is not None:
+            self._output.seek(0, os.SEEK_END)
+            self._output.seek(max(0, self._output.tell() - 4000))
+            text = self._output.read().decode(errors="replace").strip()
+            self._output.close()
+            self._output = None
+            if text:
+                self.log.info("The kernel process's own output (its last 4000 bytes):\n%s", text)
 
 
 class SandboxedExecute(Execute):
@@ -226,13 +240,17 @@ class SandboxedExecute(Execute):
         super().__init__(**kwargs)
 
     def preprocess_cell(self, cell, resources, index):
+        name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError as err:
             process = getattr(self.km and self.km.provisioner, "process", None)
             why = why_it_died(process and process.poll(), Sandbox(parent=self))
-            name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
             raise DeadKernelError(f"the kernel died while running {name}: {why}") from err
+        except CellTimeoutError as err:
+            raise CellTimeoutError(
+                f"{name} ran past the {self.timeout} s limit and did not stop when interrupted "
+                "(an endless loop that catches KeyboardInterrupt?)") from err
 
 
 def why_it_died(status: int | None, sandbox: Sandbox) -> str:
