@@ -1,10 +1,13 @@
-"""Grading time per submission: ``python bench/grading.py [--lab LAB] [-n 20] [--jobs 1 2]``.
+"""Grading time per submission: ``python bench/grading.py [--lab LAB] [-n 40] [--jobs 1 2]``.
 
 Copies the course's configuration and one lab (``lab01_correlation`` when the course has it,
 else the pipeline's sample lab) into a temporary course, releases it, files ``-n`` submissions
 (copies of the lab's solution notebook: every cell runs, the slowest case) and times
-``python -m autograder grade`` end to end (autograde, rescoring, feedback, CSV export, report)
-with each number of workers. The goal (issue): at most 5 s per submission on 2 cores.
+``python -m autograder grade`` end to end (autograde in the sandbox, rescoring, feedback, CSV
+export, report) with each number of workers, checking that every run gives the gradebook the
+grades of the first. ``--isolation off`` grades without the sandbox, to measure what it costs.
+The goals (issues #10, #12): at most 5 s per submission on 2 cores, and 2 workers at least 1.8
+times as fast as 1.
 """
 
 from __future__ import annotations
@@ -29,15 +32,18 @@ from autograder.course import Course  # noqa: E402
 from autograder.pipeline import grade, release  # noqa: E402
 from autograder.sample_lab import LAB as SAMPLE_LAB  # noqa: E402
 from autograder.sample_lab import write_sample_lab  # noqa: E402
+from autograder.sandbox import Sandbox  # noqa: E402
 from bench.lenet_epoch import cpu_model  # noqa: E402
 
 DEFAULT_LAB = "lab01_correlation"
 
 
-def _course(tmp: Path, lab: str | None) -> tuple[Course, str]:
+def _course(tmp: Path, lab: str | None, isolation: bool) -> tuple[Course, str]:
     labs = tmp / "labs"
     (labs / "source").mkdir(parents=True)
-    shutil.copy(REPO / "labs" / "nbgrader_config.py", labs)
+    config = (REPO / "labs" / "nbgrader_config.py").read_text()
+    (labs / "nbgrader_config.py").write_text(config + ("" if isolation else
+                                                       "\nc.Sandbox.enabled = False\n"))
     lab = lab or (DEFAULT_LAB if (REPO / "labs" / "source" / DEFAULT_LAB).is_dir() else None)
     if lab:
         shutil.copytree(REPO / "labs" / "source" / lab, labs / "source" / lab)
@@ -56,42 +62,57 @@ def _submit(course: Course, lab: str, n: int) -> None:
             shutil.copy(notebook, folder / notebook.name)
 
 
+def _grades(course: Course, lab: str) -> dict[str, dict[str, float | None]]:
+    with course.gradebook() as gb:
+        return {s.student.id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
+                for s in gb.find_assignment(lab).submissions}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", help=f"a lab of labs/source/ (default: {DEFAULT_LAB}, or the "
                                       "sample lab when the course has no such lab)")
-    parser.add_argument("-n", "--submissions", type=int, default=20)
+    parser.add_argument("-n", "--submissions", type=int, default=40)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--isolation", choices=["on", "off"], default="on",
+                        help="grade in the sandbox (on, the default) or without it")
     args = parser.parse_args()
 
-    rows = []
+    rows, first = [], None
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
-        course, lab = _course(Path(tmp), args.lab)
-        release(course, lab)
+        course, lab = _course(Path(tmp), args.lab, args.isolation == "on")
+        release(course, lab, say=lambda _: None)
         _submit(course, lab, args.submissions)
         for jobs in args.jobs:
             start = time.perf_counter()
             run = grade(course, lab, jobs=jobs, progress=False, say=lambda _: None)
             wall = time.perf_counter() - start
-            failed = len(run.failed)
+            grades = _grades(course, lab)
+            first = first or grades
             worker = sum(r.seconds for r in run.results) / len(run.results)
-            rows.append({"jobs": jobs, "submissions": len(run.results), "failed": failed,
+            rows.append({"jobs": jobs, "submissions": len(run.results),
+                         "failed": len(run.failed), "same_grades": grades == first,
                          "wall_s": round(wall, 2),
                          "s_per_submission": round(wall / len(run.results), 2),
-                         "worker_s_per_submission": round(worker, 2)})
+                         "worker_s_per_submission": round(worker, 2),
+                         "speedup": round(rows[0]["wall_s"] / wall, 2) if rows else 1.0})
+        limits = Sandbox(config=course.config).limits()
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"grading {lab}: {args.submissions} solution submissions, end to end "
-          f"(autograde, rescoring, feedback, CSV, report)")
+          f"(autograde, rescoring, feedback, CSV, report), isolation {args.isolation}"
+          + (f" ({limits})" if args.isolation == "on" else ""))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     print(f"machine: {cpu_model()}, {cpus} CPUs available (load average {load} after the run); "
           f"Python {platform.python_version()}, nbgrader {nbgrader.__version__}; "
           f"{datetime.date.today()}")
-    print(f"{'jobs':>4} {'wall s':>8} {'s/submission':>13} {'worker s/submission':>20} failed")
+    print(f"{'jobs':>4} {'wall s':>8} {'s/submission':>13} {'worker s/submission':>20} "
+          f"{'speedup':>8} failed same grades")
     for r in rows:
         print(f"{r['jobs']:>4} {r['wall_s']:>8.1f} {r['s_per_submission']:>13.2f} "
-              f"{r['worker_s_per_submission']:>20.2f} {r['failed']:>6}")
+              f"{r['worker_s_per_submission']:>20.2f} {r['speedup']:>8.2f} {r['failed']:>6} "
+              f"{'yes' if r['same_grades'] else 'NO'}")
     print(json.dumps({"lab": lab, "cpus": cpus, "date": str(datetime.date.today()),
-                      "results": rows}))
+                      "isolation": args.isolation, "results": rows}))
 
 
 if __name__ == "__main__":
