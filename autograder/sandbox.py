@@ -27,7 +27,8 @@ where bubblewrap cannot run); every submission's report notes then says so.
 
 from __future__ import annotations
 
-import importlib.util
+import functools
+import json
 import os
 import shutil
 import signal
@@ -156,12 +157,10 @@ class Sandbox(Configurable):
         """The Python environment, and the folders of the packages that live outside it."""
         prefixes = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)})
         paths = list(prefixes)
-        for name in self.packages:
-            spec = importlib.util.find_spec(name)
-            for folder in (spec and spec.submodule_search_locations) or []:
-                real = os.path.realpath(folder)
-                if not any(real.startswith(p + os.sep) for p in [*prefixes, *_SYSTEM]):
-                    paths.append(real)
+        for folder in _package_folders(tuple(self.packages), self._environment()["PATH"]):
+            real = os.path.realpath(folder)
+            if not any(real.startswith(p + os.sep) for p in [*prefixes, *_SYSTEM]):
+                paths.append(real)
         return paths + list(self.read_only)
 
     def _environment(self) -> dict[str, str]:
@@ -173,6 +172,21 @@ class Sandbox(Configurable):
                "JPY_PARENT_PID": "1"}
         env.update({k: os.environ[k] for k in ENVIRONMENT if k in os.environ})
         return env
+
+
+@functools.lru_cache(maxsize=8)
+def _package_folders(packages: tuple[str, ...], path: str) -> list[str]:
+    """Where this interpreter, started as a kernel is (from ``/``, the kernel's ``PYTHONPATH``),
+    finds ``packages``: not where the grader's own ``sys.path`` would (a test folder named
+    like a package must not stand in for it)."""
+    code = ("import importlib.util, json, sys\n"
+            "specs = [importlib.util.find_spec(name) for name in sys.argv[1:]]\n"
+            "print(json.dumps([f for s in specs if s for f in s.submodule_search_locations or []"
+            "]))")
+    env = {"PATH": path, **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}}
+    proc = subprocess.run([sys.executable, "-c", code, *packages], cwd="/", env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(proc.stdout)
 
 
 def _parents(paths: list[str]) -> list[str]:
