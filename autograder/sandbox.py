@@ -118,7 +118,7 @@ class Sandbox(Configurable):
             args += ["--unshare-user", "--disable-userns"]
         args += self._mounts(cwd, private)
         args += ["--chdir", cwd, "--clearenv"]
-        for name, value in self._environment().items():
+        for name, value in self.environment().items():
             args += ["--setenv", name, value]
         # SIGXCPU at the soft CPU limit (the grader names it), SIGKILL 5 s later.
         args += ["--", "prlimit", f"--cpu={self.cpu_seconds}:{self.cpu_seconds + 5}",
@@ -157,13 +157,15 @@ class Sandbox(Configurable):
         """The Python environment, and the folders of the packages that live outside it."""
         prefixes = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)})
         paths = list(prefixes)
-        for folder in _package_folders(tuple(self.packages), self._environment()["PATH"]):
+        for folder in _package_folders(tuple(self.packages), self.environment()["PATH"]):
             real = os.path.realpath(folder)
             if not any(real.startswith(p + os.sep) for p in [*prefixes, *_SYSTEM]):
                 paths.append(real)
         return paths + list(self.read_only)
 
-    def _environment(self) -> dict[str, str]:
+    def environment(self) -> dict[str, str]:
+        """The kernel's environment variables, and bwrap's own: bwrap's process stays in the
+        sandbox as its init, where the kernel could read its environment."""
         path = [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
         env = {"PATH": os.pathsep.join(path), "HOME": "/tmp", "TMPDIR": "/tmp",
                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
@@ -220,6 +222,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._output = tempfile.TemporaryFile()
         kw["stdout"] = kw["stderr"] = self._output
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        kw["env"] = Sandbox(parent=self).environment()
         uid = kernel_uid()
         if uid is not None:  # the kernel, not root, reads the connection file, makes sockets
             for path in (self._private, Path(self.connection_file)):
@@ -304,7 +307,8 @@ def probe(config) -> None:
         argv = [sys.executable, "-c", "import autograder.checks, convnb"]
         try:
             proc = subprocess.run(sandbox.command(argv, cwd=str(cwd), private=private, uid=uid),
-                                  capture_output=True, text=True, timeout=60)
+                                  env=sandbox.environment(), capture_output=True, text=True,
+                                  timeout=60)
         except OSError as err:
             raise SandboxUnavailable(f"bubblewrap could not start: {err}: {INSTALL}") from None
     if proc.returncode != 0:

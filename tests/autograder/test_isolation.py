@@ -27,6 +27,8 @@ from autograder.sample_lab import LAB, answer, write_sample_lab
 
 REPO = Path(__file__).resolve().parents[2]
 HONEST = {"add": "def add(a, b):\n    return a + b", "square": "def square(x):\n    return x * x"}
+MARKER = "grader-token-4471"
+"""The value of an environment variable of the grader (an LMS token, say)."""
 LIMITS = "c.Sandbox.cpu_seconds = 100\nc.Sandbox.memory_mb = 1536\nc.Sandbox.tasks = 40\n"
 
 SPY = """
@@ -51,6 +53,17 @@ spied = {
     "outside": attempt(lambda: socket.create_connection(("1.1.1.1", 53), timeout=5)),
     "planted": attempt(lambda: open("planted.txt", "w").write("x")),
 }
+def environments():
+    texts = [repr(dict(os.environ))]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            texts.append(open(f"/proc/{pid}/environ", "rb").read().decode(errors="replace"))
+        except OSError:
+            pass
+    return texts
+
+spied["environment"] = ("has the grader's" if any(WHERE["marker"] in t for t in environments())
+                        else "clean")
 limits = {name: resource.getrlimit(getattr(resource, "RLIMIT_" + name))
           for name in ("CPU", "AS", "NPROC")}
 print("SPIED" + json.dumps({"spied": spied, "limits": limits, "uid": os.getuid()}))
@@ -80,7 +93,8 @@ def _submit(labs: Path, student: str, answers: dict[str, str]) -> None:
 def _spy_code(labs: Path, port: int) -> str:
     where = {"source": str(labs / "source" / LAB / f"{LAB}.ipynb"),
              "gradebook": str(labs / "gradebook.db"), "submitted": str(labs / "submitted"),
-             "release": str(labs / "release"), "course": str(labs), "port": port}
+             "release": str(labs / "release"), "course": str(labs), "port": port,
+             "marker": MARKER}
     return f"WHERE = {where!r}\n{SPY}"
 
 
@@ -94,7 +108,8 @@ def _graded_course(root: Path, extra: str) -> tuple[Path, dict, bool]:
         _submit(labs, "spy", {**HONEST, "add": _spy_code(labs, server.getsockname()[1])})
         proc = subprocess.run([sys.executable, "-m", "autograder", "--course", str(labs),
                                "grade", LAB, "--jobs", "2", "--no-progress"],
-                              cwd=REPO, capture_output=True, text=True, timeout=300)
+                              cwd=REPO, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "LMS_TOKEN": MARKER})
         assert proc.returncode == 0, proc.stdout + proc.stderr
         server.setblocking(False)
         try:
@@ -147,6 +162,11 @@ def test_the_kernel_cannot_connect_to_the_graders_loopback_nor_outside(isolated,
     assert spied["spied"]["outside"].startswith("refused: OSError: [Errno 101] Network is "
                                                 "unreachable")
     assert unisolated[2] and unisolated[1]["spied"]["loopback"].startswith("got ")
+
+
+def test_the_kernel_sees_none_of_the_graders_environment(isolated, unisolated):
+    assert isolated[1]["spied"]["environment"] == "clean"
+    assert unisolated[1]["spied"]["environment"] == "has the grader's"
 
 
 def test_the_kernel_writes_in_a_scratch_copy_and_runs_under_the_configured_limits(isolated):
