@@ -80,8 +80,9 @@ def derive_seed(secret: bytes, lab: str, check: str, seed: int) -> int:
     return int.from_bytes(hmac.new(secret, message, hashlib.sha256).digest()[:8], "big") >> 1
 
 
-def _seed_literals(source: str) -> Iterator[tuple[ast.Call, ast.expr, int]]:
-    """``(call, seed node, seed)`` for each ``check_*(..., seed=<int literal>)`` in ``source``."""
+def _seed_literals(source: str) -> Iterator[tuple[str, ast.Call, ast.expr, int]]:
+    """``(check, call, seed node, seed)`` for each ``check_*(..., seed=<int literal>)`` in
+    ``source``."""
     try:
         tree = ast.parse(source)
     except SyntaxError:  # IPython syntax (magics): the transform keeps every other line as is
@@ -95,7 +96,7 @@ def _seed_literals(source: str) -> Iterator[tuple[ast.Call, ast.expr, int]]:
         seed = next((k.value for k in node.keywords if k.arg == "seed"), None)
         if (name.startswith("check_") and isinstance(seed, ast.Constant)
                 and type(seed.value) is int):
-            yield node, seed, seed.value
+            yield name, node, seed, seed.value
 
 
 def _hidden_lines(source: str, begin: str, end: str) -> set[int]:
@@ -129,15 +130,12 @@ def with_secret_seeds(source: str, lab: str, secret: bytes, begin: str, end: str
     hidden = _hidden_lines(source, begin, end)
     lines = source.split("\n")
     edits = []
-    for call, node, seed in _seed_literals(source):
-        name = call.func.id if isinstance(call.func, ast.Name) else call.func.attr
-        if call.lineno not in hidden or node.end_lineno not in hidden:
+    for name, call, node, seed in _seed_literals(source):
+        if call.lineno not in hidden or node.lineno not in hidden:
             if any(k.arg == "points" for k in call.keywords):
                 raise ValueError(f"{where}: {name}(..., seed={seed}, points=...) is outside "
                                  f"'{begin}' / '{end}': the student would see its seed")
             continue
-        if node.lineno != node.end_lineno:
-            raise ValueError(f"{where}: {name}'s seed {seed} spans lines; write it on one line")
         edits.append((node.lineno, node.col_offset, node.end_col_offset, seed,
                       derive_seed(secret, lab, name, seed)))
     for line, start, stop, seed, derived in sorted(edits, reverse=True):  # right to left

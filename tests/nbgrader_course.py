@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
-from traitlets.config.loader import PyFileConfigLoader
+from nbgrader.converters import GenerateAssignment
 
 from autograder.rescore import rescore_notebook
 from autograder.secret import read_secret, secret_path
@@ -38,6 +38,17 @@ still come from a secret, not from the seeds written in ``labs/``)."""
 # A solution cell's replacement: the student's whole code, or [(solution text, the student's
 # text), ...], each solution text found exactly once.
 Edit = str | list[tuple[str, str]]
+
+
+def release_steps() -> list[str]:
+    """nbgrader's own generate chain with the course's ``SecretSeeds`` step before the first
+    ``ComputeChecksums``, as ``labs/nbgrader_config.py`` lists it (``test_plain_nbgrader.py``
+    checks that they agree)."""
+    steps = [f"nbgrader.preprocessors.{cls.__name__}"
+             for cls in GenerateAssignment.class_traits()["preprocessors"].default()]
+    steps.insert(steps.index("nbgrader.preprocessors.ComputeChecksums"),
+                 "autograder.nbgrader_hooks.SecretSeeds")
+    return steps
 
 
 def _grade_id(cell: nbformat.NotebookNode) -> str | None:
@@ -95,21 +106,18 @@ class GradedCourse:
         """A course holding ``lab``, its assignment generated (the released notebook made).
 
         ``secret`` is written as the course secret first; ``None`` leaves it to the release to
-        create. The course's configuration is nbgrader's, a 120 s cell limit and the release
-        steps of ``labs/nbgrader_config.py``, so nbgrader's autograde writes the kernel's own
+        create. The course's configuration is nbgrader's, a 120 s cell limit and the course's
+        release steps (:func:`release_steps`), so nbgrader's autograde writes the kernel's own
         scores; ``course_config`` uses the whole of ``labs/nbgrader_config.py`` instead.
         """
         course = cls(tmp, lab)
         shutil.copytree(REPO / "labs" / "source" / lab, course.source.parent)
-        labs_config = REPO / "labs" / "nbgrader_config.py"
         if course_config:
-            shutil.copy(labs_config, course.root / "nbgrader_config.py")
+            shutil.copy(REPO / "labs" / "nbgrader_config.py", course.root)
         else:
-            release_steps = PyFileConfigLoader(labs_config.name, path=str(labs_config.parent)
-                                               ).load_config().GenerateAssignment.preprocessors
             (course.root / "nbgrader_config.py").write_text(
                 "c = get_config()\nc.Execute.timeout = 120\n"
-                f"c.GenerateAssignment.preprocessors = {list(release_steps)!r}\n")
+                f"c.GenerateAssignment.preprocessors = {release_steps()!r}\n")
         if secret is not None:
             secret_path(course.root).write_text(secret.hex() + "\n")
             secret_path(course.root).chmod(0o600)

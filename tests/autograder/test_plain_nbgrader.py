@@ -12,7 +12,7 @@ import pytest
 from lab_cases.lab01 import STUDENTS, TAMPER
 from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde, GenerateAssignment
-from nbgrader_course import GradedCourse
+from nbgrader_course import GradedCourse, release_steps
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -60,6 +60,7 @@ def test_the_course_configuration_is_nbgraders_chains_with_the_three_steps():
     assert release.index("SecretSeeds") == release.index("ComputeChecksums") - 1
     release.remove("SecretSeeds")
     assert release == _names(GenerateAssignment.class_traits()["preprocessors"].default())
+    assert config.GenerateAssignment.preprocessors == release_steps()  # the lab suite's
     assert autograde.index("RescoreCells") == autograde.index("Execute") + 1
     autograde.remove("RescoreCells")
     autograde[autograde.index("SaveTrustedGrades")] = "SaveAutoGrades"
