@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 from lab_cases.lab01 import STUDENTS, TAMPER
 from nbgrader.api import Gradebook
@@ -17,9 +18,10 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.__main__ import main
+from autograder.calls import check_calls
 from autograder.course import Course
 from autograder.nbgrader_hooks import configuration_problems
-from autograder.secret import secret_path
+from autograder.secret import derive_seed, read_secret, secret_path
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = "lab01_correlation"
@@ -106,6 +108,17 @@ def test_grade_writes_the_same_scores_and_flags_as_plain_nbgrader(course):
     for grade_id, claim in TAMPERED.items():
         assert f"* tamper: {LAB}/{grade_id}: the cell claimed {claim} points" in flagged
     assert flagged.count("[grader]") == 0 and "solution:" not in flagged
+    # The feedback shows the grader's note, but neither the secret nor a seed derived from it.
+    secret = read_secret(course.root, "test")
+    derived = [str(derive_seed(secret, LAB, call.name, call.seed))
+               for cell in nbformat.read(course.source, as_version=4).cells
+               if cell.cell_type == "code"
+               for call in check_calls(cell.source) if call.points is not None]
+    assert len(derived) == 6 and derived[0] in course.graded_path("tamper").read_text()
+    for student in course.plain:
+        page = (course.root / "feedback" / student / LAB / f"{LAB}.html").read_text()
+        assert secret.hex() not in page and not [s for s in derived if s in page], student
+        assert ("[grader] the cell claimed" in page) == (student == "tamper")
 
 
 def test_autograde_refuses_a_course_secret_other_than_the_releases(course, tmp_path):
