@@ -247,6 +247,10 @@ class SandboxedKernelManager(AsyncKernelManager):
             if text:
                 self.log.info("The kernel process's own output (its last 4000 bytes):\n%s", text)
 
+    # AsyncKernelManager binds its public name to the base class's coroutine; nbclient calls it
+    # after a kernel died.
+    cleanup_resources = _async_cleanup_resources
+
 
 class SandboxedExecute(Execute):
     """nbgrader's ``Execute`` preprocessor, each kernel in a :class:`Sandbox`; when the kernel

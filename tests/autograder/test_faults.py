@@ -10,6 +10,7 @@ points they keep are the lab's own (the gradebook's maximum), and one fault that
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -81,8 +82,12 @@ def _folder(labs: Path, student: str, lab: str) -> Path:
 
 
 def _grade(labs: Path, lab: str, *args: str) -> subprocess.CompletedProcess:
+    """``grade`` with the course's own temporary folder (each kernel's private folder goes
+    there)."""
+    tmp = labs.parent / "tmp"
+    tmp.mkdir(exist_ok=True)
     proc = subprocess.run([sys.executable, "-m", "autograder", "--course", str(labs), "grade",
-                           lab, "--no-progress", *args],
+                           lab, "--no-progress", *args], env={**os.environ, "TMPDIR": str(tmp)},
                           cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
@@ -184,6 +189,10 @@ def test_the_report_lists_each_fault_with_its_reason(sample):
 def test_a_second_run_gives_the_same_grades_and_records(sample):
     assert sample["run2"]["gradebook"] == sample["run1"]["gradebook"]
     assert sample["run2"]["status"] == sample["run1"]["status"]
+
+
+def test_no_kernel_leaves_its_private_folder_behind(sample):
+    assert list((sample["labs"].parent / "tmp").iterdir()) == []
 
 
 def test_a_kernel_past_its_cpu_time_is_stopped_and_named(tmp_path):
