@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import MissingEntry
-from nbgrader.converters import GenerateAssignment
+from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.plugins import CsvExportPlugin
 from nbgrader.utils import capture_log
 from tqdm import tqdm
@@ -30,7 +30,7 @@ from .course import CONFIG_FILE, KERNEL_NAME, Course, UsageError, course_kernel
 from .grading import UNISOLATED, SubmissionResult, failure_reason, grade_submission, quiet_logging
 from .nbgrader_hooks import check_released_seeds, configuration_problems
 from .report import write_report
-from .sandbox import Sandbox, SandboxUnavailable, probe
+from .sandbox import Sandbox, SandboxUnavailable, probe, sandboxed
 from .secret import SecretError, create_secret, read_secret, secret_path
 
 
@@ -215,6 +215,8 @@ def _check_isolation(course: Course, say: Callable[[str], None]) -> None:
         say(f"isolation OFF: {UNISOLATED}")
         return
     try:
+        sandboxed(Autograde(coursedir=course.coursedir(), config=course.config)
+                  .autograde_preprocessors)
         probe(course.config)
     except SandboxUnavailable as err:
         raise UsageError("grade", str(err)) from None

@@ -22,7 +22,7 @@ instructor's uid inside a new user namespace, where the count is the sandbox's o
 
 Settings, in the course's ``nbgrader_config.py``: ``c.Sandbox.cpu_seconds = 600`` and the other
 traits of :class:`Sandbox`. ``c.Sandbox.enabled = False`` grades without isolation (a machine
-where bubblewrap cannot run); every submission's report notes then says so.
+where bubblewrap cannot run); every submission's notes in the report then say so.
 """
 
 from __future__ import annotations
@@ -150,7 +150,9 @@ class Sandbox(Configurable):
             args += ["--ro-bind", path, path]
         args += ["--perms", "0777", "--size", scratch, "--tmpfs", cwd]
         for entry in sorted(os.listdir(cwd)):
-            args += ["--ro-bind", os.path.join(cwd, entry), os.path.join(cwd, entry)]
+            path = os.path.join(cwd, entry)
+            if os.path.realpath(path).startswith(cwd + os.sep):  # no link out of the folder
+                args += ["--ro-bind", path, path]
         return args + ["--bind", str(private), str(private)]
 
     def _readable(self) -> list[str]:
@@ -308,7 +310,8 @@ def probe(config) -> None:
         uid = kernel_uid()
         if uid is not None:
             os.chown(private, uid, uid)
-        argv = [sys.executable, "-c", "import autograder.checks, convnb"]
+        argv = [sys.executable, "-c", "import " + ", ".join(["autograder.checks",
+                                                               *sandbox.packages])]
         try:
             proc = subprocess.run(sandbox.command(argv, cwd=str(cwd), private=private, uid=uid),
                                   env=sandbox.environment(), capture_output=True, text=True,

@@ -24,6 +24,7 @@ from autograder.__main__ import main
 from autograder.course import Course, UsageError
 from autograder.pipeline import grade
 from autograder.sample_lab import LAB, answer, write_sample_lab
+from autograder.sandbox import Sandbox, kernel_uid
 
 REPO = Path(__file__).resolve().parents[2]
 HONEST = {"add": "def add(a, b):\n    return a + b", "square": "def square(x):\n    return x * x"}
@@ -200,3 +201,24 @@ def test_grading_refuses_without_bubblewrap_and_says_how_to_install_it(isolated,
         grade(Course.open(labs, "grade"), LAB, progress=False, say=lambda _: None)
     assert main(["--course", str(labs), "grade", LAB, "--no-progress"]) == 2
     assert "grade: bubblewrap (bwrap) is not on PATH" in capsys.readouterr().err
+
+
+def test_a_link_out_of_the_kernels_folder_leads_nowhere(tmp_path):
+    """nbgrader copies submitted files (following links), so this is the sandbox's own guard:
+    of the kernel's folder, only what lies inside it is bound."""
+    (tmp_path / "secret.txt").write_text("solution")
+    work, private = tmp_path / "work", tmp_path / "private"
+    work.mkdir()
+    private.mkdir()
+    (work / "data.txt").write_text("given")
+    (work / "link.txt").symlink_to(tmp_path / "secret.txt")
+    uid = kernel_uid()
+    if uid is not None:
+        os.chown(private, uid, uid)
+    code = ("import os\nfor name in ('data.txt', 'link.txt'):\n"
+            "    print(name, open(name).read() if os.path.exists(name) else 'absent')")
+    sandbox = Sandbox()
+    proc = subprocess.run(sandbox.command([sys.executable, "-c", code], cwd=str(work),
+                                          private=private, uid=uid),
+                          env=sandbox.environment(), capture_output=True, text=True, timeout=60)
+    assert proc.stdout.splitlines() == ["data.txt given", "link.txt absent"], proc.stderr
