@@ -172,9 +172,6 @@ def course_kernel() -> Iterator[Path]:
             # keep it to errors (no debugger or plain-TCP warnings for each of 300 kernels).
             "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
                      "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"],
-            # An interrupt is a message the kernel turns into SIGINT for itself: a signal to
-            # the process the grader started would stop the sandbox around it (sandbox.py).
-            "interrupt_mode": "message",
             "display_name": f"Python 3 ({sys.executable})",
             "language": "python",
             "metadata": {"debugger": False},

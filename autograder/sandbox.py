@@ -249,9 +249,17 @@ class SandboxedKernelManager(AsyncKernelManager):
             if text:
                 self.log.info("The kernel process's own output (its last 4000 bytes):\n%s", text)
 
-    # AsyncKernelManager binds its public name to the base class's coroutine; nbclient calls it
-    # after a kernel died.
+    async def _async_interrupt_kernel(self) -> None:
+        """By a message, whatever the kernelspec says: a signal to the process the grader
+        started, bwrap, would end the sandbox around the kernel."""
+        if not self.has_kernel:
+            return await super()._async_interrupt_kernel()  # waits for a start, or raises
+        self._connect_control_socket()
+        self.session.send(self._control_socket, self.session.msg("interrupt_request", {}))
+
+    # AsyncKernelManager binds the public names to the base class's coroutines.
     cleanup_resources = _async_cleanup_resources
+    interrupt_kernel = _async_interrupt_kernel
 
 
 class SandboxedExecute(Execute):
