@@ -87,12 +87,17 @@ def student_namespace(student_fn: Any) -> dict[str, Any] | None:
     return student_fn.__globals__ if isinstance(student_fn, types.FunctionType) else None
 
 
-def _stand_in(name: str, reference: Callable[..., Any], used: set[str]) -> Callable[..., Any]:
-    """``reference`` under the student's ``name``, noting in ``used`` that it was called. Every
-    stand-in runs in this one function, so the course's code it calls is told apart from the
-    student's."""
+def _stand_in(name: str, reference: Callable[..., Any], used: set[str],
+              live: list[bool]) -> Callable[..., Any]:
+    """``reference`` under the student's ``name``, noting in ``used`` that it was called; it
+    refuses to run once ``live[0]`` is false (a stand-in kept by the student's code for later).
+    Every stand-in runs in this one function, so the course's code it calls is told apart from
+    the student's."""
     @functools.wraps(reference)
     def stand_in(*args: Any, **kwargs: Any) -> Any:
+        if not live[0]:
+            raise RuntimeError(f"the course's {name} stands in for yours only while a check "
+                               "runs the function that calls it")
         used.add(name)
         return reference(*args, **kwargs)
     return stand_in
@@ -105,17 +110,18 @@ def standing_in(student_fn: Any, stand_ins: Mapping[str, Callable[..., Any]],
     (:func:`student_namespace`) is the course's function: every lookup of that name from the
     student's code (the graded function, helpers in other cells, methods) finds it. ``used``
     collects the names called. Afterwards each name is as it was (absent if it was), even when
-    the block raised. A value captured before the call (a default argument, an alias) is not
-    replaced."""
+    the block raised, and a stand-in the student's code kept refuses to run. A value captured
+    before the call (a default argument, an alias) is not replaced."""
     namespace = student_namespace(student_fn) if stand_ins else None
     if namespace is None:
         yield
         return
-    saved = {name: namespace[name] for name in stand_ins if name in namespace}
-    namespace.update({name: _stand_in(name, fn, used) for name, fn in stand_ins.items()})
+    saved, live = {name: namespace[name] for name in stand_ins if name in namespace}, [True]
+    namespace.update({name: _stand_in(name, fn, used, live) for name, fn in stand_ins.items()})
     try:
         yield
     finally:
+        live[0] = False
         for name in stand_ins:
             if name in saved:
                 namespace[name] = saved[name]

@@ -375,6 +375,12 @@ def quadruple_then_fail(x):
 class Quadrupler:
     def __init__(self, x):
         self.value = double(double(x))
+
+kept = []
+
+def quadruple_keeping(x):
+    kept.append(double)        # the course's double, kept for later
+    return double(double(x))
 """
 
 QUAD = Check(
@@ -442,3 +448,10 @@ def test_the_grader_replays_outputs_made_with_the_stand_ins(monkeypatch):
     QUAD(namespace["quadruple"], seed=4, points=2)
     name, seed, points, outputs = records.read_record(json.loads(json.dumps(emitted[0])))
     assert QUAD.replay(seed, outputs) == (QUAD.n_random, QUAD.n_random)
+
+
+def test_a_stand_in_kept_by_the_student_refuses_to_run_later():
+    namespace = _student()
+    assert not QUAD.evaluate(namespace["quadruple_keeping"], seed=3).failing
+    with pytest.raises(RuntimeError, match="stands in for yours only while a check runs"):
+        namespace["kept"][0](np.ones(2))
