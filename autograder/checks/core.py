@@ -15,6 +15,7 @@ mistake costs points once.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import functools
@@ -162,6 +163,8 @@ class Check:
         judged.
     fallback_hint : the hint for failing cases that return a value no diagnoser explains (a
         check where every wrong value means the same mistake).
+    cover : the kinds of case the hidden tests must all hold, as a function of a case (default:
+        its ``part``): every kind among the visible test's cases is drawn at least once.
     stand_ins : the course's versions of the lab's other graded functions that the student's
         function builds on, by the name the notebook gives them (``{"im2col": im2col}``): while
         it runs they replace the student's own (:func:`standing_in`), and the report says so
@@ -181,6 +184,7 @@ class Check:
     call: Callable[..., Any] | None = None
     fallback_hint: str | None = None
     stand_ins: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    cover: Callable[[Case], Any] | None = None
 
     def __post_init__(self) -> None:
         unknown = [d.hint for d in self.diagnosers if d.hint not in HINTS]
@@ -194,7 +198,24 @@ class Check:
         if seed is None or self.draw is None:
             return list(self.fixed)
         rng = np.random.default_rng(seed)
-        return sorted((self.draw(rng) for _ in range(self.n_random)), key=lambda c: c.size)
+        drawn = self._covering([self.draw(rng) for _ in range(self.n_random)], rng)
+        return sorted(drawn, key=lambda c: c.size)
+
+    def _covering(self, drawn: list[Case], rng: np.random.Generator) -> list[Case]:
+        """``drawn`` with every kind of case of the visible test (:attr:`cover`) in it: a
+        missing kind is drawn again in place of a case of the most common kind. A secret seed
+        must not leave a part unjudged (a layer's ``dx`` never asked for)."""
+        kind = self.cover or (lambda case: case.part)
+        wanted = {kind(case) for case in self.fixed} - {None}
+        for _ in range(50 * len(wanted)):  # enough draws for every kind, deterministic
+            counts = collections.Counter(kind(case) for case in drawn)
+            if not wanted - set(counts) or len(wanted) > len(drawn):
+                break
+            case = self.draw(rng)
+            if kind(case) in wanted - set(counts):
+                common = max(counts, key=lambda k: (counts[k], str(k)))
+                drawn[max(i for i, c in enumerate(drawn) if kind(c) == common)] = case
+        return drawn
 
     def run_student(self, student_fn: Callable[..., Any], cases: Sequence[Case],
                     captured: Captured, exceptions: dict[int, BaseException],
