@@ -287,10 +287,10 @@ HINTS: dict[str, str] = {
         "(x[idx] += eps, then x[idx] -= 2 * eps leaves it eps too low)."
     ),
     "own_gradcheck_large": (
-        "your conv_backward and your numerical_gradient disagree on the gradient named above. "
-        "Either can be wrong; the hidden tests of Parts 1 and 2 judge each on its own. Check the "
-        "wiring too: numerical_gradient(lambda w_: conv_forward(x, w_, b, stride, pad), w, dout) "
-        "varies w alone, and both sides use the same dout."
+        "the errors are large although the course's conv_backward and numerical_gradient stood "
+        "in for yours (Parts 1 and 2 judge those on their own): the wiring is wrong. "
+        "numerical_gradient(lambda w_: conv_forward(x, w_, b, stride, pad), w, dout) varies w "
+        "alone, each error compares the same gradient, and both sides use the same dout."
     ),
     # Transposed, dilated and depthwise-separable convolution (book: 07_variants); lab06.
     "tconv_pad_added": (
