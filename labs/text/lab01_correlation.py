@@ -31,6 +31,9 @@
 # a hint) and fails if a case is wrong. When your lab is graded, *hidden tests* run the same
 # comparison on random sizes, kernels, strides and paddings, and give partial credit: the
 # function's points times the fraction of cases it gets right, rounded down to half a point.
+# Each function is graded on its own: where it calls another function you write in this
+# lab, the course's version stands in for yours during its hidden tests (the report says
+# so), so one mistake costs points once.
 #
 # A result counts as right when it is a `np.ndarray` (not a list, not an `np.matrix`), of the
 # shape in the docstring, of dtype `float64` like the inputs, with no NaN or infinity, and every

@@ -40,6 +40,9 @@
 # comparison on random batches, windows and strides, and give partial credit: the function's
 # points times the fraction of cases it gets right, rounded down to half a point. Half of the
 # random inputs are small whole numbers, so windows with two equal maxima are common.
+# Each function is graded on its own: where it calls another function you write in this
+# lab, the course's version stands in for yours during its hidden tests (the report says
+# so), so one mistake costs points once.
 #
 # A result counts as right when it is a `np.ndarray` (not a list, not an `np.matrix`), of the
 # shape and dtype in the docstring, with no NaN or infinity, and every entry within

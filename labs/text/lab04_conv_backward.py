@@ -37,6 +37,9 @@
 # comparison on random sizes, strides and paddings and give partial credit: the points times the
 # fraction of cases that are right, rounded down to half a point. `conv_backward` is graded three
 # times, once for each gradient, so a right `db` earns its points even while `dx` is wrong.
+# Each function is graded on its own: where it calls another function you write in this
+# lab, the course's version stands in for yours during its hidden tests (the report says
+# so), so one mistake costs points once.
 #
 # A result counts as right when it is a `np.ndarray` (not a list), of the shape in the
 # docstring, of dtype `float64`, with no NaN or infinity, and every entry within
@@ -296,9 +299,10 @@ check_numerical_gradient_keeps_x(numerical_gradient, seed=4105, points=1)
 # cancel does not raise a false alarm.
 #
 # The hidden tests run your `gradcheck_conv` on random layers and want every error below
-# `1e-6`; a right layer and a right checker give `1e-9` or less, a wrong gradient about 1. If an
-# error is large, your backward pass and your checker disagree, and one of them is wrong: the
-# hidden tests of Parts 1 and 2 judge each on its own.
+# `1e-6`; a right layer and a right checker give `1e-9` or less, a wrong gradient about 1. While
+# they run, the course's `conv_backward` and `numerical_gradient` stand in for yours (Parts 1
+# and 2 judge those), so what Part 3 grades is the wiring: which array each lambda varies, and
+# that both sides of each error use the same gradient and the same `dout`.
 
 # %% id=gradcheck_conv solution
 def gradcheck_conv(x, w, b, dout, stride=1, pad=0):

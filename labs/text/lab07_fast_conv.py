@@ -47,6 +47,9 @@
 # `float64` like the inputs (so real, not complex), with no NaN or infinity, and every entry
 # within `1e-9 + 1e-6 * |expected|` of the reference. Timings are printed, never graded: they
 # depend on the machine.
+# Each function is graded on its own: where it calls another function you write in this
+# lab, the course's version stands in for yours during its hidden tests (the report says
+# so), so one mistake costs points once.
 #
 # **On a GPU.** Start each function with `xp = get_array_module(x)` and write `xp.` where you
 # would write `np.`: `xp` is NumPy for NumPy arrays and CuPy for CuPy arrays, so part 6 can run
