@@ -151,13 +151,15 @@ def _faults(notebook: Path, limit: float, sandbox: Sandbox) -> tuple[list[str], 
             if ename == TIMEOUT_ERROR:
                 timeouts.append(f"{where} ran past the {limit:g} s limit")
             elif ename == "MemoryError":
-                notes.append(f"{where}: MemoryError (each process of a kernel has "
-                             f"{sandbox.memory_mb} MiB of address space, c.Sandbox.memory_mb)")
+                notes.append(f"{where}: MemoryError" + (
+                    f" (each process of a kernel has {sandbox.memory_mb} MiB of address "
+                    "space, c.Sandbox.memory_mb)" if sandbox.enabled else ""))
             elif ename == "SystemExit":
                 notes.append(f"{where} called sys.exit({evalue}): scored as an error")
             elif "Resource temporarily unavailable" in evalue or "new thread" in evalue:
-                notes.append(f"{where}: {ename}: {evalue} (a kernel may have {sandbox.tasks} "
-                             "processes and threads, c.Sandbox.tasks)")
+                notes.append(f"{where}: {ename}: {evalue}" + (
+                    f" (a kernel may have {sandbox.tasks} processes and threads, "
+                    "c.Sandbox.tasks)" if sandbox.enabled else ""))
     return timeouts, notes
 
 
