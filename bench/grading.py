@@ -6,7 +6,8 @@ else the pipeline's sample lab) into a temporary course, releases it, files ``-n
 ``python -m autograder grade`` end to end (autograde in the sandbox, rescoring, feedback, CSV
 export, report) with each number of workers, checking that every run gives the gradebook the
 grades of the first; ``--rounds R`` alternates the runs R times and compares medians (a shared
-machine's load varies). ``--isolation off`` grades without the sandbox, to measure its cost.
+machine's load varies; before each parallel run it measures the machine's own ceiling, two
+CPU-bound processes at once against one). ``--isolation off`` grades without the sandbox.
 The goals (issues #10, #12): at most 5 s per submission on 2 cores, and 2 workers at least 1.8
 times as fast as 1.
 """
@@ -20,6 +21,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -70,6 +72,21 @@ def _grades(course: Course, lab: str) -> dict[str, dict[str, float | None]]:
                 for s in gb.find_assignment(lab).submissions}
 
 
+def _ceiling(seconds_of_work: float = 2.0) -> float:
+    """How much faster this machine does two CPU-bound processes' work at once than one after
+    the other, right now: the most 2 workers could gain (2.0 on two idle cores)."""
+    loop = [sys.executable, "-c", f"import time\nt = time.process_time()\n"
+            f"while time.process_time() - t < {seconds_of_work}: pass"]
+    start = time.perf_counter()
+    subprocess.run(loop, check=True)
+    alone = time.perf_counter() - start
+    start = time.perf_counter()
+    both = [subprocess.Popen(loop) for _ in range(2)]
+    for process in both:
+        process.wait()
+    return 2 * alone / (time.perf_counter() - start)
+
+
 def _load() -> float:
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
@@ -94,6 +111,7 @@ def main() -> None:
         _submit(course, lab, args.submissions)
         for turn in range(1, args.rounds + 1):
             for jobs in args.jobs:
+                ceiling = _ceiling() if jobs > 1 else None
                 load, start = _load(), time.perf_counter()
                 run = grade(course, lab, jobs=jobs, progress=False, say=lambda _: None)
                 wall = time.perf_counter() - start
@@ -102,7 +120,8 @@ def main() -> None:
                 worker = sum(r.seconds for r in run.results) / len(run.results)
                 rows.append({"round": turn, "jobs": jobs, "submissions": len(run.results),
                              "failed": len(run.failed), "same_grades": grades == first,
-                             "load_before": round(load, 1), "wall_s": round(wall, 2),
+                             "load_before": round(load, 1),
+                             "ceiling": ceiling and round(ceiling, 2), "wall_s": round(wall, 2),
                              "s_per_submission": round(wall / len(run.results), 2),
                              "worker_s_per_submission": round(worker, 2)})
         limits = Sandbox(config=course.config).limits()
@@ -115,12 +134,15 @@ def main() -> None:
     print(f"machine: {cpu_model()}, {cpus} CPUs available (load average {_load():.1f} after "
           f"the runs); Python {platform.python_version()}, nbgrader {nbgrader.__version__}; "
           f"{datetime.date.today()}")
-    print(f"{'round':>5} {'jobs':>4} {'load':>5} {'wall s':>8} {'s/submission':>13} "
-          f"{'worker s/submission':>20} failed same grades")
+    print("ceiling: two CPU-bound processes at once against one, just before the run")
+    print(f"{'round':>5} {'jobs':>4} {'load':>5} {'ceiling':>8} {'wall s':>8} "
+          f"{'s/submission':>13} {'worker s/submission':>20} failed same grades")
     for r in rows:
-        print(f"{r['round']:>5} {r['jobs']:>4} {r['load_before']:>5.1f} {r['wall_s']:>8.1f} "
-              f"{r['s_per_submission']:>13.2f} {r['worker_s_per_submission']:>20.2f} "
-              f"{r['failed']:>6} {'yes' if r['same_grades'] else 'NO'}")
+        ceiling = f"{r['ceiling']:.2f}" if r["ceiling"] else "-"
+        print(f"{r['round']:>5} {r['jobs']:>4} {r['load_before']:>5.1f} {ceiling:>8} "
+              f"{r['wall_s']:>8.1f} {r['s_per_submission']:>13.2f} "
+              f"{r['worker_s_per_submission']:>20.2f} {r['failed']:>6} "
+              f"{'yes' if r['same_grades'] else 'NO'}")
     base = medians[args.jobs[0]]
     for jobs, wall in medians.items():
         print(f"jobs {jobs}: median {wall:.1f} s, {wall / args.submissions:.2f} s per "
