@@ -5,9 +5,13 @@
   Students have this half; it imports nothing from the other.
 * **The instructor's machine**: everything else here. :mod:`.build` makes the nbgrader
   notebooks from the labs' text; :mod:`.calls` reads the check calls in a test cell;
-  :mod:`.rescore` judges the recorded outputs again outside the kernel; :mod:`.pipeline`,
-  :mod:`.grading`, :mod:`.collect`, :mod:`.lms`, :mod:`.course`, :mod:`.feedback` and
-  :mod:`.report` are the command line ``python -m autograder`` around nbgrader;
-  :mod:`.selfcheck` is the students' ``check`` command. This half uses the checks only through
+  :mod:`.rescore` judges the recorded outputs again outside the kernel; :mod:`.secret` keeps
+  the course secret the hidden cases are drawn from; :mod:`.nbgrader_hooks` puts the secret
+  seeds and the rescoring inside nbgrader's own converters; :mod:`.sandbox` runs each kernel
+  in a bubblewrap sandbox; :mod:`.integrity` flags edited locked cells and fake reports;
+  :mod:`.pipeline`, :mod:`.grading`, :mod:`.collect`, :mod:`.lms`, :mod:`.course`,
+  :mod:`.feedback` and :mod:`.report` are the command line ``python -m autograder`` around
+  nbgrader; :mod:`.selfcheck` is the students' ``check`` command. What the grader defends
+  against is in ``labs/threat_model.md``. This half uses the checks only through
   the names ``autograder.checks`` exports.
 """
