@@ -15,6 +15,13 @@ outputs with the same strictness. A missing or unreadable record earns 0.
 The seed the kernel ran is not the one written in the source: at release every hidden test's
 ``seed=S`` became a seed derived from the course secret (:mod:`autograder.secret`), and the
 rescoring derives it again from ``S``.
+
+A record also carries what the check detected while the student's function ran (forbidden
+calls, fake or constant results, replaced functions: ``autograder.checks.detect``). A record with
+a detection scores 0 here too, and its evidence is the cell's note, so that the instructor sees
+it in grade's report and in formgrader (marked for manual grading). A record with none is the
+kernel's claim that it saw nothing: student code can disable the detection, and this module
+cannot tell; it only ever judges the recorded outputs against the trusted cases.
 """
 
 from __future__ import annotations
@@ -37,7 +44,9 @@ class Rescored:
 
     ``points`` is the score decided here; ``kernel_points`` what nbgrader read from the cell
     (``None`` when the cell is missing or its score unreadable); ``note`` is ``""`` when the two
-    agree, and otherwise explains the difference (tampering, a missing or foreign record).
+    agree and the check detected nothing, and otherwise explains the difference (tampering, a
+    missing or foreign record) and gives the evidence of what the check detected, which is also
+    in ``detected``. A cell with a note is for the instructor to look at.
     """
 
     grade_id: str
@@ -45,6 +54,7 @@ class Rescored:
     max_points: float
     kernel_points: float | None
     note: str = ""
+    detected: tuple[str, ...] = ()
 
 
 def _by_grade_id(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
@@ -78,15 +88,18 @@ def _rescore_cell(source_cell: nbformat.NotebookNode, cell: nbformat.NotebookNod
                f"{len(payloads)} grading records in the cell's output, expected one")
         return _verdict(grade_id, 0.0, max_points, kernel, why)
     try:
-        name, recorded_seed, points, outputs = read_record(payloads[0])
+        record = read_record(payloads[0])
     except RecordError as exc:
         return _verdict(grade_id, 0.0, max_points, kernel, f"unreadable grading record: {exc}")
-    if (name, recorded_seed, points) != (call.name, seed, call.points):
+    if (record.check, record.seed, record.points) != (call.name, seed, call.points):
         # The record's own seed only: the kernel had it; the trusted one is not shown.
         return _verdict(grade_id, 0.0, max_points, kernel,
-                        f"the grading record is for {name} (seed {recorded_seed}, points "
-                        f"{points}), not for the cell's check")
-    passed, total = check.replay(seed, outputs)
+                        f"the grading record is for {record.check} (seed {record.seed}, points "
+                        f"{record.points}), not for the cell's check")
+    if record.detected:
+        return _verdict(grade_id, 0.0, max_points, kernel, "the check flagged it",
+                        tuple(d.evidence for d in record.detected))
+    passed, total = check.replay(seed, record.outputs)
     trusted = partial_credit(call.points, passed, total)
     return _verdict(grade_id, trusted, max_points, kernel,
                     f"{passed} of {total} recorded cases are right")
@@ -103,13 +116,16 @@ def _kernel_points(cell: nbformat.NotebookNode) -> float | None:
 
 
 def _verdict(grade_id: str, points: float, max_points: float, kernel: float | None,
-             why: str) -> Rescored:
-    """The trusted score, with ``why`` in the note when nbgrader's reading differs from it."""
+             why: str, detected: tuple[str, ...] = ()) -> Rescored:
+    """The trusted score, with ``why`` in the note when nbgrader's reading differs from it, and
+    the evidence of what the check ``detected`` (scored 0) in any case."""
+    found = ("scored 0, flagged by the check: " + "; ".join(detected)) if detected else ""
     if kernel is not None and abs(kernel - points) < 1e-9:
-        return Rescored(grade_id, points, max_points, kernel)
+        return Rescored(grade_id, points, max_points, kernel, found, detected)
     claimed = "no readable score" if kernel is None else f"{kernel:g} points"
     return Rescored(grade_id, points, max_points, kernel,
-                    f"the cell claimed {claimed} but the grader gives {points:g}: {why}")
+                    f"the cell claimed {claimed} but the grader gives {points:g}: "
+                    f"{found or why}", detected)
 
 
 def course_secret_of(notebook: Path) -> bytes | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from .capture import Captured
 from .compare import Output, Verdict
+from .detect import Detected
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,9 @@ class Case:
 class CheckRun:
     """Everything one run of a check found: the cases, the student's output and the verdict for
     each, the hint that explains the most failing cases, what the function printed, the
-    exceptions it raised (by case index, for the visible test's traceback), and the stand-ins it
-    called (:attr:`.core.Check.stand_ins`, the course's functions in place of the student's)."""
+    exceptions it raised (by case index, for the visible test's traceback), the stand-ins it
+    called (:attr:`.core.Check.stand_ins`, the course's functions in place of the student's), and
+    what the check detected (:mod:`.detect`), which scores the run 0."""
 
     cases: list[Case]
     outputs: list[Output]
@@ -45,6 +47,7 @@ class CheckRun:
     captured: Captured = field(default_factory=Captured)
     exceptions: dict[int, BaseException] = field(default_factory=dict)
     stood_in: list[str] = field(default_factory=list)
+    detected: list[Detected] = field(default_factory=list)
 
     @property
     def passed(self) -> int:

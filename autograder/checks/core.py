@@ -11,6 +11,10 @@ Each graded function is judged on its own: where it builds on another graded fun
 (``convolve1d`` calls ``correlate1d``), the check's ``stand_ins`` put the course's version of that
 function in its place while the student's function runs (:func:`standing_in`), so that one
 mistake costs points once.
+
+While it runs, the check also watches what it calls and returns (:mod:`.detect`) and whether
+anything the checks rely on was replaced (:mod:`.originals`). What it detects scores the item 0,
+is flagged in the report and written into the grading record, for the grader and the instructor.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import copy
 import functools
 import math
 import types
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +36,19 @@ from . import records
 from .capture import Captured, capture
 from .cases import Case, CheckRun
 from .compare import Output, Result, ResultError, Verdict, describe, from_exception, type_name
+from .detect import (
+    COURSE_RULES,
+    CallTracer,
+    Detected,
+    Rules,
+    constant_answer,
+    fake_result,
+    findings,
+    merge,
+)
 from .hints import HINTS
 from .message import format_report
+from .originals import ORIGINALS
 
 
 @dataclass(frozen=True)
@@ -171,6 +187,8 @@ class Check:
         for those it called. Only building blocks, never a function that computes the checked
         answer itself (``conv_forward_loops`` for ``conv_forward_im2col``): calling it would earn
         the points with the course's code.
+    forbidden : what the student's function may not call (:class:`.detect.Rules`): the lab's
+        rules, by default :data:`.detect.COURSE_RULES`. A call of one scores the item 0.
     """
 
     name: str
@@ -185,12 +203,18 @@ class Check:
     fallback_hint: str | None = None
     stand_ins: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     cover: Callable[[Case], Any] | None = None
+    forbidden: Rules = COURSE_RULES
 
     def __post_init__(self) -> None:
         unknown = [d.hint for d in self.diagnosers if d.hint not in HINTS]
         unknown += [self.fallback_hint] if self.fallback_hint not in (None, *HINTS) else []
         if unknown:
             raise ValueError(f"{self.name}: hints {unknown} are not in autograder.checks.hints")
+        # This check, its rules and the lab module defining it, as they are before student code.
+        for owner, label in ((self, self.name), (self.forbidden, f"{self.name}.forbidden")):
+            for name in vars(owner):
+                ORIGINALS.hold(f"{label}.{name}", vars(owner), name)
+        ORIGINALS.hold_loaded()
 
     def cases(self, seed: int | None) -> list[Case]:
         """The fixed cases for ``seed=None`` (or ``draw=None``); otherwise ``n_random`` cases
@@ -219,28 +243,40 @@ class Check:
 
     def run_student(self, student_fn: Callable[..., Any], cases: Sequence[Case],
                     captured: Captured, exceptions: dict[int, BaseException],
-                    stood_in: set[str] | None = None) -> list[Output]:
+                    stood_in: set[str] | None = None,
+                    detected: list[Detected] | None = None) -> list[Output]:
         """Call the student's function on copies of each case's arguments, capturing what it
         prints; an exception is that case's output (and is kept in ``exceptions``). The names of
-        the stand-ins it called are added to ``stood_in``."""
+        the stand-ins it called are added to ``stood_in``, what it was seen to do (forbidden
+        calls, a fake result: :mod:`.detect`) to ``detected``."""
         outputs, stood_in = [], set() if stood_in is None else stood_in
+        detected, calls = [] if detected is None else detected, Counter()
         for i, case in enumerate(cases):
+            tracer = CallTracer(self.forbidden, calls)
             with capture(captured):
                 try:
-                    out = describe(self.call_student(student_fn, case, stood_in))
+                    with tracer:  # the result is described inside: its __array__ may call
+                        value = self.call_student(student_fn, case, stood_in)
+                        out = describe(value)
+                    detected += filter(None, [fake_result(self.function, value)])
                 except (Exception, SystemExit) as exc:  # noqa: BLE001 - the student's error
                     out = from_exception(exc)
                     if not isinstance(exc, ResultError):  # a refused result has no traceback
                         exceptions[i] = exc
             outputs.append(out)
+        detected += findings(calls)
         return outputs
+
+    def stand_ins_for(self, case: Case) -> Mapping[str, Callable[..., Any]]:
+        """The stand-ins of one case: :attr:`stand_ins` (a check may vary them by case)."""
+        return self.stand_ins
 
     def call_student(self, student_fn: Callable[..., Any], case: Case,
                      stood_in: set[str]) -> Any:
         """The value to judge of one case: the student's function on a copy of its arguments,
         through ``call``, with the stand-ins in place."""
         args = copy.deepcopy(case.args)
-        with standing_in(student_fn, self.stand_ins, stood_in):
+        with standing_in(student_fn, self.stand_ins_for(case), stood_in):
             if self.call is None:
                 return student_fn(*args)
             return self.call(student_fn, *args, **case.keywords)
@@ -290,10 +326,17 @@ class Check:
         """Run, judge and diagnose, without printing, recording or raising."""
         ev = CheckRun(self.cases(seed), [], [])
         used: set[str] = set()
-        ev.outputs = self.run_student(student_fn, ev.cases, ev.captured, ev.exceptions, used)
+        found = [Detected("patched", what) for what in ORIGINALS.replaced()]
+        ev.outputs = self.run_student(student_fn, ev.cases, ev.captured, ev.exceptions, used,
+                                      found)
+        found += [Detected("patched", what) for what in ORIGINALS.replaced()]
         ev.stood_in = [name for name in self.stand_ins if name in used]
         ev.verdicts = self.judge(ev.cases, ev.outputs)
         ev.hint, ev.hint_matches = self.diagnose(ev.cases, ev.outputs, ev.failing)
+        if ev.failing and seed is not None and self.draw is not None:
+            found += filter(None, [constant_answer(
+                self.function, ev.outputs, lambda: [describe(self.expected(c)) for c in ev.cases])])
+        ev.detected = merge(found)
         return ev
 
     def replay(self, seed: int | None, outputs: Sequence[Output]) -> tuple[int, int]:
@@ -314,13 +357,18 @@ class Check:
         """
         ev = self.evaluate(student_fn, seed)
         earned = None if points is None else partial_credit(points, ev.passed, len(ev.cases))
+        if ev.detected and points is not None:
+            earned = 0.0
         print(format_report(ev, name=self.name, function=self.function,
                             tolerance=self.result.tolerance(),
                             random=seed is not None and self.draw is not None,
                             points=points, earned=earned))
         if points is not None:
-            records.emit(records.make_record(self.name, seed, points, ev.outputs))
+            records.emit(records.make_record(self.name, seed, points, ev.outputs, ev.detected))
             return earned
+        if ev.detected:
+            raise AssertionError(f"{self.function}: {ev.detected[0].evidence}; see the report "
+                                 "above")
         if ev.failing:
             first = ev.failing[0]
             raise AssertionError(
@@ -328,3 +376,6 @@ class Check:
                 f"report above (first: {ev.cases[first].label}: {ev.verdicts[first].problem})"
             ) from ev.exceptions.get(first)
         return None
+
+
+ORIGINALS.hold_loaded()  # the checks' machinery, before any student code can run

@@ -19,12 +19,17 @@ from convnb.windows import pad2d as _convnb_pad2d
 from .common import arange_grid, case_1d, correlate1d, draw_1d, filter1d, only_if, rounded_normal
 from .compare import ArrayResult, IntResult
 from .core import Case, Check, Diagnoser
+from .detect import COURSE_RULES, STRIDE_TRICKS
 from .registry import register
 
 __all__ = [
     "check_convolve1d", "check_convolve2d", "check_correlate1d", "check_correlate2d",
     "check_output_size", "check_pad2d",
 ]
+
+# The lab's rules: "write the operations yourself with NumPy (not with convnb, scipy.signal,
+# np.convolve or np.correlate)". NumPy's window views are NumPy, and the rules allow them.
+FORBIDDEN = COURSE_RULES.allowing(*STRIDE_TRICKS)
 
 NUMPY_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge"}
 
@@ -74,6 +79,7 @@ def _mode_mistakes(convnb_fn, one_d: bool) -> list[Diagnoser]:
 
 check_correlate1d = register(Check(
     name="check_correlate1d", function="correlate1d(x, w)", reference=correlate1d,
+    forbidden=FORBIDDEN,
     draw=_draw1d, fixed=FIXED_1D, result=ArrayResult(),
     diagnosers=[Diagnoser("flipped", lambda x, w: correlate1d(x, w[::-1])),
                 *_mode_mistakes(convnb.correlate2d, one_d=True), *_size_mistakes(correlate1d)],
@@ -81,6 +87,7 @@ check_correlate1d = register(Check(
 
 check_convolve1d = register(Check(
     name="check_convolve1d", function="convolve1d(x, w)", reference=convolve1d,
+    forbidden=FORBIDDEN,
     draw=_draw1d, fixed=FIXED_1D, result=ArrayResult(),
     diagnosers=[Diagnoser("not_flipped", correlate1d),
                 *_mode_mistakes(convnb.convolve2d, one_d=True), *_size_mistakes(convolve1d)],
@@ -127,6 +134,7 @@ def _stride_ignored_cropped(x, w, stride=1):
 
 check_correlate2d = register(Check(
     name="check_correlate2d", function="correlate2d(x, w, stride)", reference=correlate2d,
+    forbidden=FORBIDDEN,
     draw=lambda rng: _draw2d(rng, with_stride=True),
     fixed=(
         _case2d(arange_grid(4, 4), np.array([[1.0, 0.0], [0.0, -1.0]]), 1),
@@ -144,6 +152,7 @@ check_correlate2d = register(Check(
 
 check_convolve2d = register(Check(
     name="check_convolve2d", function="convolve2d(x, w)", reference=convolve2d,
+    forbidden=FORBIDDEN,
     draw=lambda rng: _draw2d(rng, with_stride=False),
     fixed=(
         _case2d(arange_grid(4, 4), np.array([[1.0, 0.0], [0.0, -1.0]])),
@@ -209,6 +218,7 @@ def _copying(mode: str, rows: int, cols: int) -> bool:
 
 check_pad2d = register(Check(
     name="check_pad2d", function="pad2d(x, p, mode)", reference=pad2d, draw=_draw_pad,
+    forbidden=FORBIDDEN,
     fixed=tuple(_case_pad(arange_grid(3, 4), p, mode) for p, mode in (
         (1, "zeros"), ((1, 2), "zeros"), ((1, 2), "reflect"), ((2, 1), "replicate"))),
     result=ArrayResult(),
@@ -250,6 +260,7 @@ def _draw_size(rng: np.random.Generator) -> Case:
 
 check_output_size = register(Check(
     name="check_output_size", function="output_size(i, k, s, p)",
+    forbidden=FORBIDDEN,
     reference=output_size, draw=_draw_size,
     fixed=(_case_size(5, 3, 2, 1), _case_size(83, 9, 1, 0), _case_size(32, 5, 1, 2),
            _case_size(7, 3, 3, 0), _case_size(10, 4, 3, 1)),

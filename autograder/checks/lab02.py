@@ -35,10 +35,15 @@ from .common import (
 )
 from .compare import ArrayResult
 from .core import Case, Check, Diagnoser
+from .detect import COURSE_RULES
 from .registry import register
 
 __all__ = ["check_conv_forward_im2col", "check_conv_forward_loops", "check_im2col",
            "check_zero_pad"]
+
+# The lab's rules: "write the operations yourself with NumPy (not with convnb, scipy or
+# np.lib.stride_tricks)": the course's default.
+FORBIDDEN = COURSE_RULES
 
 
 # --- The answers ----------------------------------------------------------------------------------
@@ -71,6 +76,7 @@ def _np_pad(widths):
 
 check_zero_pad = register(Check(
     name="check_zero_pad", function="zero_pad(x, pad)", reference=zero_pad, draw=_draw_pad,
+    forbidden=FORBIDDEN,
     fixed=(_case_pad(arange_grid(1, 1, 2, 3), 1), _case_pad(arange_grid(2, 3, 2, 2), 2),
            _case_pad(arange_grid(1, 2, 3, 3), 0)),
     result=ArrayResult(),
@@ -163,6 +169,7 @@ def _conv_mistakes() -> list[Diagnoser]:
 
 check_conv_forward_loops = register(Check(
     name="check_conv_forward_loops", function="conv_forward_loops(x, w, b, stride, pad)",
+    forbidden=FORBIDDEN,
     reference=conv_forward, draw=_draw_conv, fixed=FIXED_CONV, result=ArrayResult(),
     diagnosers=_conv_mistakes(), stand_ins={"zero_pad": zero_pad},
 ))
@@ -197,6 +204,7 @@ def _cols_mistake(order=ROWS_CUV_COLS_NIJ, when=lambda x, s, p: True, stride=Non
 
 check_im2col = register(Check(
     name="check_im2col", function="im2col(x, KH, KW, stride, pad)", reference=im2col,
+    forbidden=FORBIDDEN,
     draw=_draw_cols,
     fixed=(_case_cols(arange_grid(1, 1, 3, 3), 2, 2, 1, 0),
            _case_cols(arange_grid(2, 2, 3, 4), 2, 3, 1, 1),
@@ -254,6 +262,7 @@ def _orders_differ(order, w_order):
 
 check_conv_forward_im2col = register(Check(
     name="check_conv_forward_im2col", function="conv_forward_im2col(x, w, b, stride, pad)",
+    forbidden=FORBIDDEN,
     reference=conv_forward, draw=_draw_conv, fixed=FIXED_CONV, result=ArrayResult(),
     diagnosers=[Diagnoser("conv_output_reshape", _reshaped_as_nfhw),
                 Diagnoser("im2col_column_order", _columns_nij_read_as_ijn),

@@ -24,10 +24,15 @@ from convnb.windows import sliding_windows
 from .common import arange_grid, item_of, made_if, output_hw, rounded_normal
 from .compare import ArrayResult
 from .core import Case, Check, Diagnoser, pick
+from .detect import COURSE_RULES
 from .registry import register
 
 __all__ = ["check_avg_pool_backward", "check_avg_pool_forward", "check_max_pool_backward",
            "check_max_pool_forward", "check_max_pool_switches"]
+
+# The lab's rules: "write the operations yourself with NumPy (not with convnb, scipy or
+# np.lib.stride_tricks)": the course's default.
+FORBIDDEN = COURSE_RULES
 
 FORWARD = ("out", "switches")
 
@@ -175,6 +180,7 @@ def _forward_checks():
                 *diagnosers]
         checks.append(register(Check(
             name=f"check_max_pool_{'forward' if name == 'out' else name}",
+            forbidden=FORBIDDEN,
             function=f"max_pool_forward(x, k, stride)[{index}] ({name})",
             reference=reference, draw=_draw_forward, fixed=FIXED_FORWARD,
             result=ArrayResult() if name == "out" else ArrayResult(rtol=0, atol=0),
@@ -214,6 +220,7 @@ def _backward_check(pool: str, reference, diagnosers: list[Diagnoser], route: st
     factor); the course's ``forward`` stands in for ``{pool}_pool_forward``."""
     return register(Check(
         name=f"check_{pool}_pool_backward", function=f"{pool}_pool_backward(dout, x, k, stride)",
+        forbidden=FORBIDDEN,
         reference=reference, draw=_draw_backward, fixed=FIXED_BACKWARD, result=ArrayResult(),
         stand_ins={f"{pool}_pool_forward": forward},
         diagnosers=[
@@ -248,6 +255,7 @@ def _avg_pool(x, k, stride, *, step=None, size=None, scale=None):
 
 check_avg_pool_forward = register(Check(
     name="check_avg_pool_forward", function="avg_pool_forward(x, k, stride)",
+    forbidden=FORBIDDEN,
     reference=avg_pool_forward, draw=_draw_forward, fixed=FIXED_FORWARD, result=ArrayResult(),
     diagnosers=[
         Diagnoser("avg_sum", lambda x, k, s: _avg_pool(x, k, s, scale=1.0)),

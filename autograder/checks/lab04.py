@@ -9,7 +9,12 @@ numbers stay readable.
 
 ``gradcheck_conv`` is judged on its own: its check runs it with the course's ``conv_backward`` and
 a correct ``numerical_gradient`` (convnb's centred difference) standing in for the student's
-(:attr:`.core.Check.stand_ins`), whose mistakes cost points in Parts 1 and 2 only.
+(:attr:`.core.Check.stand_ins`), whose mistakes cost points in Parts 1 and 2 only. A checker is
+also judged where the answer is known to be large: about half its cases, and at least one for
+each gradient, hand it a ``conv_backward`` with that gradient wrong on purpose
+(:data:`WRONG_LAYERS`), so a checker that reports small errors whatever it checks
+(``np.zeros(3)``) fails them. Likewise ``numerical_gradient`` earns its point
+for keeping ``x`` only when it evaluated ``f`` at a moved ``x``: doing nothing keeps ``x`` too.
 """
 
 from __future__ import annotations
@@ -33,14 +38,19 @@ from .common import (
     seeded_normal,
     stamped_one_apart,
 )
-from .compare import ArrayResult, BelowResult
+from .compare import PASS, ArrayResult, BelowResult, Output, ResultError, Verdict
 from .core import Case, Check, Diagnoser, pick
+from .detect import COURSE_RULES, STRIDE_TRICKS
 from .registry import register
 
 __all__ = [
     "check_conv_backward_db", "check_conv_backward_dw", "check_conv_backward_dx",
     "check_gradcheck_conv", "check_numerical_gradient", "check_numerical_gradient_keeps_x",
 ]
+
+# The lab's rules: "write the gradients yourself with NumPy (not with convnb, nor with an
+# autograd library)"; its given conv_forward takes its windows with sliding_window_view.
+FORBIDDEN = COURSE_RULES.allowing(*STRIDE_TRICKS)
 
 NAMES = ("dx", "dw", "db")
 # Largest relative error a correct layer and a correct centred difference leave (they reach
@@ -157,6 +167,7 @@ def _gradient_check(name: str, diagnosers: list[Diagnoser]) -> Check:
     index = NAMES.index(name)
     return register(Check(
         name=f"check_conv_backward_{name}",
+        forbidden=FORBIDDEN,
         function=f"{name} of conv_backward(dout, x, w, stride, pad)",
         reference=item_of(index, conv_backward), draw=_draw_backward, fixed=FIXED_BACKWARD,
         result=ArrayResult(), call=pick(index, NAMES), diagnosers=diagnosers))
@@ -297,6 +308,7 @@ def _difference(kind: str, eps: float) -> Callable[..., np.ndarray]:
 
 check_numerical_gradient = register(Check(
     name="check_numerical_gradient", function="numerical_gradient(f, x, dout)",
+    forbidden=FORBIDDEN,
     reference=numerical_gradient, draw=_draw_gradient, fixed=FIXED_GRADIENT,
     # A centred difference with eps near 1e-6 is within 1e-9 of the derivative on these cases; a
     # one-sided one is off by about eps * f''(x) / 2, which this tolerance sees on curved f.
@@ -313,13 +325,36 @@ check_numerical_gradient = register(Check(
 ))
 
 
+class _Probe:
+    """The function to differentiate, as the student's checker gets it: it notes whether the
+    checker evaluated it at an x other than the one it was given."""
+
+    def __init__(self, f: KnownFunction, x: np.ndarray) -> None:
+        self.f, self.x, self.moved = f, x.copy(), False
+
+    def __call__(self, v: np.ndarray) -> np.ndarray:
+        self.moved = self.moved or (np.shape(v) == self.x.shape and not np.array_equal(v, self.x))
+        return self.f(v)
+
+    def __repr__(self) -> str:
+        return repr(self.f)
+
+
 def _x_after_the_call(student_fn: Callable[..., object], f, x, dout) -> np.ndarray:
-    student_fn(f, x, dout)
+    """x after the student's checker ran, judged only if it evaluated f at a moved x: a function
+    that computes nothing keeps x, and earns nothing for it."""
+    probe = _Probe(f, x)
+    student_fn(probe, x, dout)
+    if not probe.moved:
+        raise ResultError("numerical_gradient never evaluated f at a moved x (x with one entry "
+                          "changed by eps), so there is no x to keep yet: this test judges the "
+                          "differences it computes")
     return x
 
 
 check_numerical_gradient_keeps_x = register(Check(
     name="check_numerical_gradient_keeps_x", function="x after numerical_gradient(f, x, dout)",
+    forbidden=FORBIDDEN,
     reference=lambda f, x, dout: x, draw=_draw_gradient, fixed=FIXED_GRADIENT,
     # Changing an entry and changing it back may leave a rounding error, nothing more.
     result=ArrayResult(rtol=1e-12, atol=1e-12), call=_x_after_the_call, n_random=6,
@@ -334,10 +369,31 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b)))))
 
 
+def _wrong_layer(part: str) -> Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The course's conv_backward with its ``part`` wrong on purpose (a classic mistake: dx with
+    the kernels not flipped, dw flipped, db as a mean): a right checker reports a large error
+    for that part, about 1 (db: (M - 1) / (M + 1), M = N * H_out * W_out >= 4)."""
+    def layer(dout, x, w, stride=1, pad=0):
+        dx, dw, db = conv_backward(dout, x, w, stride, pad)
+        if part == "dx":
+            dx = _dx_not_flipped(dout, x, w, stride, pad)
+        elif part == "dw":
+            dw = np.ascontiguousarray(dw[:, :, ::-1, ::-1])
+        else:
+            db = dout.mean(axis=(0, 2, 3))
+        return dx, dw, db
+    return layer
+
+
+WRONG_LAYERS = {part: _wrong_layer(part) for part in NAMES}
+
+
 def gradcheck_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, dout: np.ndarray,
-                   stride: int = 1, pad: int = 0) -> np.ndarray:
-    """The errors a correct layer and a correct checker report (about 1e-10)."""
-    dx, dw, db = conv_backward(dout, x, w, stride, pad)
+                   stride: int = 1, pad: int = 0, part: str | None = None) -> np.ndarray:
+    """The errors a correct checker reports: about 1e-10 for the course's layer, and a large
+    error for the gradient ``part`` of a layer wrong there on purpose (:data:`WRONG_LAYERS`)."""
+    layer = conv_backward if part is None else WRONG_LAYERS[part]
+    dx, dw, db = layer(dout, x, w, stride, pad)
 
     def forward(x=x, w=w, b=b):
         return convnb.conv2d(x, w, b, stride=stride, padding=pad)
@@ -349,24 +405,97 @@ def gradcheck_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, dout: np.ndarray
 
 
 def _case_gradcheck(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int, pad: int,
-                    dout: np.ndarray) -> Case:
+                    dout: np.ndarray, part: str | None = None) -> Case:
+    wrong = "" if part is None else f", the course's conv_backward with {part} wrong on purpose"
     return Case((x, w, b, dout, stride, pad),
-                f"x {x.shape}, w {w.shape}, stride {stride}, pad {pad}", x.size + w.size)
+                f"x {x.shape}, w {w.shape}, stride {stride}, pad {pad}{wrong}", x.size + w.size,
+                part)
+
+
+# The layer a case hands the checker: the course's (None) or one wrong in a gradient.
+LAYERS = (None, None, None, *NAMES)
 
 
 def _draw_gradcheck(rng: np.random.Generator) -> Case:
-    x, w, stride, pad = _draw_geometry(rng, most=2)
-    b = rounded_normal(rng, w.shape[0])
-    dout = rounded_normal(rng, *_out_shape(x, w, stride, pad))
-    return _case_gradcheck(x, w, b, stride, pad, dout)
+    """A small random layer, half the time with the course's conv_backward wrong in one gradient
+    (:data:`WRONG_LAYERS`), drawn where that gradient differs from the right one (not so where,
+    say, no window reaches x)."""
+    part = LAYERS[int(rng.integers(len(LAYERS)))]
+    while True:
+        x, w, stride, pad = _draw_geometry(rng, most=2)
+        b = rounded_normal(rng, w.shape[0])
+        dout = rounded_normal(rng, *_out_shape(x, w, stride, pad))
+        if part is None:
+            return _case_gradcheck(x, w, b, stride, pad, dout)
+        right = conv_backward(dout, x, w, stride, pad)[NAMES.index(part)]
+        wrong = WRONG_LAYERS[part](dout, x, w, stride, pad)[NAMES.index(part)]
+        if not np.allclose(wrong, right, rtol=0.1, atol=0.1 * np.abs(right).max()):
+            return _case_gradcheck(x, w, b, stride, pad, dout, part)
 
 
-check_gradcheck_conv = register(Check(
+@dataclass(frozen=True)
+class CheckerResult:
+    """A gradient checker's errors (dx, dw, db): a plain float ``np.ndarray`` of three finite
+    errors, each at least 0 and below ``threshold`` where the course's layer is right, and
+    within ``rtol`` of the true error (large) for the gradient it got wrong on purpose. So a
+    checker that reports small errors whatever the layer does is wrong where the answer is
+    known."""
+
+    threshold: float = GRADCHECK_THRESHOLD
+    rtol: float = 0.01
+
+    def tolerance(self) -> str:
+        return (f"{BelowResult(self.threshold, NAMES).tolerance()} for the course's layer; for a "
+                f"gradient it gets wrong on purpose, within {self.rtol:.0%} of its true error")
+
+    def judge(self, expected: np.ndarray, got: Output) -> Verdict:
+        below = BelowResult(float("inf"), NAMES).judge(expected, got)  # type, shape, finite
+        if not below.passed:
+            return below
+        reference = (f"reference:    {np.array2string(expected, precision=4)} (the course's "
+                     "errors)", f"got:          {np.array2string(got.values, precision=4)}")
+        for name, want, have in zip(NAMES, expected, got.values, strict=True):
+            if want < self.threshold and not have < self.threshold:
+                return Verdict(False, f"the error of {name} is {have:.3g}: not below "
+                               f"{self.threshold:g}", reference)
+            if want >= self.threshold and not abs(have - want) <= self.rtol * want:
+                return Verdict(False, f"the error of {name} is {have:.3g}, but the course's "
+                               f"conv_backward in this case has {name} wrong on purpose: its "
+                               f"true error is {want:.3g}, which a gradient checker must "
+                               "report", reference)
+        return PASS
+
+    def matches(self, wrong: object, got: Output) -> bool:
+        return ArrayResult().matches(wrong, got)
+
+
+@dataclass(frozen=True)
+class CheckerCheck(Check):
+    """The check of a gradient checker: each case hands it the course's ``conv_backward``, or
+    one wrong in the gradient its ``part`` names (every seed draws each kind: ``cover``)."""
+
+    def stand_ins_for(self, case: Case) -> dict[str, Callable[..., object]]:
+        if case.part is None:
+            return dict(self.stand_ins)
+        return {**self.stand_ins, "conv_backward": WRONG_LAYERS[case.part]}
+
+    def diagnose(self, cases: list[Case], outputs: list[Output],
+                 failing: list[int]) -> tuple[str | None, int]:
+        """The hint of the cases of the course's layer only: on a wrong one, the problem says
+        what the checker missed."""
+        right = [i for i in failing if cases[i].part is None]
+        return super().diagnose(cases, outputs, right) if right else (None, 0)
+
+
+_FIXED_LAYER = (seeded_normal(4031, 1, 3, 5, 5), seeded_normal(4032, 2, 3, 3, 3),
+                np.array([1.0, -0.5]), 2, 1, seeded_normal(4033, 1, 2, 3, 3))
+
+check_gradcheck_conv = register(CheckerCheck(
     name="check_gradcheck_conv", function="gradcheck_conv(x, w, b, dout, stride, pad)",
+    forbidden=FORBIDDEN,
     reference=gradcheck_conv, draw=_draw_gradcheck,
-    fixed=(_case_gradcheck(seeded_normal(4031, 1, 3, 5, 5), seeded_normal(4032, 2, 3, 3, 3),
-                           np.array([1.0, -0.5]), 2, 1, seeded_normal(4033, 1, 2, 3, 3)),),
-    result=BelowResult(GRADCHECK_THRESHOLD, NAMES), n_random=6,
+    fixed=tuple(_case_gradcheck(*_FIXED_LAYER, part) for part in (None, *NAMES)),
+    result=CheckerResult(), n_random=9, cover=lambda case: case.part or "right",
     fallback_hint="own_gradcheck_large",
     stand_ins={"conv_backward": conv_backward, "numerical_gradient": convnb.numerical_gradient},
 ))

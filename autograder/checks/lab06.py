@@ -29,6 +29,7 @@ from .common import (
 )
 from .compare import ArrayResult, IntResult
 from .core import Case, Check, Diagnoser
+from .detect import COURSE_RULES, STRIDE_TRICKS
 from .registry import register
 
 __all__ = [
@@ -36,6 +37,10 @@ __all__ = [
     "check_receptive_field", "check_separable_macs", "check_separable_params",
     "check_upsample_weights",
 ]
+
+# The lab's rules: "write the operations yourself with NumPy (not with convnb, scipy or a
+# deep-learning library)"; they do not forbid NumPy's window views.
+FORBIDDEN = COURSE_RULES.allowing(*STRIDE_TRICKS)
 
 
 # --- Transposed convolution -----------------------------------------------------------------------
@@ -88,6 +93,7 @@ TINY = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
 
 check_conv_transpose = register(Check(
     name="check_conv_transpose", function="conv_transpose(x, w, stride, pad)",
+    forbidden=FORBIDDEN,
     reference=conv_transpose, draw=_draw_transpose,
     fixed=(
         _case_transpose(TINY, np.array([[[[1.0, 0.0], [0.5, -1.0]]]]), 1, 0),
@@ -117,6 +123,7 @@ def _case_upsample(C: int, factor: int) -> Case:
 
 check_upsample_weights = register(Check(
     name="check_upsample_weights", function="upsample_weights(C, factor)",
+    forbidden=FORBIDDEN,
     reference=upsample_weights,
     draw=lambda rng: _case_upsample(int(rng.integers(1, 5)), int(rng.integers(2, 5))),
     fixed=(_case_upsample(1, 2), _case_upsample(3, 2), _case_upsample(2, 3)),
@@ -159,6 +166,7 @@ def _dilated_span_dk(x, w, dilation=1, pad=0):
 
 check_dilated_conv = register(Check(
     name="check_dilated_conv", function="dilated_conv(x, w, dilation, pad)",
+    forbidden=FORBIDDEN,
     reference=dilated_conv, draw=_draw_dilated,
     fixed=(
         _case_dilated(arange_grid(1, 1, 7, 7),
@@ -215,6 +223,7 @@ STACKS = [[(3, 1, d) for d in (1, 2, 4, 8)[:n]] for n in range(1, 5)]  # 3, 7, 1
 
 check_receptive_field = register(Check(
     name="check_receptive_field", function="receptive_field(layers)",
+    forbidden=FORBIDDEN,
     reference=receptive_field, draw=_draw_field,
     fixed=(*(_case_field(stack) for stack in STACKS),
            _case_field([(3, 1, 1), (2, 2, 1), (3, 1, 1)]),
@@ -268,6 +277,7 @@ def _mixed_depthwise(x, w_depth, w_point, pad=0):
 
 check_depthwise_separable = register(Check(
     name="check_depthwise_separable", function="depthwise_separable(x, w_depth, w_point, pad)",
+    forbidden=FORBIDDEN,
     reference=depthwise_separable, draw=_draw_separable,
     fixed=(
         _case_separable(arange_grid(1, 2, 4, 4),
@@ -314,6 +324,7 @@ def _case_macs(c_in: int, c_out: int, k: int, h_out: int, w_out: int) -> Case:
 
 check_separable_params = register(Check(
     name="check_separable_params", function="separable_params(c_in, c_out, k)",
+    forbidden=FORBIDDEN,
     reference=separable_params,
     draw=lambda rng: _case_params(_channels(rng), _channels(rng), int(rng.choice([1, 3, 5, 7]))),
     fixed=(_case_params(3, 2, 3), _case_params(32, 64, 3), _case_params(512, 512, 3)),
@@ -330,6 +341,7 @@ check_separable_params = register(Check(
 
 check_separable_macs = register(Check(
     name="check_separable_macs", function="separable_macs(c_in, c_out, k, h_out, w_out)",
+    forbidden=FORBIDDEN,
     reference=separable_macs,
     draw=lambda rng: _case_macs(_channels(rng), _channels(rng), int(rng.choice([1, 3, 5, 7])),
                                 *(int(n) for n in rng.integers(1, 113, size=2))),

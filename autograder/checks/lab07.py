@@ -36,11 +36,18 @@ from .common import (
 )
 from .compare import ArrayResult
 from .core import Case, Check, Diagnoser
+from .detect import COURSE_RULES
 from .registry import register
 
 __all__ = [
     "check_conv2d_fft", "check_conv2d_im2col", "check_correlate1d_fft", "check_im2col_strided",
 ]
+
+# The lab's rules: "write the functions with NumPy (np.fft and
+# np.lib.stride_tricks.sliding_window_view are allowed), not with convnb (apart from
+# get_array_module) or scipy". Its setup cell imports gpu_available for the GPU part.
+FORBIDDEN = COURSE_RULES.allowing("numpy.lib.stride_tricks.sliding_window_view",
+                                  "convnb.get_array_module", "convnb.backend.gpu_available")
 
 
 # --- im2col ---------------------------------------------------------------------------------------
@@ -70,6 +77,7 @@ def _draw_im2col(rng: np.random.Generator) -> Case:
 
 check_im2col_strided = register(Check(
     name="check_im2col_strided", function="im2col(x, KH, KW)", reference=im2col,
+    forbidden=FORBIDDEN,
     draw=_draw_im2col,
     fixed=(_im2col_case(arange_grid(1, 1, 3, 3), 2, 2),
            _im2col_case(arange_grid(2, 2, 3, 4), 2, 3)),
@@ -130,6 +138,7 @@ FIXED_CONV = (
 
 check_conv2d_im2col = register(Check(
     name="check_conv2d_im2col", function="conv2d_im2col(x, w)", reference=conv2d,
+    forbidden=FORBIDDEN,
     draw=_draw_conv, fixed=FIXED_CONV, result=ArrayResult(),
     diagnosers=[
         Diagnoser("im2col_patch_order", _patch_order_mismatch),
@@ -205,6 +214,7 @@ def _draw1d(rng: np.random.Generator) -> Case:
 
 check_correlate1d_fft = register(Check(
     name="check_correlate1d_fft", function="correlate1d_fft(x, w)", reference=correlate1d,
+    forbidden=FORBIDDEN,
     draw=_draw1d,
     fixed=(case_1d(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([1.0, 0.0, -1.0])),
            case_1d(np.array([0.0, 1.0, 0.0, 0.0, 2.0, 0.0]), np.array([1.0, 2.0])),
@@ -215,6 +225,7 @@ check_correlate1d_fft = register(Check(
 
 check_conv2d_fft = register(Check(
     name="check_conv2d_fft", function="conv2d_fft(x, w)", reference=conv2d, draw=_draw_conv,
+    forbidden=FORBIDDEN,
     fixed=FIXED_CONV, result=ArrayResult(), diagnosers=_fft_diagnosers(_fft2d),
     stand_ins={"correlate1d_fft": correlate1d},
 ))

@@ -27,13 +27,24 @@ def stood_in_line(names: list[str]) -> str:
             f"is graded on its own, so a mistake in yours costs points only in {own}.)")
 
 
+def flagged_lines(ev: CheckRun, hidden: bool) -> list[str]:
+    """What the check detected (``ev.detected``), each with its evidence: it scores the item 0
+    in a hidden test and is flagged for the instructor."""
+    if not ev.detected:
+        return []
+    head = ("Flagged for the instructor, and scored 0:" if hidden else
+            "Flagged (a hidden test scores this 0, and the instructor sees it):")
+    return [head, *(f"  * {d.evidence}" for d in ev.detected)]
+
+
 def format_report(ev: CheckRun, *, name: str, function: str, tolerance: str, random: bool,
                   points: float | None = None, earned: float | None = None) -> str:
     """The text printed below a test cell (plain text: notebooks, HTML feedback and terminals)
     for the run ``ev`` of the check ``name`` on the student's ``function`` (as the feedback
     names it, ``"pad2d(x, p, mode)"``); ``tolerance`` says what correct means, ``random``
     whether the cases were drawn from a seed, ``points``/``earned`` the score of a hidden test.
-    The stand-ins the function called (``ev.stood_in``) are named below the first line."""
+    The stand-ins the function called (``ev.stood_in``) are named below the first line, then
+    what the check detected (:func:`flagged_lines`)."""
     total, n_fail = len(ev.cases), len(ev.failing)
     which = "random cases" if random else "cases"
     score = "" if points is None else f": {_points(earned)} of {_points(points)} points"
@@ -43,6 +54,7 @@ def format_report(ev: CheckRun, *, name: str, function: str, tolerance: str, ran
         lines = [f"{name}: {total - n_fail} of {total} {which} pass{score}."]
     if ev.stood_in:
         lines.append(stood_in_line(ev.stood_in))
+    lines += flagged_lines(ev, hidden=points is not None)
     if n_fail:
         lines.append(f"Correct means {tolerance}.")
         first = ev.failing[0]

@@ -4,12 +4,18 @@ A hidden check displays one record in its cell, as display data of MIME type :da
 
     {"version": 1, "check": "check_correlate1d", "seed": 10111, "points": 3,
      "outputs": [{"kind": "ndarray", "type": "numpy.ndarray", "shape": [4], "dtype": "float64",
-                  "npy": "<base64 of np.save>", "error": null}, ...]}
+                  "npy": "<base64 of np.save>", "error": null}, ...],
+     "detected": [{"kind": "forbidden", "evidence": "correlate1d called convnb.correlate2d, ..."}]}
 
 ``outputs`` holds the student's result for every case, in the order the check draws them. The
 grader regenerates the cases from the trusted seed and judges these outputs itself
 (:mod:`autograder.rescore`), so a record cannot raise a score, only carry the student's answers.
 Arrays are stored with ``np.save`` and read back with ``allow_pickle=False``.
+
+``detected`` is what the check saw the function do that scores the item 0
+(:mod:`.detect`: forbidden calls, fake or constant results, replaced functions); the grader
+scores such a record 0 too. An empty list is the kernel's claim that it saw nothing, which the
+grader cannot verify.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .compare import Output
+from .detect import Detected
 
 MIME = "application/vnd.convnb.check+json"
 VERSION = 1
@@ -60,20 +67,40 @@ def decode_output(data: Any) -> Output:
 
 
 def make_record(check: str, seed: int | None, points: float | None,
-                outputs: Sequence[Output]) -> dict[str, Any]:
+                outputs: Sequence[Output], detected: Sequence[Detected] = ()) -> dict[str, Any]:
     return {"version": VERSION, "check": check, "seed": seed, "points": points,
-            "outputs": [encode_output(o) for o in outputs]}
+            "outputs": [encode_output(o) for o in outputs],
+            "detected": [{"kind": d.kind, "evidence": d.evidence} for d in detected]}
 
 
-def read_record(data: Any) -> tuple[str, Any, Any, list[Output]]:
-    """``(check, seed, points, outputs)`` from a record; :class:`RecordError` if unreadable."""
+class Record(NamedTuple):
+    """A grading record as read back: the check's name, seed and points as the kernel ran
+    them, the outputs, and what the check detected."""
+
+    check: Any
+    seed: Any
+    points: Any
+    outputs: list[Output]
+    detected: list[Detected]
+
+
+def _detected(data: Any) -> list[Detected]:
+    if not isinstance(data, list) or not all(
+            isinstance(d, dict) and isinstance(d.get("kind"), str)
+            and isinstance(d.get("evidence"), str) for d in data):
+        raise RecordError("the record has no list of detections (kind and evidence)")
+    return [Detected(d["kind"], d["evidence"]) for d in data]
+
+
+def read_record(data: Any) -> Record:
+    """The :class:`Record` in ``data``; :class:`RecordError` if unreadable."""
     if not isinstance(data, dict) or data.get("version") != VERSION:
-        raise RecordError("not a version-1 grading record")
+        raise RecordError(f"not a version-{VERSION} grading record")
     outputs = data.get("outputs")
     if not isinstance(outputs, list):
         raise RecordError("the record has no list of outputs")
-    return data.get("check"), data.get("seed"), data.get("points"), [
-        decode_output(o) for o in outputs]
+    return Record(data.get("check"), data.get("seed"), data.get("points"),
+                  [decode_output(o) for o in outputs], _detected(data.get("detected")))
 
 
 def records_in(outputs: Sequence[Any]) -> list[Any]:

@@ -1,13 +1,14 @@
-"""Each lab's wrong solutions for the lab test suite, ``CASES`` in ``labNN.py``; and, in
+"""Each lab's wrong solutions for the lab test suite, ``CASES`` in ``labNN.py``; in
 ``BUILDS_ON``, students' functions that build on the lab's other graded functions, which
-:func:`assert_judged_on_its_own` runs against the course's stand-ins."""
+:func:`assert_judged_on_its_own` runs against the course's stand-ins; and students who cheat,
+whose graded notebooks :func:`assert_flagged` reads."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from lab_suite import Lab, hidden_calls, notebook, solution
 from nbgrader_course import solution_code
@@ -57,3 +58,25 @@ def assert_judged_on_its_own(lab: Lab, check_name: str, codes: Sequence[str | No
         alone = dataclasses.replace(check, stand_ins={})
         assert alone.evaluate(student_fn, call.seed).failing, "passes without the stand-ins"
     assert called == set(check.stand_ins), f"no test calls {set(check.stand_ins) - called}"
+
+
+def assert_flagged(course, student: str, flagged: Mapping[str, str],
+                   lost: Sequence[str] = ()) -> None:
+    """In ``student``'s notebook, graded by nbgrader, each hidden test of ``flagged`` earns
+    nothing, in the kernel and rescored, says so below its cell, and carries the evidence
+    (``flagged[grade_id]``) to the grader: the rescoring's note, which grade's report and
+    formgrader show. The tests of ``lost`` earn nothing without a flag; every other test keeps
+    its points, with no note."""
+    kernel, rescored = course.score(student), course.rescore(student)
+    for grade_id, r in rescored.items():
+        if grade_id in flagged:
+            assert kernel[grade_id] == 0 and r.points == 0, grade_id
+            assert r.note.startswith("scored 0, flagged by the check: "), r.note
+            assert flagged[grade_id] in r.note, (flagged[grade_id], r.note)
+            assert any(flagged[grade_id] in evidence for evidence in r.detected), r.detected
+            text = course.cell_text(student, grade_id)
+            assert "Flagged for the instructor, and scored 0:" in text, text
+        elif grade_id in lost:
+            assert kernel[grade_id] == r.points == 0 and r.note == "", grade_id
+        else:
+            assert r.points == kernel[grade_id] == r.max_points and r.note == "", grade_id

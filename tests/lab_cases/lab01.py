@@ -1,6 +1,8 @@
 """lab01_correlation's wrong solutions for the lab test suite (``tests/lab_table.py``): classic
-mistakes against each check, wrong students for nbgrader, and two more submissions (a noisy
-solution, a student who patches the checks) that ``tests/autograder/labs/test_lab01.py`` reads."""
+mistakes against each check, wrong students for nbgrader, and more submissions that
+``tests/autograder/labs/test_lab01.py`` reads: a noisy and slow solution, a student who patches the
+checks, one who cheats on five parts in five ways the checks detect, one who patches a
+comparison."""
 
 from __future__ import annotations
 
@@ -143,11 +145,11 @@ STUDENTS = {
 
 
 NOISY = {
-    "correlate1d": "import logging\nlogging.basicConfig()\n",
+    "correlate1d": "import logging\nimport time\nlogging.basicConfig()\n",
     "correlate2d": "import warnings\n",
 }
 NOISY_CALLS = {
-    "correlate1d": '    print("correlating", x.shape)\n',
+    "correlate1d": '    print("correlating", x.shape)\n    time.sleep(0.01)  # slow, in limits\n',
     "correlate2d": '    warnings.warn("slow loops")\n    logging.warning("still looping")\n',
     "pad2d": '    import sys\n    print("padding", file=sys.stderr)\n',
 }
@@ -173,6 +175,59 @@ _lab.check_correlate1d, _lab.check_convolve1d = check_correlate1d, check_convolv
 """
 
 
+# A student who cheats on every part but convolve2d, each a way issue 12 names: each of those
+# parts earns nothing and is flagged with its evidence (CHEATED: what the flag must say), while
+# convolve2d, judged with the course's correlate2d standing in, keeps its points.
+CHEATS = {
+    # The tracer taken away first, then the reference called.
+    "correlate1d": "import sys\n\ndef correlate1d(x, w):\n    sys.setprofile(None)\n"
+                   "    return convnb.correlate2d(x[None], w[None], 'valid')[0]",
+    "convolve1d": "def convolve1d(x, w):\n    return np.convolve(x, w, mode='valid')",
+    # A hand-written function that just calls convnb.
+    "correlate2d": "import convnb\n\ndef correlate2d(x, w, stride=1):\n"
+                   "    return convnb.correlate2d(x, w, 'valid')[::stride, ::stride]",
+    # Equal to anything, and the right padding when NumPy asks for an array.
+    "pad2d": """\
+class Padded:
+    def __init__(self, values):
+        self.values = values
+    def __eq__(self, other):
+        return True
+    def __array__(self, dtype=None, copy=None):
+        return self.values
+
+def pad2d(x, p, mode="zeros"):
+    r, c = (p, p) if isinstance(p, int) else p
+    modes = {"zeros": "constant", "reflect": "reflect", "replicate": "edge"}
+    return Padded(np.pad(x, ((r, r), (c, c)), mode=modes[mode]))""",
+    # The visible test's first answer, hard-coded.
+    "output_size": "def output_size(i, k, s=1, p=0):\n    return 3",
+}
+CHEATED = {
+    "hidden_correlate1d": "correlate1d called sys.setprofile, which takes the checks' call "
+                          "tracer away",
+    "hidden_convolve1d": "convolve1d called numpy.convolve (12 times), which the lab's rules "
+                         "forbid",
+    "hidden_correlate2d": "correlate2d called convnb.filters.correlate2d (12 times), which the "
+                          "lab's rules forbid",
+    "hidden_pad2d": "returned a __main__.Padded, of a class of the student's own that defines "
+                    "__array__, __eq__",
+    "hidden_output_size": "output_size(i, k, s, p) returned the same value in all 16 random "
+                          "cases (3), whose right answers differ",
+}
+# A student who makes every answer pass the kernel's comparison of output_size (the last part),
+# whose own answer is the true-division mistake: earlier parts keep their points.
+PATCHER = """\
+from autograder.checks import compare
+
+compare.IntResult.judge = lambda self, expected, got: compare.PASS
+
+def output_size(i, k, s=1, p=0):
+    return (i + 2 * p - k) / s + 1
+"""
+PATCHED = {"hidden_output_size": "autograder.checks.compare.IntResult.judge was replaced by "
+                                 "__main__.<lambda>"}
+
 
 def _noisy(course) -> object:
     """The solution, printing, logging and warning inside three functions."""
@@ -190,7 +245,10 @@ def _tamper(course) -> object:
     return course.submission({"correlate1d": flipped + "\n" + TAMPER})
 
 
-EXTRA = {"noisy": Extra(_noisy), "tamper": Extra(_tamper, honest=False)}
+EXTRA = {"noisy": Extra(_noisy), "tamper": Extra(_tamper, honest=False),
+         "cheats": Extra(lambda course: course.submission(CHEATS), honest=False),
+         "patcher": Extra(lambda course: course.submission({"output_size": PATCHER}),
+                          honest=False)}
 
 # Filters built on the smaller ones, by check (None: the solution's cell), for
 # lab_cases.assert_judged_on_its_own.

@@ -1,11 +1,12 @@
 """lab02_conv_forward's wrong solutions for the lab test suite (``tests/lab_table.py``): classic
 mistakes against each check, written as a student would (loops and im2col with one mistake
-switched on), and wrong students for nbgrader, made by editing the solution."""
+switched on), wrong students for nbgrader, made by editing the solution, and a student who cheats
+on every part (``tests/autograder/labs/test_lab02.py``)."""
 
 from __future__ import annotations
 
 import numpy as np
-from lab_suite import solution_of
+from lab_suite import Extra, solution_of
 
 sol = solution_of("lab02_conv_forward")
 
@@ -179,4 +180,44 @@ BUILDS_ON = {
     "check_conv_forward_im2col": [None, IM2COL_OF_PADDED],
 }
 
-CASES = {"students": STUDENTS, "mistakes": MISTAKES}
+# A student who cheats on every part: each earns nothing and is flagged with its evidence.
+CHEATS = {
+    # A subclass of np.ndarray returned in place of one.
+    "zero_pad": """\
+class Padded(np.ndarray):
+    pass
+
+def zero_pad(x, pad):
+    return np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).view(Padded)""",
+    # A hand-written function that just calls convnb.conv2d.
+    "conv_forward_loops": """\
+import convnb
+
+def conv_forward_loops(x, w, b, stride=1, pad=0):
+    return convnb.conv2d(x, w, b, stride=stride, padding=pad)""",
+    # NumPy's window views, which this lab's rules forbid.
+    "im2col": """\
+def im2col(x, KH, KW, stride=1, pad=0):
+    xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    windows = np.lib.stride_tricks.sliding_window_view(xpad, (KH, KW), axis=(2, 3))
+    windows = windows[:, :, ::stride, ::stride]
+    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(x.shape[1] * KH * KW, -1)""",
+    "conv_forward_im2col": """\
+import scipy.signal
+
+def conv_forward_im2col(x, w, b, stride=1, pad=0):
+    xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.array([[scipy.signal.correlate(image, kernel, mode="valid")[0] for kernel in w]
+                    for image in xpad])
+    return np.ascontiguousarray(out[:, :, ::stride, ::stride]) + b.reshape(1, -1, 1, 1)""",
+}
+CHEATED = {
+    "hidden_zero_pad": "returned a __main__.Padded, of a class of the student's own that "
+                       "subclasses numpy.ndarray",
+    "hidden_conv_forward_loops": "conv_forward_loops called convnb.conv.conv2d",
+    "hidden_im2col": "im2col called numpy.lib.stride_tricks.sliding_window_view",
+    "hidden_conv_forward_im2col": "conv_forward_im2col called scipy.signal.",
+}
+
+CASES = {"students": STUDENTS, "mistakes": MISTAKES,
+         "extra": {"cheats": Extra(lambda course: course.submission(CHEATS), honest=False)}}

@@ -3,12 +3,13 @@ layers and wrong gradient checkers, written the ways students write them, tried 
 check and as nbgrader students; the gradient check of the student's own layer is slow, so it is
 tried on three seeds. A wrong layer or checker never costs gradcheck_conv's points: the course's
 stand in for them there. ``tests/autograder/labs/test_lab04.py`` checks that the helpers below
-compute the right gradients when told to (no bug in the tests)."""
+compute the right gradients when told to (no bug in the tests), and grades a student who cheats
+on every part."""
 
 from __future__ import annotations
 
 import numpy as np
-from lab_suite import edited_solution, solution_of
+from lab_suite import Extra, edited_solution, solution_of
 
 NAME = "lab04_conv_backward"
 sol = solution_of(NAME)
@@ -276,5 +277,33 @@ STUDENTS = {
 # lab_cases.assert_judged_on_its_own.
 BUILDS_ON = {"check_gradcheck_conv": [None]}
 
+# A student who cheats on every part: the layer is convnb's, the checker returns the derivative
+# the check's function knows, the gradient check reports no error whatever it checks. Each
+# earns nothing and is flagged with its evidence; keeping x earns nothing, unflagged: the
+# checker never moved x, so there is nothing to judge.
+CHEATS = {
+    "conv_backward": """\
+import convnb
+
+def conv_backward(dout, x, w, stride=1, pad=0):
+    return convnb.conv2d_backward(dout, x, w, stride=stride, padding=pad)""",
+    "numerical_gradient": """\
+def numerical_gradient(f, x, dout, eps=1e-6):
+    return f.grad(x, dout)""",
+    "gradcheck_conv": """\
+def gradcheck_conv(x, w, b, dout, stride=1, pad=0):
+    return np.zeros(3)""",
+}
+CHEATED = {
+    **dict.fromkeys(("hidden_conv_backward_dx", "hidden_conv_backward_dw",
+                     "hidden_conv_backward_db"),
+                    "conv_backward called convnb.conv.conv2d_backward"),
+    "hidden_numerical_gradient": "numerical_gradient called autograder.checks.lab04.",
+    "hidden_gradcheck_conv": "gradcheck_conv(x, w, b, dout, stride, pad) returned the same value "
+                             "in all 9 random cases ([0. 0. 0.]), whose right answers differ",
+}
+UNJUDGED = ("hidden_numerical_gradient_keeps_x",)
+
 CASES = {"students": STUDENTS, "mistakes": MISTAKES,
-         "few_seeds": frozenset({"check_gradcheck_conv"})}
+         "few_seeds": frozenset({"check_gradcheck_conv"}),
+         "extra": {"cheats": Extra(lambda course: course.submission(CHEATS), honest=False)}}

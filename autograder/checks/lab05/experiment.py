@@ -14,7 +14,7 @@ from ..compare import ArrayResult, ResultError
 from ..core import Case, Check, Diagnoser
 from ..registry import register
 from ..scored import Assessment, Band, ScoreResult
-from .given import CNN_SHAPES, MLP_SHAPES, flat_parameters
+from .given import CNN_SHAPES, FORBIDDEN, MLP_SHAPES, flat_parameters
 from .models import (
     NOT_RUN,
     cnn_logits,
@@ -42,6 +42,7 @@ def _draw_shuffle(rng: np.random.Generator) -> Case:
 
 check_shuffle_pixels = register(Check(
     name="check_shuffle_pixels", function="shuffle_pixels(x, perm)", reference=shuffle_pixels,
+    forbidden=FORBIDDEN,
     draw=_draw_shuffle,
     fixed=(_shuffle_case(arange_grid(2, 1, 2, 2), np.array([3, 0, 2, 1])),
            _shuffle_case(arange_grid(1, 2, 2, 3), np.array([5, 4, 0, 1, 2, 3]))),
@@ -138,6 +139,7 @@ def _claim_case(claim: str) -> Case:
 
 check_shuffle_experiment = register(Check(
     name="check_shuffle_experiment", function="models (trained)",
+    forbidden=FORBIDDEN,
     reference=ShuffleClaim, draw=None, fixed=(_claim_case("mlp"), _claim_case("cnn")),
     result=ScoreResult("the models' parameters, whose accuracies (measured by the grader) show "
                        "the claim"),

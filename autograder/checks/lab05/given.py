@@ -13,11 +13,17 @@ import numpy as np
 
 from convnb import nn
 
+from ..detect import COURSE_RULES, STRIDE_TRICKS
+
 # The lab's network and data: what the grader rebuilds from recorded parameters.
 FILTERS, KERNEL, PAD, POOL, CLASSES, HIDDEN = 16, 3, 1, 4, 10, 32
 CNN_SHAPES = ((FILTERS, 1, KERNEL, KERNEL), (FILTERS,), (CLASSES, FILTERS * 2 * 2), (CLASSES,))
 MLP_SHAPES = ((HIDDEN, 64), (HIDDEN,), (CLASSES, HIDDEN), (CLASSES,))
 PERM_SEED = 5  # the lab's perm = np.random.default_rng(5).permutation(64)
+
+# The lab's rules: "write the layers yourself with NumPy (not with convnb or PyTorch)"; its setup
+# cell imports convnb.data's digits and batches for the training, and window views are NumPy.
+FORBIDDEN = COURSE_RULES.allowing(*STRIDE_TRICKS, "convnb.data")
 
 
 # --- The lab's given code -------------------------------------------------------------------------

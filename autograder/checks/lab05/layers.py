@@ -28,7 +28,7 @@ from ..common import (
 from ..compare import ArrayResult, ResultError
 from ..core import Case, Check, Diagnoser
 from ..registry import register
-from .given import conv_layer, flatten_layer, linear_layer, maxpool_layer, relu_layer
+from .given import FORBIDDEN, conv_layer, flatten_layer, linear_layer, maxpool_layer, relu_layer
 
 LAYER_PARTS = {"out": "forward, out", "dx": "backward, dx", "w": "backward, grads['w']",
                "b": "backward, grads['b']"}
@@ -61,6 +61,7 @@ def _layer_check(name: str, function: str, make: Callable[..., Any], draw, fixed
                  diagnosers: Sequence[Diagnoser], n_random: int, cover=None) -> Check:
     return register(Check(
         name=name, function=function, reference=functools.partial(run_layer, make), draw=draw,
+        forbidden=FORBIDDEN,
         fixed=fixed, result=ArrayResult(), diagnosers=diagnosers, n_random=n_random,
         call=run_layer, cover=cover))
 

@@ -25,6 +25,7 @@ from ..core import Case, Check, Diagnoser
 from ..registry import register
 from .given import (
     CNN_SHAPES,
+    FORBIDDEN,
     PAD,
     POOL,
     Sequential,
@@ -95,6 +96,7 @@ _LOSS_Y = np.array([0, 2, 2, 1])
 
 check_softmax_cross_entropy = register(Check(
     name="check_softmax_cross_entropy", function="softmax_cross_entropy(scores, y)",
+    forbidden=FORBIDDEN,
     reference=_loss_part, draw=_draw_loss,
     fixed=(_loss_case(_LOSS_SCORES, _LOSS_Y, "loss"), _loss_case(_LOSS_SCORES, _LOSS_Y, "dscores"),
            _loss_case(_LOSS_SCORES[:1], _LOSS_Y[:1], "dscores")),
@@ -176,6 +178,7 @@ def _step_mistake(**switches):
 
 check_train_step = register(Check(
     name="check_train_step", function="train_step(model, loss_fn, x, y, lr)",
+    forbidden=FORBIDDEN,
     reference=functools.partial(_run_steps, _train_step), draw=_draw_steps,
     fixed=tuple(_draw_steps(np.random.default_rng(5006 + i), part)
                 for i, part in enumerate(("params", "loss", "params"))),
@@ -222,6 +225,7 @@ def _build_case(seed: int) -> Case:
 
 check_build_cnn = register(Check(
     name="check_build_cnn", function="build_cnn(rng)", reference=_built,
+    forbidden=FORBIDDEN,
     draw=lambda rng: _build_case(int(rng.integers(0, 10_000))),
     fixed=(_build_case(0), _build_case(1)), result=ArrayResult(), n_random=4, call=_run_build,
     stand_ins={"Conv": conv_layer, "ReLU": relu_layer, "MaxPool": maxpool_layer,

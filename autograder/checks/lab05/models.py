@@ -22,7 +22,7 @@ from ..compare import ResultError
 from ..core import Case, Check, Diagnoser
 from ..registry import register
 from ..scored import Assessment, Band, ScoreResult
-from .given import CNN_SHAPES, MLP_SHAPES, PAD, PERM_SEED, POOL, flat_parameters
+from .given import CNN_SHAPES, FORBIDDEN, MLP_SHAPES, PAD, PERM_SEED, POOL, flat_parameters
 
 THRESHOLDS = (0.5, 0.8, 0.9, 0.94)
 
@@ -126,6 +126,7 @@ def _threshold_case(threshold: float) -> Case:
 
 check_cnn_accuracy = register(Check(
     name="check_cnn_accuracy", function="cnn (trained)",
+    forbidden=FORBIDDEN,
     reference=AccuracyAtLeast, draw=None, fixed=tuple(map(_threshold_case, THRESHOLDS)),
     result=ScoreResult("the trained CNN's parameters, which classify the held-out digits at "
                        "least as well as required"),

@@ -1,12 +1,13 @@
-"""lab01_correlation's own tests, beside the shared suite: valid random geometries, a noisy
-solution, a student who patches the checks, a deleted grading record."""
+"""lab01_correlation's own tests, beside the shared suite: valid random geometries, a noisy and
+slow solution, a student who patches the checks, a deleted grading record, and the detections
+(issue 12, item 3): five parts cheated on in five ways, a comparison patched."""
 
 from __future__ import annotations
 
 import nbformat
 import pytest
-from lab_cases import assert_judged_on_its_own
-from lab_cases.lab01 import BUILDS_ON
+from lab_cases import assert_flagged, assert_judged_on_its_own
+from lab_cases.lab01 import BUILDS_ON, CHEATED, PATCHED
 from lab_suite import graded_course
 from lab_table import lab
 
@@ -72,3 +73,14 @@ def test_a_deleted_record_earns_nothing(course, tmp_path):
 def test_a_function_is_judged_with_the_courses_versions_of_what_it_builds_on(name):
     """Each stand-in the check declares replaces a broken function of the student's."""
     assert_judged_on_its_own(LAB, name, BUILDS_ON[name])
+
+
+def test_cheating_parts_earn_nothing_and_are_flagged_with_the_evidence(course):
+    """The tracer removed, np.convolve, a hand-written function that calls convnb, an object
+    equal to anything, a hard-coded answer; convolve2d, right and judged with the course's
+    correlate2d standing in for the cheating one, keeps its points."""
+    assert_flagged(course, "cheats", CHEATED)
+
+
+def test_a_patched_comparison_earns_nothing_and_is_named(course):
+    assert_flagged(course, "patcher", PATCHED)

@@ -1,14 +1,14 @@
 """lab02_conv_forward's own tests, beside the shared suite: the lecture's example (a visible case,
 reproduced by convnb, the solution and the notebook), the im2col layout the lab states, the
-points of each hidden cell, the feedback of the solution and the blank notebook, and valid random
-geometries."""
+points of each hidden cell, the feedback of the solution and the blank notebook, valid random
+geometries, and a student who cheats on every part (issue 12, item 3)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from lab_cases import assert_judged_on_its_own
-from lab_cases.lab02 import BUILDS_ON
+from lab_cases import assert_flagged, assert_judged_on_its_own
+from lab_cases.lab02 import BUILDS_ON, CHEATED
 from lab_suite import graded_course, max_points, notebook, solution
 from lab_table import lab
 
@@ -82,3 +82,9 @@ def test_random_cases_are_valid_geometries(seed):
 def test_a_function_is_judged_with_the_courses_versions_of_what_it_builds_on(name):
     """Each stand-in the check declares replaces a broken function of the student's."""
     assert_judged_on_its_own(LAB, name, BUILDS_ON[name])
+
+
+def test_cheating_parts_earn_nothing_and_are_flagged_with_the_evidence(course):
+    """An ndarray subclass, a function that just calls convnb.conv2d, NumPy's window views
+    (forbidden in this lab), SciPy."""
+    assert_flagged(course, "cheats", CHEATED)

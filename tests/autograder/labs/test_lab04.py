@@ -2,7 +2,8 @@
 each check grades and each hidden cell's points, what the released notebook shows and hides,
 valid random layers, the table's wrong layers and checkers computing right gradients when told
 to, a mutating checker's partial credit, a wrong layer that no longer costs the checker's points,
-and the framework pieces lab04 relies on (``pick``, ``BelowResult``, a ``fallback_hint``)."""
+the checker judged where the answer is known (layers wrong on purpose; issue 12, item 2), and a
+student who cheats on every part (item 3)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,17 @@ import dataclasses
 
 import numpy as np
 import pytest
-from lab_cases import assert_judged_on_its_own
-from lab_cases.lab04 import BUILDS_ON, UNFLIPPED, centred, full_correlation_dx, loops, mutating
+from lab_cases import assert_flagged, assert_judged_on_its_own
+from lab_cases.lab04 import (
+    BUILDS_ON,
+    CHEATED,
+    UNFLIPPED,
+    UNJUDGED,
+    centred,
+    full_correlation_dx,
+    loops,
+    mutating,
+)
 from lab_suite import graded_course, hidden_calls, max_points, notebook, solution
 from lab_table import lab
 
@@ -107,3 +117,72 @@ def test_a_wrong_layer_costs_its_own_points_not_the_checkers(tmp_path_factory):
     student = solution(LAB, {"conv_backward": UNFLIPPED})["gradcheck_conv"]
     alone = dataclasses.replace(lab04.check_gradcheck_conv, stand_ins={})
     assert alone.evaluate(student, call.seed).failing
+
+
+def _seeds():
+    return (None, hidden_calls(LAB)["check_gradcheck_conv"].seed, 0, 1)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_wrong_layers_are_wrong_where_they_say_and_right_elsewhere(seed):
+    """The true errors the checker must report come from a layer that is wrong in one gradient
+    (checked against convnb: no bug in the check), where that gradient is not zero."""
+    for case in lab04.check_gradcheck_conv.cases(seed):
+        if case.part is None:
+            continue
+        part, (dout, x, w, stride, pad) = case.part, (case.args[3], *case.args[:2],
+                                                      *case.args[4:])
+        right = convnb.conv2d_backward(dout, x, w, stride=stride, padding=pad)
+        wrong = lab04.WRONG_LAYERS[part](dout, x, w, stride, pad)
+        for name, a, b in zip(lab04.NAMES, right, wrong, strict=True):
+            assert a.shape == b.shape
+            assert np.allclose(a, b) == (name != part), (name, case.label)
+        errors = lab04.gradcheck_conv(*case.args, part=part)
+        assert errors[lab04.NAMES.index(part)] > 0.05 and sorted(errors)[1] < 1e-8
+
+
+@pytest.mark.parametrize("seed", _seeds())
+def test_the_gradient_checker_is_judged_on_layers_wrong_on_purpose(seed):
+    """Each seed's cases hand the checker the course's layer and, at least once for each
+    gradient, a layer wrong there: the solution passes them all; a checker that answers small
+    errors whatever it checks, or the right errors of the right layer, fails the wrong ones."""
+    cases = lab04.check_gradcheck_conv.cases(seed)
+    assert {c.part for c in cases} == {None, *lab04.NAMES}
+    run = lab04.check_gradcheck_conv.evaluate(solution(LAB)["gradcheck_conv"], seed)
+    assert not run.failing and not run.detected
+
+    def blind(x, w, b, dout, stride=1, pad=0):
+        return lab04.gradcheck_conv(x, w, b, dout, stride, pad)  # the right layer's errors
+
+    for fn in (lambda *args: np.zeros(3), lambda *args: np.full(3, 1e-10), blind):
+        run = lab04.check_gradcheck_conv.evaluate(fn, seed)
+        assert {run.cases[i].part for i in run.failing} == set(lab04.NAMES)
+        problem = run.verdicts[run.failing[0]].problem
+        assert "wrong on purpose" in problem and "a gradient checker must report" in problem
+
+
+def test_a_zero_gradient_check_earns_nothing_and_is_flagged():
+    """np.zeros(3) earned full marks before the checker was judged on wrong layers."""
+    call = hidden_calls(LAB)["check_gradcheck_conv"]
+    assert lab04.check_gradcheck_conv(lambda *args: np.zeros(3), seed=call.seed,
+                                      points=call.points) == 0
+    run = lab04.check_gradcheck_conv.evaluate(lambda *args: np.zeros(3), call.seed)
+    assert [d.kind for d in run.detected] == ["constant"]
+
+
+def test_keeping_x_is_judged_only_for_a_checker_that_moves_x():
+    """Doing nothing keeps x: that earns nothing. Any checker that evaluates f at a moved x is
+    judged on x, even one whose gradient is wrong (its own test takes that)."""
+    seed = hidden_calls(LAB)["check_numerical_gradient_keeps_x"].seed
+    check = lab04.check_numerical_gradient_keeps_x
+    run = check.evaluate(lambda f, x, dout: np.zeros_like(x), seed)
+    assert run.passed == 0 and "never evaluated f at a moved x" in run.verdicts[0].problem
+    assert check.evaluate(lambda f, x, dout: f.grad(x, dout), seed).passed == 0  # f is wrapped
+    assert not check.evaluate(lambda f, x, dout: centred(f, x, dout, divide=1.0), seed).failing
+    assert not check.evaluate(solution(LAB)["numerical_gradient"], seed).failing
+
+
+def test_cheating_parts_earn_nothing_and_are_flagged_with_the_evidence(tmp_path_factory):
+    """convnb's layer, the known derivative of the check's function, a checker that reports no
+    error: each earns nothing and is flagged; the idle checker keeps x but earns nothing."""
+    assert_flagged(graded_course(LAB, tmp_path_factory), "cheats", CHEATED, UNJUDGED)
