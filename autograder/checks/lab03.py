@@ -223,8 +223,8 @@ def _backward_check(pool: str, reference, diagnosers: list[Diagnoser], route: st
         forbidden=FORBIDDEN,
         reference=reference, draw=_draw_backward, fixed=FIXED_BACKWARD, result=ArrayResult(),
         stand_ins={f"{pool}_pool_forward": forward},
-        # windows that overlap (where gradients must be added) and windows that do not
-        cover=lambda case: case.args[3] < case.args[2],
+        # inputs in two windows (where gradients must be added), and windows that do not overlap
+        cover=lambda case: case.args[3] < case.args[2] and max(case.args[0].shape[2:]) > 1,
         diagnosers=[
             *diagnosers,
             Diagnoser("pool_stride_ignored", lambda dout, x, k, s: made_if(
