@@ -263,12 +263,15 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's ``Execute`` preprocessor, each kernel in a :class:`Sandbox`; when the kernel
-    dies, the error names the cell and why (:func:`why_it_died`)."""
+    """nbgrader's ``Execute`` preprocessor, each kernel in a :class:`Sandbox` (unless the course
+    sets ``c.Sandbox.enabled = False``); when the kernel dies, the error names the cell and why
+    (:func:`why_it_died`). ``labs/nbgrader_config.py`` names it, so that a hand-run
+    ``nbgrader autograde`` sandboxes its kernels too."""
 
     def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(**kwargs)
+        if Sandbox(parent=self).enabled:  # set after Execute's own __init__, which resets it
+            self.kernel_manager_class = SandboxedKernelManager
 
     def preprocess_cell(self, cell, resources, index):
         name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"

@@ -59,7 +59,7 @@ c.GenerateAssignment.preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute",
+    "autograder.sandbox.SandboxedExecute",  # nbgrader's Execute, each kernel in a sandbox
     "autograder.nbgrader_hooks.RescoreCells",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",

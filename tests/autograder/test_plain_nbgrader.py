@@ -63,8 +63,9 @@ def test_the_course_configuration_is_nbgraders_chains_with_the_three_steps():
     release.remove("SecretSeeds")
     assert release == _names(GenerateAssignment.class_traits()["preprocessors"].default())
     assert config.GenerateAssignment.preprocessors == release_steps()  # the lab suite's
-    assert autograde.index("RescoreCells") == autograde.index("Execute") + 1
+    assert autograde.index("RescoreCells") == autograde.index("SandboxedExecute") + 1
     autograde.remove("RescoreCells")
+    autograde[autograde.index("SandboxedExecute")] = "Execute"
     autograde[autograde.index("SaveTrustedGrades")] = "SaveAutoGrades"
     assert autograde == _names(Autograde.class_traits()["autograde_preprocessors"].default())
     assert configuration_problems(config) == []
