@@ -222,7 +222,8 @@ check_conv_backward_dx(conv_backward, seed=4103, points=5)
 #
 # `np.ndindex(x.shape)` yields every index tuple of an array of any shape. Leave the caller's `x`
 # as it was: change a copy, or put each entry back after its two evaluations (the second hidden
-# test, worth 1 point, checks that `x` comes back unchanged).
+# test, worth 1 point, checks that `x` comes back unchanged, and that `f` was really evaluated
+# at moved copies of `x`).
 #
 # The tests call `numerical_gradient(f, x, dout)` (so with your default `eps`) on functions whose
 # derivative is known: `sin(4x)`, `x**3`, `x @ A`, `tanh(x @ A)`, a convolution of `x`, and a
@@ -302,7 +303,10 @@ check_numerical_gradient_keeps_x(numerical_gradient, seed=4105, points=1)
 # `1e-6`; a right layer and a right checker give `1e-9` or less, a wrong gradient about 1. While
 # they run, the course's `conv_backward` and `numerical_gradient` stand in for yours (Parts 1
 # and 2 judge those), so what Part 3 grades is the wiring: which array each lambda varies, and
-# that both sides of each error use the same gradient and the same `dout`.
+# that both sides of each error use the same gradient and the same `dout`. Some hidden layers
+# are wrong on purpose (an unflipped `dx`, a flipped `dw`, a mean for `db`): there a checker
+# must report the large error it really is, within 1%, so a checker that always answers small
+# errors fails them.
 
 # %% id=gradcheck_conv solution
 def gradcheck_conv(x, w, b, dout, stride=1, pad=0):
