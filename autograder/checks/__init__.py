@@ -12,6 +12,9 @@ when it judges recorded outputs again). It imports nothing from the instructor's
 * :mod:`.capture` -- keeps a student's prints and warnings out of the test cell.
 * :mod:`.records` -- the grading record a hidden check displays.
 * :mod:`.registry` -- every check by name; :mod:`.common` -- helpers the lab modules share.
+* :mod:`.detect` -- what the student's function calls while it runs (forbidden helpers, a
+  removed tracer, constant answers, imitation arrays); :mod:`.originals` -- the functions the
+  checks rely on, captured at import, to name any that were replaced.
 
 The instructor's side (:mod:`autograder.build`, :mod:`autograder.rescore`,
 :mod:`autograder.feedback`, ...) imports only the names in ``__all__`` below, from this package:
