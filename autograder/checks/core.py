@@ -252,7 +252,8 @@ class Check:
         outputs, stood_in = [], set() if stood_in is None else stood_in
         detected, calls = [] if detected is None else detected, Counter()
         for i, case in enumerate(cases):
-            tracer = CallTracer(self.forbidden, calls)
+            tracer = CallTracer(self.forbidden, calls, given=case.args, student=student_fn,
+                                namespace=student_namespace(student_fn))
             with capture(captured):
                 try:
                     with tracer:  # the result is described inside: its __array__ may call

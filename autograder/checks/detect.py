@@ -25,6 +25,7 @@ import _posixsubprocess
 import _thread
 import importlib
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -96,6 +97,8 @@ def origin(code: types.CodeType, namespace: dict[str, Any]) -> str:
     ``<string>``) is the module's whose namespace it runs in, when that namespace is a loaded
     module's own (a dataclass's generated ``__init__``), and the student's otherwise."""
     filename = code.co_filename
+    if namespace.get("__name__") == "__main__":
+        return "student"  # the notebook's code, whatever file name it was compiled under
     if not filename.startswith("<") or filename.startswith("<frozen "):
         return _file_origin(filename)
     module = sys.modules.get(namespace.get("__name__") or "")
@@ -290,15 +293,48 @@ def _course_methods(value: Any, found: set[types.CodeType], depth: int = 0) -> N
                 _course_methods(item, found, depth + 1)
 
 
+def _parameters(frame: types.FrameType) -> list[Any]:
+    """The values of a frame's parameters (not its other locals, nor the cells of a closure)."""
+    code = frame.f_code
+    count = code.co_argcount + code.co_kwonlyargcount
+    count += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    names = code.co_varnames[:count]
+    return [frame.f_locals[name] for name in names if name in frame.f_locals]
+
+
+def _default_ids(student: Any, namespace: Any) -> set[int]:
+    """The ids of the default values of the student's function and of every function and method
+    in the student's namespace (the notebook's): a default such as ``_k=convnb.conv2d`` is the
+    student's, not handed over by the course when the course calls that function."""
+    functions = [getattr(student, "__func__", student)]
+    values = list(namespace.values()) if isinstance(namespace, dict) else []
+    for value in [student, *values]:
+        if isinstance(value, type):
+            functions += [getattr(m, "__func__", m) for k in value.__mro__[:-1]
+                          for m in vars(k).values()]
+        else:
+            functions.append(getattr(value, "__func__", value))
+    ids = set()
+    for fn in functions:
+        if isinstance(fn, types.FunctionType):
+            ids |= {id(v) for v in (fn.__defaults__ or ())}
+            ids |= {id(v) for v in (fn.__kwdefaults__ or {}).values()}
+    return ids
+
+
 class CallTracer:
     """``with CallTracer(rules) as tracer:`` runs the block with every call watched; afterwards
     :meth:`findings` lists the forbidden calls the student's code made, and the attempts to hide
     calls (the tracer taken away, a thread or process started). Tracers of one check's cases
     share their counts in ``calls``."""
 
-    def __init__(self, rules: Rules, calls: Counter[tuple[str, str, str]] | None = None) -> None:
+    def __init__(self, rules: Rules, calls: Counter[tuple[str, str, str]] | None = None,
+                 given: tuple[Any, ...] = (), student: Any = None,
+                 namespace: dict[str, Any] | None = None) -> None:
         self.rules, self._judge = rules, rules.judge
         self.handed: set[types.CodeType] = {_stand_in_code()}
+        _course_methods(given, self.handed)  # the case's arguments, as the check hands them
+        self._defaults = _default_ids(student, namespace)
         self.calls = Counter() if calls is None else calls
         self._hook = self._make_hook()  # sys.getprofile() must return this very function
 
@@ -351,8 +387,9 @@ class CallTracer:
                 self._found(caller, "forbidden", name, direct=self.rules.names(code))
         elif whose == "student":
             if caller is not None and self._judge(caller.f_code, caller.f_globals)[1] == "course":
-                for value in frame.f_locals.values():  # what the course's code hands over
-                    _course_methods(value, self.handed)
+                for value in _parameters(frame):  # what the course's code hands over
+                    if id(value) not in self._defaults:  # _k=convnb.conv2d is not handed over
+                        _course_methods(value, self.handed)
         elif code in _HIDING_PY:
             self._found(caller, "hidden", f"{_qualified(code, frame.f_globals)}, "
                         f"{_HIDING_PY[code]}")
