@@ -8,13 +8,17 @@ attempt. :func:`submission_flags` lists, in words an instructor can act on:
 * a graded cell's points changed in its metadata, or a cell's grade id renamed;
 * text that imitates a check's report, printed by a cell that does not call that check (a
   student who prints ``check_pad2d: all 12 random cases pass: 4 of 4 points.`` to look right
-  in the feedback).
+  in the feedback);
+* a student's cell that imports the autograder, defines or assigns a ``check_*`` name, or
+  writes a grading record's type: the way to replace a check so that it records the course's
+  answers, which the rescoring cannot tell apart from the student's.
 
 Each flag names the cell and quotes the evidence.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 
@@ -104,8 +108,48 @@ def fake_report_flags(autograded: NotebookNode) -> list[str]:
     return flags
 
 
+def _reaches_into_the_checks(source: str) -> list[str]:
+    """What a student's cell does to the grading machinery, in words (empty when nothing)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [
+                alias.name for alias in node.names]
+            found += [f"imports {name}" for name in names if name.split(".")[0] == "autograder"]
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name.startswith("check_"):
+            found.append(f"defines {node.name}")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) \
+                and node.id.startswith("check_"):
+            found.append(f"assigns {node.id}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and "vnd.convnb.check" in node.value:
+            found.append("writes a grading record's type")
+    return list(dict.fromkeys(found))
+
+
+def code_flags(submitted: NotebookNode) -> list[str]:
+    """The student's own cells (answers and scratch cells) that import the autograder, define or
+    assign a ``check_*`` name, or write a grading record: a student who replaces a check can make
+    it record the reference's answers, which the rescoring cannot tell from the student's."""
+    flags = []
+    for index, cell in enumerate(submitted.cells, start=1):
+        meta = _meta(cell)
+        if cell.cell_type != "code" or (meta.get("locked") and not meta.get("solution")):
+            continue
+        found = _reaches_into_the_checks(cell.source)
+        if found:
+            name = meta.get("grade_id") or f"cell {index}"
+            flags.append(f"{name}: the student's code " + ", ".join(found))
+    return flags
+
+
 def submission_flags(released: NotebookNode, submitted: NotebookNode,
                      autograded: NotebookNode | None) -> list[str]:
-    """Everything :func:`cell_flags` and :func:`fake_report_flags` find in one submission."""
-    flags = cell_flags(released, submitted)
+    """Everything :func:`cell_flags`, :func:`code_flags` and :func:`fake_report_flags` find in
+    one submission."""
+    flags = cell_flags(released, submitted) + code_flags(submitted)
     return flags + (fake_report_flags(autograded) if autograded is not None else [])

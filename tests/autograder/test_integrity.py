@@ -8,12 +8,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lab_cases.lab01 import TAMPER
 from lab_suite import graded_course
 from lab_table import lab
 
 from autograder.__main__ import main
 from autograder.grading import grade_submission
-from autograder.integrity import cell_flags, fake_report_flags
+from autograder.integrity import cell_flags, code_flags, fake_report_flags
 from autograder.sample_lab import LAB, answer, write_sample_lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,3 +83,13 @@ def test_grade_reports_the_flags_and_scores_the_restored_cells(tmp_path):
     # add's print shows in the test cell that calls add, which calls no check: once, flagged
     assert flagged.count("sample/test_add: prints text that imitates a check's report: "
                          "'check_add: all 12 cases pass: 2 of 2 points.'") == 1
+
+
+def test_a_cell_that_replaces_a_check_is_flagged(course):
+    """The one attack the rescoring cannot see: a replaced check can record the course's own
+    answers (threat_model.md, "Not claimed"); the code that does it is flagged for a person."""
+    nb = course.submission({"correlate1d": course.solution_code()["correlate1d"] + "\n" + TAMPER})
+    assert code_flags(nb) == [
+        "correlate1d: the student's code imports autograder.checks.lab01, defines "
+        "check_correlate1d, defines check_convolve1d, writes a grading record's type"]
+    assert code_flags(course.submission({})) == []
