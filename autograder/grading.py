@@ -164,10 +164,12 @@ def _faults(notebook: Path, limit: float, sandbox: Sandbox) -> tuple[list[str], 
 
 
 def _rescore(course: Course, lab: str, student: str, notebooks: list[str]) -> list[str]:
-    """Replaces the kernel's auto scores by the rescoring hook's; returns its notes.
+    """Writes the grader's scores again (the course's ``SaveTrustedGrades`` step has already
+    written them during autograde; this keeps a course configured without it safe) and returns
+    the rescoring's notes.
 
     A note means the checks' records did not confirm what the kernel reported (tampering,
-    missing records): the grade is marked for manual review in formgrader.
+    missing records, a detection): the grade is marked for manual review in formgrader.
     """
     from .rescore import rescore_notebook
     from .secret import read_secret
@@ -248,11 +250,9 @@ def grade_submission(root: str, lab: str, student: str) -> SubmissionResult:
     try:
         result.flags = _rescore(course, lab, student, notebooks)
     except Exception as err:  # one submission's problem must not stop the batch
-        if isinstance(err, ModuleNotFoundError) and err.name == f"{__package__}.rescore":
-            result.notes.append("not rescored (no autograder.rescore): kernel scores kept")
-        else:
-            result.flags.append(f"rescoring failed, kernel scores kept: "
-                                f"{type(err).__name__}: {err}")
+        result.flags.append(f"the rescoring after autograde failed ({type(err).__name__}: "
+                            f"{err}); the gradebook holds what nbgrader's SaveTrustedGrades "
+                            "step wrote: check this submission by hand")
     result.flags += _integrity_flags(course, lab, student, notebooks)
     feedback = _run(GenerateFeedback, course, lab, student)
     if not feedback["success"]:

@@ -113,7 +113,7 @@ def write_report(course: Course, lab: str, status: dict[str, dict], *, seconds: 
                 f"{lab} --student ID`, or grade them by hand in formgrader.", ""]
         out += _table(["student", "reason", "log"],
                       [[s, status[s]["reason"], f"{lab}_logs/{s}.log"] for s in failed])
-    sections = [("Flagged for review in formgrader", "flags"),
+    sections = [("Flagged for review", "flags"),
                 ("Cells stopped at the time limit", "timeouts"), ("Notes", "notes")]
     for title, key in sections:
         items = [(s, item) for s in sorted(status) for item in status[s].get(key, [])]

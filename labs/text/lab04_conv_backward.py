@@ -47,8 +47,10 @@
 # Loops are fine: the cases are small. Printing or warnings inside your functions cost nothing.
 #
 # Rules: keep the function names and signatures; do not delete or copy cells; write the
-# gradients yourself with NumPy (not with `convnb`, which is what your answers are compared
-# with, nor with an autograd library).
+# gradients yourself with NumPy: not with `convnb`, which is what your answers are compared
+# with, nor with SciPy, PyTorch or another autograd library, nor with `np.convolve` or
+# `np.correlate`. The checks watch what your functions call: such a call scores that function 0
+# and is shown to the instructor.
 
 # %% id=setup locked
 import numpy as np

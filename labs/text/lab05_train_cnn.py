@@ -62,7 +62,10 @@
 # layers loop over kernel offsets rather than over pixels; part 4 shows how.
 #
 # Rules: keep the names and signatures; do not delete or copy cells; write the layers yourself
-# with NumPy (not with `convnb` or PyTorch, which are what your answers are compared with).
+# with NumPy: not with `convnb` (except the data helpers the setup cell imports) or PyTorch,
+# which are what your answers are compared with, nor with SciPy, another deep-learning library,
+# `np.convolve` or `np.correlate`. The checks watch what your code calls: such a call scores
+# that part 0 and is shown to the instructor.
 # Printing or warnings inside your code cost nothing.
 
 # %% id=setup locked

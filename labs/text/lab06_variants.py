@@ -50,8 +50,10 @@
 # the cases are small. Printing or warnings inside your functions cost nothing.
 #
 # Rules: keep the function names and signatures; do not delete or copy cells; write the
-# operations yourself with NumPy (not with `convnb`, `scipy` or a deep-learning library, which
-# are what your answers are compared with).
+# operations yourself with NumPy: not with `convnb`, `scipy` or a deep-learning library, which
+# are what your answers are compared with, nor with `np.convolve` or `np.correlate`. The checks
+# watch what your functions call: such a call scores that function 0 and is shown to the
+# instructor.
 
 # %% id=setup locked
 import numpy as np

@@ -112,7 +112,7 @@ def test_forbidden_calls_are_found_at_run_time(fn, called):
 
 
 def test_pytorch_is_forbidden_where_it_computes_the_answer():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="PyTorch (the test extra) shows a call it computes")
 
     def correlate1d(x, w):
         return torch.nn.functional.conv1d(torch.tensor(x)[None, None],
@@ -466,7 +466,7 @@ def test_grade_flags_the_detection_for_the_instructor(graded):
     assert status["cheater"]["flags"] == [FLAG]
     assert status["solution"]["flags"] == []
     report = (graded / "reports" / f"{LAB01}.md").read_text()
-    assert f"* cheater: {FLAG}" in report.split("## Flagged for review in formgrader")[1]
+    assert f"* cheater: {FLAG}" in report.split("## Flagged for review")[1]
     with Course.open(graded, "test").gradebook() as gb:
         grade = gb.find_grade("hidden_correlate2d", LAB01, LAB01, "cheater")
         assert grade.auto_score == 0 and grade.needs_manual_grade  # formgrader lists it
