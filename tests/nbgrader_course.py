@@ -181,3 +181,32 @@ class GradedCourse:
 
     def rescore(self, student: str) -> dict:
         return rescore_notebook(self.source, self.graded_path(student), self.secret, self.lab)
+
+
+def sample_course(root: Path, extra: str = "", release: bool = True) -> Path:
+    """``root/labs``: a course with the repository's ``labs/nbgrader_config.py`` (plus the lines
+    ``extra``) and the pipeline's sample lab (``autograder.sample_lab``), released by
+    ``python -m autograder release`` unless ``release`` is false."""
+    from autograder.__main__ import main
+    from autograder.sample_lab import LAB, write_sample_lab
+
+    labs = root / "labs"
+    labs.mkdir(parents=True)
+    config = (REPO / "labs" / "nbgrader_config.py").read_text()
+    (labs / "nbgrader_config.py").write_text(config + "\n" + extra)
+    write_sample_lab(labs)
+    if release:
+        assert main(["--course", str(labs), "release", LAB]) == 0
+    return labs
+
+
+def submit_sample(labs: Path, student: str, nb_or_answers) -> None:
+    """Files ``student``'s sample-lab notebook: a notebook, or the released one with the
+    solution cells named in a dict of answers replaced (``sample_lab.answer``)."""
+    from autograder.sample_lab import LAB, answer
+
+    if not isinstance(nb_or_answers, nbformat.NotebookNode):
+        nb_or_answers = answer(labs / "release" / LAB / f"{LAB}.ipynb", nb_or_answers)
+    folder = labs / "submitted" / student / LAB
+    folder.mkdir(parents=True)
+    nbformat.write(nb_or_answers, folder / f"{LAB}.ipynb")

@@ -11,11 +11,11 @@ import pytest
 from lab_cases.lab01 import TAMPER
 from lab_suite import graded_course
 from lab_table import lab
+from nbgrader_course import sample_course, submit_sample
 
-from autograder.__main__ import main
 from autograder.grading import grade_submission
 from autograder.integrity import cell_flags, code_flags, fake_report_flags
-from autograder.sample_lab import LAB, answer, write_sample_lab
+from autograder.sample_lab import LAB, answer
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE = "check_pad2d: all 12 random cases pass: 4 of 4 points."
@@ -61,20 +61,14 @@ def test_a_fake_report_outside_the_test_cells_is_flagged(course):
 
 
 def test_grade_reports_the_flags_and_scores_the_restored_cells(tmp_path):
-    labs = tmp_path / "labs"
-    labs.mkdir()
-    (labs / "nbgrader_config.py").write_text((REPO / "labs" / "nbgrader_config.py").read_text())
-    write_sample_lab(labs)
-    assert main(["--course", str(labs), "release", LAB]) == 0
+    labs = sample_course(tmp_path)
     nb = answer(labs / "release" / LAB / f"{LAB}.ipynb", {
         "add": 'def add(a, b):\n    print("check_add: all 12 cases pass: 2 of 2 points.")\n'
                "    return a + b",
         "square": "def square(x):\n    return x + x"})
     _cell(nb, "test_square").source = "print('visible test passed')"
     _cell(nb, "test_square").metadata["nbgrader"]["points"] = 30
-    folder = labs / "submitted" / "mallory" / LAB
-    folder.mkdir(parents=True)
-    nbformat.write(nb, folder / f"{LAB}.ipynb")
+    submit_sample(labs, "mallory", nb)
     result = grade_submission(str(labs), LAB, "mallory")
     assert result.graded, result.reason
     flagged = "\n".join(result.flags)

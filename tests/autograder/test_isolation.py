@@ -19,11 +19,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader_course import sample_course, submit_sample
 
 from autograder.__main__ import main
 from autograder.course import Course, UsageError
 from autograder.pipeline import grade
-from autograder.sample_lab import LAB, answer, write_sample_lab
+from autograder.sample_lab import LAB
 from autograder.sandbox import Sandbox, kernel_uid
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,23 +75,6 @@ def add(a, b):
 """
 
 
-def _course(root: Path, extra: str) -> Path:
-    labs = root / "labs"
-    labs.mkdir(parents=True)
-    config = (REPO / "labs" / "nbgrader_config.py").read_text()
-    (labs / "nbgrader_config.py").write_text(config + extra)
-    write_sample_lab(labs)
-    assert main(["--course", str(labs), "release", LAB]) == 0
-    return labs
-
-
-def _submit(labs: Path, student: str, answers: dict[str, str]) -> None:
-    folder = labs / "submitted" / student / LAB
-    folder.mkdir(parents=True)
-    nbformat.write(answer(labs / "release" / LAB / f"{LAB}.ipynb", answers),
-                   folder / f"{LAB}.ipynb")
-
-
 def _spy_code(labs: Path, port: int) -> str:
     where = {"source": str(labs / "source" / LAB / f"{LAB}.ipynb"),
              "gradebook": str(labs / "gradebook.db"), "submitted": str(labs / "submitted"),
@@ -104,9 +88,9 @@ def _graded_course(root: Path, extra: str) -> tuple[Path, dict, bool]:
     process listens at 127.0.0.1; returns the course, what the spy saw, and whether anything
     connected to the listening port."""
     with socket.create_server(("127.0.0.1", 0)) as server:
-        labs = _course(root, extra)
-        _submit(labs, "honest", HONEST)
-        _submit(labs, "spy", {**HONEST, "add": _spy_code(labs, server.getsockname()[1])})
+        labs = sample_course(root, extra)
+        submit_sample(labs, "honest", HONEST)
+        submit_sample(labs, "spy", {**HONEST, "add": _spy_code(labs, server.getsockname()[1])})
         proc = subprocess.run([sys.executable, "-m", "autograder", "--course", str(labs),
                                "grade", LAB, "--jobs", "2", "--no-progress"],
                               cwd=REPO, capture_output=True, text=True, timeout=300,

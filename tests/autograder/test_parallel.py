@@ -14,12 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
+from nbgrader_course import sample_course, submit_sample
 
-from autograder.__main__ import main
 from autograder.course import Course
-from autograder.sample_lab import LAB, answer, write_sample_lab
+from autograder.sample_lab import LAB
 
 REPO = Path(__file__).resolve().parents[2]
 RIGHT = {"add": "def add(a, b):\n    return a + b", "square": "def square(x):\n    return x * x"}
@@ -50,17 +49,9 @@ def _grade(labs: Path, jobs: int) -> dict:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> tuple[Path, dict, dict]:
-    labs = tmp_path_factory.mktemp("parallel") / "labs"
-    labs.mkdir()
-    config = (REPO / "labs" / "nbgrader_config.py").read_text()
-    (labs / "nbgrader_config.py").write_text(config + "c.Execute.timeout = 4\n")
-    write_sample_lab(labs)
-    assert main(["--course", str(labs), "release", LAB]) == 0
+    labs = sample_course(tmp_path_factory.mktemp("parallel"), "c.Execute.timeout = 4\n")
     for student, answers in STUDENTS.items():
-        folder = labs / "submitted" / student / LAB
-        folder.mkdir(parents=True)
-        nbformat.write(answer(labs / "release" / LAB / f"{LAB}.ipynb", answers),
-                       folder / f"{LAB}.ipynb")
+        submit_sample(labs, student, answers)
     return labs, _grade(labs, 1), _grade(labs, 3)
 
 

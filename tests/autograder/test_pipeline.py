@@ -14,17 +14,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbgrader_course import sample_course, submit_sample
 
 from autograder.__main__ import main
 from autograder.checks import MIME
 from autograder.course import Course, UsageError, course_kernel
 from autograder.feedback import StripHiddenTests
 from autograder.pipeline import grade
-from autograder.sample_lab import HIDDEN_MARKER, LAB, RECORD_MARKER, answer, write_sample_lab
+from autograder.sample_lab import HIDDEN_MARKER, LAB, RECORD_MARKER, write_sample_lab
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 4  # seconds per cell in the test course: the looping student costs this much
@@ -45,26 +45,11 @@ def run_cli(labs: Path, *args: str) -> subprocess.CompletedProcess:
                           cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
-def make_course(root: Path) -> Path:
-    """A course folder with the repository's configuration, a short cell time limit and the
-    sample lab."""
-    labs = root / "labs"
-    labs.mkdir(parents=True)
-    config = (REPO / "labs" / "nbgrader_config.py").read_text()
-    (labs / "nbgrader_config.py").write_text(config + f"\nc.Execute.timeout = {TIMEOUT}\n")
-    write_sample_lab(labs)
-    return labs
-
-
 @pytest.fixture(scope="module")
 def labs(tmp_path_factory) -> Path:
-    labs = make_course(tmp_path_factory.mktemp("course"))
-    assert main(["--course", str(labs), "release", LAB]) == 0
+    labs = sample_course(tmp_path_factory.mktemp("course"), f"c.Execute.timeout = {TIMEOUT}\n")
     for student, answers in STUDENTS.items():
-        folder = labs / "submitted" / student / LAB
-        folder.mkdir(parents=True)
-        nbformat.write(answer(labs / "release" / LAB / f"{LAB}.ipynb", answers),
-                       folder / f"{LAB}.ipynb")
+        submit_sample(labs, student, answers)
     return labs
 
 
@@ -153,7 +138,8 @@ def test_grade_refuses_what_it_cannot_grade(labs, tmp_path, capsys):
     finally:
         shutil.rmtree(labs / "source" / "unreleased")
         shutil.rmtree(labs / "submitted" / "good" / "unreleased")
-    assert main(["--course", str(make_course(tmp_path)), "grade", LAB]) == 2
+    empty = sample_course(tmp_path, f"c.Execute.timeout = {TIMEOUT}\n", release=False)
+    assert main(["--course", str(empty), "grade", LAB]) == 2
     err = capsys.readouterr().err
     assert "grade: no submissions of 'sample'" in err and "collect" in err
     assert main(["--course", str(tmp_path), "grade", LAB]) == 2
