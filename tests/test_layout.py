@@ -1,6 +1,6 @@
 """How the packages hang together, read from their source with ``ast``: the autograder's two halves
 talk only through ``autograder.checks``'s exported names, and no module imports itself round a
-cycle (module-level imports, ``if TYPE_CHECKING:`` blocks included)."""
+cycle (every import counts: module level, ``if TYPE_CHECKING:`` blocks, inside functions)."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def test_no_import_cycle(package):
     graph = {}
     for module, path in modules.items():
         edges = set()
-        for target, names in _imports(path, module, top_level_only=True):
+        for target, names in _imports(path, module, top_level_only=False):
             # ``from . import x`` imports the submodule x; a package's own __init__ is not an edge
             candidates = [f"{target}.{n}" for n in names if f"{target}.{n}" in modules]
             edges |= set(candidates) or ({target} & set(modules))

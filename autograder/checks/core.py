@@ -120,6 +120,12 @@ def _stand_in(name: str, reference: Callable[..., Any], used: set[str],
     return stand_in
 
 
+STAND_IN_CODE = tuple(c for c in _stand_in.__code__.co_consts
+                      if isinstance(c, types.CodeType))
+"""The code every stand-in runs (:func:`_stand_in`'s inner function): the tracer counts the
+course's calls made from it as the course's, not the student's."""
+
+
 @contextlib.contextmanager
 def standing_in(student_fn: Any, stand_ins: Mapping[str, Callable[..., Any]],
                 used: set[str]) -> Iterator[None]:
@@ -253,7 +259,8 @@ class Check:
         detected, calls = [] if detected is None else detected, Counter()
         for i, case in enumerate(cases):
             tracer = CallTracer(self.forbidden, calls, given=case.args, student=student_fn,
-                                namespace=student_namespace(student_fn))
+                                namespace=student_namespace(student_fn),
+                                course_code=STAND_IN_CODE)
             with capture(captured):
                 try:
                     with tracer:  # the result is described inside: its __array__ may call

@@ -33,7 +33,7 @@ import sysconfig
 import threading
 import types
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -263,12 +263,6 @@ _HIDING_PY = {threading.setprofile.__code__: "which takes the checks' call trace
 
 # --- The tracer -----------------------------------------------------------------------------------
 
-def _stand_in_code() -> types.CodeType:
-    """The code of every stand-in (:func:`.core._stand_in`'s inner function)."""
-    from . import core
-    return next(c for c in core._stand_in.__code__.co_consts if isinstance(c, types.CodeType))
-
-
 def _course_methods(value: Any, found: set[types.CodeType], depth: int = 0) -> None:
     """Adds to ``found`` the code the student's function may call because the course gave it
     ``value``: a function given itself, and the methods of the course's objects (a model, its
@@ -330,9 +324,10 @@ class CallTracer:
 
     def __init__(self, rules: Rules, calls: Counter[tuple[str, str, str]] | None = None,
                  given: tuple[Any, ...] = (), student: Any = None,
-                 namespace: dict[str, Any] | None = None) -> None:
+                 namespace: dict[str, Any] | None = None,
+                 course_code: Iterable[types.CodeType] = ()) -> None:
         self.rules, self._judge = rules, rules.judge
-        self.handed: set[types.CodeType] = {_stand_in_code()}
+        self.handed: set[types.CodeType] = set(course_code)  # the stand-ins' code (core's)
         _course_methods(given, self.handed)  # the case's arguments, as the check hands them
         self._defaults = _default_ids(student, namespace)
         self.calls = Counter() if calls is None else calls
