@@ -23,22 +23,12 @@ def _modules(package: str) -> dict[str, Path]:
     return {_module_name(p): p for p in sorted((REPO / package).rglob("*.py"))}
 
 
-def _imports(path: Path, module: str, top_level_only: bool) -> list[tuple[str, list[str]]]:
-    """``(imported module, names)`` for each import in ``path``, relative ones resolved."""
+def _imports(path: Path, module: str) -> list[tuple[str, list[str]]]:
+    """``(imported module, names)`` for each import anywhere in ``path``, relative ones
+    resolved."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    nodes: list[ast.AST] = []
-    if top_level_only:
-        todo = list(tree.body)
-        while todo:  # module level, and inside if/try blocks (TYPE_CHECKING), not functions
-            node = todo.pop()
-            nodes.append(node)
-            if isinstance(node, ast.If | ast.Try):
-                todo += node.body + node.orelse + getattr(node, "handlers", [])
-            if isinstance(node, ast.ExceptHandler):
-                todo += node.body
-    else:
-        nodes = list(ast.walk(tree))
+    nodes = list(ast.walk(tree))
     found = []
     for node in nodes:
         if isinstance(node, ast.Import):
@@ -58,7 +48,7 @@ INSTRUCTOR = {m: p for m, p in _modules("autograder").items() if m not in KERNEL
 
 @pytest.mark.parametrize("module", sorted(KERNEL))
 def test_the_kernel_side_imports_nothing_of_the_instructor_side(module):
-    for target, names in _imports(KERNEL[module], module, top_level_only=False):
+    for target, names in _imports(KERNEL[module], module):
         targets = [target] + [f"{target}.{n}" for n in names] if target == "autograder" else [
             target]
         outside = [t for t in targets if t.startswith("autograder")
@@ -68,7 +58,7 @@ def test_the_kernel_side_imports_nothing_of_the_instructor_side(module):
 
 @pytest.mark.parametrize("module", sorted(INSTRUCTOR))
 def test_the_instructor_side_uses_the_checks_only_through_their_interface(module):
-    for target, names in _imports(INSTRUCTOR[module], module, top_level_only=False):
+    for target, names in _imports(INSTRUCTOR[module], module):
         if target.startswith("autograder.checks."):
             pytest.fail(f"{module} imports {target}; import from autograder.checks instead")
         if target == "autograder.checks":
@@ -105,7 +95,7 @@ def test_no_import_cycle(package):
     graph = {}
     for module, path in modules.items():
         edges = set()
-        for target, names in _imports(path, module, top_level_only=False):
+        for target, names in _imports(path, module):
             # ``from . import x`` imports the submodule x; a package's own __init__ is not an edge
             candidates = [f"{target}.{n}" for n in names if f"{target}.{n}" in modules]
             edges |= set(candidates) or ({target} & set(modules))
