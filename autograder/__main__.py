@@ -8,6 +8,7 @@ status: 0 done (``grade`` also when some submissions failed to run: they are in 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,14 +124,33 @@ def _check(args: argparse.Namespace) -> int:
     return check(args.notebook, timeout=args.timeout)
 
 
+def _instructor_tools_missing() -> str | None:
+    """Why release, collect and grade cannot run here, or None: they need nbgrader, and the
+    instructor's modules, which the students' package (:mod:`.student_wheel`) leaves out."""
+    missing = [what for what, module in (("nbgrader", "nbgrader"),
+                                         ("the instructor's modules", "autograder.pipeline"))
+               if importlib.util.find_spec(module) is None]
+    if not missing:
+        return None
+    return (f"needs nbgrader and the course repository's autograder; missing in this Python "
+            f"({sys.executable}): {' and '.join(missing)}. It is an instructor's command: in "
+            "a clone of the course repository, pip install -e \".[labs]\" from its root. "
+            "Students need only: python -m autograder check NOTEBOOK")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # nbgrader takes seconds to import: not for --help.
-    from .course import Course, UsageError
+    from .usage import UsageError
 
     try:
         if args.command == "check":
             return _check(args)
+        missing = _instructor_tools_missing()
+        if missing:
+            raise UsageError(args.command, missing)
+        # nbgrader takes seconds to import: not for --help.
+        from .course import Course
+
         course = Course.open(args.course, args.command)
         handler = {"release": _release, "collect": _collect, "grade": _grade}[args.command]
         return handler(course, args)

@@ -8,12 +8,8 @@ configures other folder names still works.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,18 +18,17 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from .kernel import KERNEL_NAME, course_kernel
+from .usage import UsageError
+
+# The kernel and UsageError live in modules without nbgrader (the students' `check` uses them).
+__all__ = ["CONFIG_FILE", "KERNEL_NAME", "ROSTER_COLUMNS", "ROSTER_FILE", "Course", "Student",
+           "UsageError", "course_kernel"]
+
 CONFIG_FILE = "nbgrader_config.py"
 ROSTER_FILE = "roster.csv"
 ROSTER_COLUMNS = ("id", "first_name", "last_name", "email", "lms_user_id")
 """nbgrader's own student CSV (``nbgrader db student import``); ``lms_name`` may follow."""
-
-
-class UsageError(Exception):
-    """A command cannot run as asked; the message says what was expected and what was found."""
-
-    def __init__(self, command: str, message: str) -> None:
-        super().__init__(f"{command}: {message}")
-        self.command = command
 
 
 @dataclass(frozen=True)
@@ -151,37 +146,3 @@ def _this_environment_first_on_path() -> None:
     path = os.environ.get("PATH", "")
     if path.split(os.pathsep)[0] != bindir:
         os.environ["PATH"] = os.pathsep.join([bindir, path]) if path else bindir
-
-
-KERNEL_NAME = "python3"
-
-
-@contextmanager
-def course_kernel() -> Iterator[Path]:
-    """Within the block, the Jupyter kernel ``python3`` is this interpreter.
-
-    Writes a kernelspec for ``sys.executable`` into a temporary data folder placed first on
-    ``JUPYTER_PATH`` (inherited by worker processes), so that a machine whose own ``python3``
-    kernel is another environment still grades with the course's.
-    """
-    with tempfile.TemporaryDirectory(prefix="autograder-kernel-") as tmp:
-        spec = Path(tmp, "kernels", KERNEL_NAME)
-        spec.mkdir(parents=True)
-        spec.joinpath("kernel.json").write_text(json.dumps({
-            # The kernel's own log goes to the instructor's terminal, not to the notebook:
-            # keep it to errors (no debugger or plain-TCP warnings for each of 300 kernels).
-            "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
-                     "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"],
-            "display_name": f"Python 3 ({sys.executable})",
-            "language": "python",
-            "metadata": {"debugger": False},
-        }))
-        old = os.environ.get("JUPYTER_PATH")
-        os.environ["JUPYTER_PATH"] = os.pathsep.join([tmp, *([old] if old else [])])
-        try:
-            yield spec
-        finally:
-            if old is None:
-                os.environ.pop("JUPYTER_PATH", None)
-            else:
-                os.environ["JUPYTER_PATH"] = old

@@ -4,6 +4,9 @@ The notebook runs top to bottom in a fresh kernel (nbclient, kernel ``python3`` 
 interpreter), as the grader will run it; the notebook file is not changed. Each test cell is
 judged the way nbgrader judges it (``nbgrader.utils.determine_grade``: an error, or anything
 written to stderr, scores zero). ``nbgrader validate`` is not used: it exits 0 on failure.
+
+It needs no nbgrader: students run it from the course's package (:mod:`.student_wheel`), which
+has none, so the three rules of nbgrader it uses are written out here.
 """
 
 from __future__ import annotations
@@ -15,11 +18,50 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
-from nbgrader.utils import determine_grade, is_grade, is_solution
 
-from .course import KERNEL_NAME, UsageError, course_kernel
+from .kernel import KERNEL_NAME, course_kernel
+from .usage import UsageError
 
-SHOWN_LINES = 12
+SHOWN_LINES = 40
+"""The lines of a failing cell's output shown in full; past them, only hints and the error."""
+
+
+# nbgrader 0.9.6, nbgrader/utils.py: is_grade, is_solution and, for a code grade cell,
+# determine_grade and get_partial_grade. The test test_selfcheck_judges_like_nbgrader compares
+# these with nbgrader's own functions.
+def _nbgrader(cell: nbformat.NotebookNode) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def is_grade(cell: nbformat.NotebookNode) -> bool:
+    return bool(_nbgrader(cell).get("grade", False))
+
+
+def is_solution(cell: nbformat.NotebookNode) -> bool:
+    return bool(_nbgrader(cell).get("solution", False))
+
+
+def code_cell_points(cell: nbformat.NotebookNode) -> float:
+    """nbgrader's points for an executed code grade cell that is not a solution: none after an
+    error or stderr, the number an ``execute_result`` shows (all points if it shows no single
+    number), else all points."""
+    max_points = float(_nbgrader(cell)["points"])
+    for output in cell.get("outputs", []):
+        if output.output_type == "error" or (output.output_type == "stream"
+                                             and output.get("name") == "stderr"):
+            return 0.0
+        if output.output_type == "execute_result":
+            shown = output.get("data", {}).get("text/plain", "")
+            if isinstance(shown, list):
+                if len(shown) != 1:
+                    return max_points
+                shown = shown[0]
+            try:
+                points = float(shown)
+            except ValueError:
+                return max_points
+            return points if points >= 0 else max_points
+    return max_points
 
 
 def _runnable(source: str) -> bool:
@@ -41,29 +83,41 @@ def _is_test(cell: nbformat.NotebookNode) -> bool:
 def _passed(cell: nbformat.NotebookNode) -> bool:
     """nbgrader's verdict for a grade cell; the same rule (no error, nothing on stderr) else."""
     if is_grade(cell):
-        points, max_points = determine_grade(cell)
-        return points is not None and points >= max_points
+        return code_cell_points(cell) >= float(_nbgrader(cell)["points"])
     return not any(o.output_type == "error" or o.get("name") == "stderr"
                    for o in cell.get("outputs", []))
 
 
 def _problem(cell: nbformat.NotebookNode) -> list[str]:
-    """What went wrong in an executed cell, for a student: its error and its messages."""
-    lines = []
+    """What went wrong in an executed cell, for a student: its messages and its error."""
+    lines, kept = [], set()  # kept: the indices of lines never left out (errors and hints)
     for output in cell.get("outputs", []):
         if output.output_type == "error":
-            lines.append(f"{output.ename}: {output.evalue}" if output.evalue else output.ename)
+            error = f"{output.ename}: {output.evalue}" if output.evalue else output.ename
             if output.ename == "NotImplementedError":
-                lines.append("(not written yet: replace `raise NotImplementedError()` with your "
-                             "code)")
+                error += ("\n(not written yet: replace `raise NotImplementedError()` with your "
+                          "code)")
+            kept |= set(range(len(lines), len(lines) + len(error.splitlines())))
+            lines += error.splitlines()
         elif output.output_type == "stream":
-            text = output.text.rstrip().splitlines()
             if output.name == "stderr":
                 lines.append("wrote to stderr, which the grader scores as a failure:")
-            lines += text
-    if len(lines) > SHOWN_LINES:
-        lines = lines[:SHOWN_LINES] + ["..."]
-    return lines
+            for line in output.text.rstrip().splitlines():
+                if line.lstrip().startswith("Hint:"):
+                    kept.add(len(lines))
+                lines.append(line)
+    return _bounded(lines, kept)
+
+
+def _bounded(lines: list[str], kept: set[int]) -> list[str]:
+    """The first SHOWN_LINES lines and, after them, only the lines in ``kept`` (shown whole),
+    then a line that says how many were left out and where they are."""
+    shown = [line for i, line in enumerate(lines) if i < SHOWN_LINES or i in kept]
+    cut = len(lines) - len(shown)
+    if cut:
+        shown.append(f"({cut} more line(s) of this cell's output not shown: run the cell in "
+                     "Jupyter to see them all)")
+    return shown
 
 
 def _reporter(nb: nbformat.NotebookNode, say: Callable[[str], None], tally: dict) -> Callable:

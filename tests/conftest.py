@@ -51,6 +51,9 @@ def host():
 def pytest_configure(config):
     from lab_table import LABS
 
+    config.addinivalue_line("markers", "pypi: installs packages from PyPI into a fresh virtual "
+                                       "environment (needs the network or a warm pip cache)")
+
     for lab in LABS:
         config.addinivalue_line("markers", f"{lab.key}: the tests of {lab.name}")
 

@@ -1,0 +1,48 @@
+"""The Jupyter kernel the course runs notebooks in: this interpreter, named ``python3``.
+
+Shared by the instructor's ``grade`` and the students' ``check``; it needs no nbgrader, so the
+students' package (:mod:`autograder.student_wheel`) carries it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+KERNEL_NAME = "python3"
+
+
+@contextmanager
+def course_kernel() -> Iterator[Path]:
+    """Within the block, the Jupyter kernel ``python3`` is this interpreter.
+
+    Writes a kernelspec for ``sys.executable`` into a temporary data folder placed first on
+    ``JUPYTER_PATH`` (inherited by worker processes), so that a machine whose own ``python3``
+    kernel is another environment still grades with the course's.
+    """
+    with tempfile.TemporaryDirectory(prefix="autograder-kernel-") as tmp:
+        spec = Path(tmp, "kernels", KERNEL_NAME)
+        spec.mkdir(parents=True)
+        spec.joinpath("kernel.json").write_text(json.dumps({
+            # The kernel's own log goes to the instructor's terminal, not to the notebook:
+            # keep it to errors (no debugger or plain-TCP warnings for each of 300 kernels).
+            "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
+                     "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"],
+            "display_name": f"Python 3 ({sys.executable})",
+            "language": "python",
+            "metadata": {"debugger": False},
+        }))
+        old = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([tmp, *([old] if old else [])])
+        try:
+            yield spec
+        finally:
+            if old is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = old

@@ -1,0 +1,85 @@
+"""``python -m autograder check``: how it judges a test cell (as nbgrader does, without
+nbgrader) and what it shows of a failure (hints and errors whole, however long the output)."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbgrader.utils import determine_grade
+
+from autograder.__main__ import main
+from autograder.selfcheck import SHOWN_LINES, code_cell_points
+
+HINT = ("Hint: your result is the cross-correlation. Convolution turns the kernel half a turn "
+        "before sliding it: w[::-1] in 1-D, w[::-1, ::-1] in 2-D. " + "Read it whole. " * 30)
+
+
+def _test_cell(source: str, **nbgrader: object) -> nbformat.NotebookNode:
+    meta = {"grade_id": "test_long", "locked": True, "solution": False, "grade": False,
+            "schema_version": 3, **nbgrader}
+    return new_code_cell(source, metadata={"nbgrader": meta})
+
+
+def test_check_shows_a_long_hint_and_the_error_whole(tmp_path, capsys):
+    rows = SHOWN_LINES + 20
+    source = (f"for i in range({rows}):\n    print(f'row {{i}}')\n"
+              f"print({HINT!r})\n"
+              "raise AssertionError('3 of 5 cases wrong')\n")
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(new_notebook(cells=[_test_cell(source)]), path)
+
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  test_long" in out
+    shown = [line.strip() for line in out.splitlines()]
+    assert HINT.strip() in shown  # the hint's one line, not cut
+    assert "AssertionError: 3 of 5 cases wrong" in shown
+    assert f"row {SHOWN_LINES - 1}" in shown and f"row {SHOWN_LINES}" not in shown
+    # Of rows + hint + error lines, the rows past SHOWN_LINES are left out, and counted.
+    assert (f"({rows - SHOWN_LINES} more line(s) of this cell's output not shown: run the cell "
+            "in Jupyter to see them all)") in shown
+
+
+def test_check_shows_a_short_failure_whole_and_says_what_is_unwritten(tmp_path, capsys):
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(new_notebook(cells=[
+        new_code_cell("def f():\n    raise NotImplementedError()"),
+        _test_cell("print('f: 0 of 3 cases pass.')\nf()")]), path)
+    assert main(["check", str(path)]) == 1
+    shown = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert shown[shown.index("FAIL  test_long") + 1:][:3] == [
+        "f: 0 of 3 cases pass.", "NotImplementedError",
+        "(not written yet: replace `raise NotImplementedError()` with your code)"]
+    assert not [line for line in shown if "not shown" in line]
+
+
+OUTPUTS = {
+    "nothing": [],
+    "a message": [new_output("stream", name="stdout", text="all 5 cases pass\n")],
+    "stderr": [new_output("stream", name="stderr", text="a warning\n")],
+    "an error": [new_output("error", ename="AssertionError", evalue="wrong", traceback=[])],
+    "a partial score": [new_output("execute_result", data={"text/plain": "1.5"},
+                                   execution_count=1)],
+    "a message, then a score": [
+        new_output("stream", name="stdout", text="2 of 4\n"),
+        new_output("execute_result", data={"text/plain": "1"}, execution_count=1)],
+    "a score, then an error": [
+        new_output("execute_result", data={"text/plain": "1"}, execution_count=1),
+        new_output("error", ename="ValueError", evalue="late", traceback=[])],
+    "a result that is no number": [new_output("execute_result", data={"text/plain": "'ok'"},
+                                              execution_count=1)],
+    "a negative number": [new_output("execute_result", data={"text/plain": "-1"},
+                                     execution_count=1)],
+    "a list of one number": [new_output("execute_result", data={"text/plain": ["0.5"]},
+                                        execution_count=1)],
+    "a list of two": [new_output("execute_result", data={"text/plain": ["0.5", "1"]},
+                                 execution_count=1)],
+}
+
+
+@pytest.mark.parametrize("outputs", OUTPUTS.values(), ids=OUTPUTS.keys())
+def test_check_scores_a_grade_cell_as_nbgrader_does(outputs):
+    cell = _test_cell("check()", grade=True, points=3)
+    cell.outputs = outputs
+    assert code_cell_points(cell) == determine_grade(cell)[0]
