@@ -8,7 +8,8 @@ network, IPC and UTS namespaces. The kernel sees
   ``sys.prefix``, ``sys.base_prefix``), and the course's packages (``Sandbox.packages``) where
   an editable install keeps them outside the environment: their folders only;
 * its own submission folder (nbgrader's ``autograded/<student>/<lab>/`` copy), read-only, inside
-  a writable tmpfs; a second tmpfs on ``/tmp``, which is also ``HOME``;
+  a writable tmpfs; a second tmpfs on ``/tmp``, which is also ``HOME``, and a third on
+  ``/dev/shm``; nothing else is writable;
 * a private folder with the kernel's connection file and its ZeroMQ IPC sockets: in its own
   network namespace the kernel's loopback is not the grader's, so the two talk over files.
 
@@ -82,8 +83,8 @@ class Sandbox(Configurable):
         "Processes and threads a kernel may have at once (its own included): a fork bomb "
         "stops there.")).tag(config=True)
     scratch_mb = Integer(512, min=16, help=(
-        "Size of each of the kernel's two writable tmpfs (its working folder and /tmp), in "
-        "MiB; they live in memory and vanish with the kernel.")).tag(config=True)
+        "Size of each of the kernel's three writable tmpfs (its working folder, /tmp and "
+        "/dev/shm), in MiB; they live in memory and vanish with the kernel.")).tag(config=True)
     packages = List(Unicode(), ["convnb", "autograder"], help=(
         "Packages the kernel imports that may live outside the Python environment (an "
         "editable install): their folders are bound read-only.")).tag(config=True)
@@ -131,8 +132,15 @@ class Sandbox(Configurable):
 
     def _mounts(self, cwd: str, private: Path) -> list[str]:
         """bwrap's arguments for the file system: read-only system and Python, two tmpfs (the
-        working folder, with the submission's files bound read-only in it, and /tmp), the
-        private folder read-write; nothing else exists."""
+        working folder, with the submission's files bound read-only in it, and /tmp), a third
+        for ``/dev/shm``, each of ``scratch_mb``, and the private folder read-write; nothing
+        else exists, and nothing else is writable.
+
+        bwrap builds the sandbox's ``/`` and ``/dev`` as in-memory file systems without a size
+        limit. In a user namespace (a grader not running as root) the kernel owns them, so every
+        mount point is made first, then ``/`` (with ``/dev`` and ``/proc`` under it) is remounted
+        read-only, and only then are the writable file systems mounted.
+        """
         args = []
         for path in _SYSTEM:
             if os.path.islink(path):
@@ -148,6 +156,11 @@ class Sandbox(Configurable):
             args += ["--perms", "0755", "--dir", folder]  # bwrap would make them 0700
         for path in readable:
             args += ["--ro-bind", path, path]
+        for folder in (cwd, str(private)):
+            args += ["--dir", folder]
+        # Only these two mounts become read-only: each later mount keeps its own flags.
+        args += ["--remount-ro", "/", "--remount-ro", "/dev"]
+        args += ["--perms", "1777", "--size", scratch, "--tmpfs", "/dev/shm"]
         args += ["--perms", "0777", "--size", scratch, "--tmpfs", cwd]
         for entry in sorted(os.listdir(cwd)):
             path = os.path.join(cwd, entry)

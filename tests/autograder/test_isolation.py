@@ -206,3 +206,124 @@ def test_a_link_out_of_the_kernels_folder_leads_nowhere(tmp_path):
                                           private=private, uid=uid),
                           env=sandbox.environment(), capture_output=True, text=True, timeout=60)
     assert proc.stdout.splitlines() == ["data.txt given", "link.txt absent"], proc.stderr
+
+
+# What a kernel does to the file system, run by GRADER below: its uid, whether it can read a
+# course file, write in the system's folders, and how much it can write in each scratch folder
+# (4 MiB files, 1 MiB at a time) and how many threads it can start.
+KERNEL = """
+import errno, json, os, sys, threading, time
+
+def plant(folder):
+    try:
+        open(os.path.join(folder, "planted"), "w").close()
+        return "wrote"
+    except OSError as err:
+        return errno.errorcode[err.errno]
+
+def fill(folder):
+    written = 0
+    try:
+        for i in range(100):
+            with open(os.path.join(folder, f"fill{i}"), "wb") as f:
+                for _ in range(4):
+                    f.write(bytes(2**20))
+                    written += 1
+    except OSError as err:
+        return [written, errno.errorcode[err.errno]]
+    return [written, "no error"]
+
+def threads():
+    started = 0
+    try:
+        for _ in range(200):
+            threading.Thread(target=time.sleep, args=(3,), daemon=True).start()
+            started += 1
+    except RuntimeError:
+        pass
+    return started
+
+try:
+    course = open(sys.argv[1]).read()
+except OSError as err:
+    course = errno.errorcode[err.errno]
+print(json.dumps({"uid": os.getuid(), "course": course, "threads": threads(),
+                  "planted": {f: plant(f) for f in ("/", "/dev", "/usr", "/etc")},
+                  "filled": {f: fill(f) for f in ("/tmp", "/dev/shm", ".")}}))
+"""
+
+# A grader: makes a course file, a kernel folder and a private folder, and runs KERNEL in the
+# sandbox with 16 MiB of scratch per folder and 20 tasks.
+GRADER = f"""
+import json, os, subprocess, sys, tempfile
+from pathlib import Path
+from autograder.sandbox import Sandbox, kernel_uid
+
+with tempfile.TemporaryDirectory() as tmp:
+    course, work, private = (Path(tmp, name) for name in ("course", "work", "private"))
+    for folder in (course, work, private):
+        folder.mkdir()
+    (course / "solutions.txt").write_text("the answers")
+    uid = kernel_uid()
+    if uid is not None:
+        os.chown(private, uid, uid)
+    sandbox = Sandbox(scratch_mb=16, tasks=20)
+    argv = [sys.executable, "-c", {KERNEL!r}, str(course / "solutions.txt")]
+    proc = subprocess.run(sandbox.command(argv, cwd=str(work), private=private, uid=uid),
+                          env=sandbox.environment(), capture_output=True, text=True, timeout=120)
+    print(json.dumps({{"grader": os.getuid(), "kernel_uid": uid, "stderr": proc.stderr,
+                      "kernel": json.loads(proc.stdout or "null")}}))
+"""
+
+
+def _as_unprivileged_user(argv: list[str], uid: int = 65534) -> list[str]:
+    """``argv`` run as ``uid`` (nobody) by a root test: in a mount namespace that shows the
+    system, this Python and the repository with readable parent folders (they may sit under a
+    private home), and a fresh /tmp; nothing else of the machine's files."""
+    readable = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, REPO)})
+    args = ["bwrap", "--die-with-parent", "--dev-bind", "/dev", "/dev", "--bind", "/proc",
+            "/proc", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for path in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    parents = sorted({str(p) for r in readable for p in Path(r).parents if str(p) != "/"},
+                     key=lambda f: (f.count("/"), f))
+    for folder in parents:
+        args += ["--perms", "0755", "--dir", folder]
+    for path in readable:
+        args += ["--ro-bind", path, path]
+    return args + ["--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/", "--", "setpriv",
+                   f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *argv]
+
+
+@pytest.mark.parametrize("grader", ["root", "unprivileged"])
+def test_the_kernel_writes_only_in_its_scratch_folders_each_bounded(grader):
+    """A grader running as root drops the kernel to a spare uid; any other grader's kernel owns
+    the sandbox's in-memory ``/`` and ``/dev`` (a user namespace), which must still be
+    read-only. Either way the kernel writes only in /tmp, /dev/shm and its working folder, at
+    most ``scratch_mb`` in each, reads nothing of the course, and has ``tasks`` threads."""
+    argv = [sys.executable, "-c", GRADER]
+    if grader == "root":
+        if os.geteuid() != 0:
+            pytest.skip("a root grader needs the tests to run as root")
+    elif os.geteuid() == 0:
+        argv = _as_unprivileged_user(argv)  # else the tests themselves are unprivileged
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    run = json.loads(proc.stdout)
+    kernel = run["kernel"]
+    assert kernel is not None, run["stderr"]
+    assert (run["grader"] == 0) == (grader == "root")
+    assert (run["kernel_uid"] is None) == (grader == "unprivileged")
+    assert kernel["uid"] == (run["kernel_uid"] or run["grader"])
+    assert kernel["course"] == "ENOENT"
+    assert kernel["planted"]["/"] == kernel["planted"]["/dev"] == "EROFS"
+    assert kernel["planted"]["/usr"] == "EROFS"
+    assert kernel["planted"]["/etc"] in ("EROFS", "EACCES")  # root's folder, read-only
+    # 16 MiB each (scratch_mb), then "no space left on device"
+    assert kernel["filled"] == {f: [16, "ENOSPC"] for f in ("/tmp", "/dev/shm", ".")}
+    # 20 tasks: the kernel's main thread, and in a user namespace bwrap's init too
+    assert kernel["threads"] == (19 if grader == "root" else 18)
