@@ -56,3 +56,10 @@ class CheckRun:
     @property
     def failing(self) -> list[int]:
         return [i for i, v in enumerate(self.verdicts) if not v.passed]
+
+    @property
+    def smallest_failing(self) -> int | None:
+        """The index of the failing case of the least :attr:`Case.size` (the earliest of equal
+        sizes), which the feedback shows; ``None`` when every case passes. The visible tests'
+        fixed cases come in the lab's order (its worked example first), not by size."""
+        return min(self.failing, key=lambda i: self.cases[i].size, default=None)

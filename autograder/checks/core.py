@@ -24,6 +24,7 @@ import contextlib
 import copy
 import functools
 import math
+import os
 import types
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -378,12 +379,25 @@ class Check:
             raise AssertionError(f"{self.function}: {ev.detected[0].evidence}; see the report "
                                  "above")
         if ev.failing:
-            first = ev.failing[0]
+            shown = ev.smallest_failing
             raise AssertionError(
                 f"{self.function} fails {len(ev.failing)} of {len(ev.cases)} cases; see the "
-                f"report above (first: {ev.cases[first].label}: {ev.verdicts[first].problem})"
-            ) from ev.exceptions.get(first)
+                f"report above (smallest: {ev.cases[shown].label}: {ev.verdicts[shown].problem})"
+            ) from _from_student_code(ev.exceptions.get(shown))
         return None
 
+
+def _from_student_code(exc: BaseException | None) -> BaseException | None:
+    """The student's exception with the checks' own frames (the calls that led to the
+    student's function) left out of its traceback, which then starts at the student's code."""
+    if exc is None:
+        return None
+    tb = exc.__traceback__
+    while tb and tb.tb_next and tb.tb_frame.f_code.co_filename.startswith(_CHECKS_FOLDER):
+        tb = tb.tb_next
+    return exc.with_traceback(tb)
+
+
+_CHECKS_FOLDER = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 ORIGINALS.hold_loaded()  # the checks' machinery, before any student code can run

@@ -57,16 +57,16 @@ def format_report(ev: CheckRun, *, name: str, function: str, tolerance: str, ran
     lines += flagged_lines(ev, hidden=points is not None)
     if n_fail:
         lines.append(f"Correct means {tolerance}.")
-        first = ev.failing[0]
-        lines.append(f"Smallest failing case: {function} with {ev.cases[first].label}")
-        verdict = ev.verdicts[first]
+        shown = ev.smallest_failing
+        lines.append(f"Smallest failing case: {function} with {ev.cases[shown].label}")
+        verdict = ev.verdicts[shown]
         lines.append(f"  problem:      {verdict.problem}")
         lines += [textwrap.indent(line, "  ") for line in verdict.lines]
         if ev.hint:
             also = "" if n_fail == 1 else (
                 f" (this mistake explains {ev.hint_matches} of the {n_fail} failing cases)")
             lines.append(f"Hint: {hint(ev.hint)}{also}")
-        others = [ev.cases[i].label for i in ev.failing[1:]]
+        others = [ev.cases[i].label for i in ev.failing if i != shown]
         if others:
             more = len(others) - MAX_OTHERS
             tail = f"; and {more} more" if more > 0 else ""

@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import warnings
 
@@ -136,6 +137,68 @@ def test_the_report_names_the_smallest_failing_case(capsys):
     earned = TOY(fails_from_ten, seed=3, points=4)
     assert earned == partial_credit(4, sum(s < 10 for s in sizes), len(sizes))
     assert f"Smallest failing case: double(x) with x ({smallest},)" in capsys.readouterr().out
+
+
+def test_the_smallest_failing_case_is_shown_when_the_fixed_cases_are_not_in_size_order(capsys):
+    # A lab's worked example comes first among its fixed cases, whatever its size.
+    check = dataclasses.replace(TOY, fixed=(_double_case(7), _double_case(3), _double_case(5)))
+    with pytest.raises(AssertionError) as info:
+        check(lambda x: 3 * x)
+    out = capsys.readouterr().out
+    assert "Smallest failing case: double(x) with x (3,)" in out
+    assert "Also failing: x (7,); x (5,)" in out
+    assert "smallest: x (3,)" in str(info.value)
+
+
+def test_the_smallest_failing_case_is_the_first_of_equal_sizes():
+    check = dataclasses.replace(TOY, fixed=(Case((np.ones(4),), "first", 4),
+                                            Case((np.zeros(4),), "second", 4)))
+    ev = check.evaluate(lambda x: x + 3)
+    assert ev.failing == [0, 1] and ev.smallest_failing == 0
+    assert check.evaluate(lambda x: 2 * x).smallest_failing is None
+
+
+def _padded(n: int) -> np.ndarray:
+    """An n by n image inside a border of zeros two entries wide."""
+    return np.pad(np.arange(1.0, n * n + 1).reshape(n, n), 2)
+
+
+PADDED = Check(name="check_toy_pad", function="pad(x)", reference=_padded,
+               draw=lambda rng: Case((int(rng.integers(4, 8)),), "n", 6),
+               fixed=(Case((6,), "n=6", 6),), result=ArrayResult())
+
+
+@pytest.mark.parametrize("kind", ["dtype", "type", "nan"])
+def test_a_summary_that_hides_the_difference_shows_where_the_arrays_differ(kind):
+    expected = _padded(6)
+    got = expected.copy()
+    got[3, 4], got[5, 6] = -7.0, np.nan if kind == "nan" else 99.0
+    returned = {"dtype": got.astype(np.float32), "type": got.tolist(), "nan": got}[kind]
+    lines = PADDED.evaluate(lambda n: returned).verdicts[0].lines
+    summary = {line.split(":", 1)[0]: line.split(":", 1)[1] for line in lines[:2]}
+    # The summaries print only the zero border: alike for the different arrays.
+    assert summary["expected"].split() == summary["got"].split()
+    first = tuple(int(i) for i in np.argwhere(~np.isclose(got, expected))[0])
+    assert first == (3, 4)
+    text = "\n".join(lines)
+    assert (f"differs at:   2 of {expected.size} entries, the first at index {first}: "
+            f"expected {expected[first]:g}, got {got[first]:g}") in text
+    window = (slice(2, 5), slice(3, 6))  # one entry either side of (3, 4)
+    shown = {name: [float(v) for v in re.findall(r"-?\d+\.?\d*", part)]
+             for name, part in re.findall(r"^(expected|got)\[2:5, 3:6\]:((?:.|\n(?= ))*)",
+                                          text, re.MULTILINE)}
+    assert shown == {"expected": expected[window].ravel().tolist(),
+                     "got": got[window].ravel().tolist()}
+
+
+def test_a_summary_printed_whole_or_of_another_shape_adds_no_difference_line():
+    small = TOY.evaluate(lambda x: (2 * x + 1).astype(np.float32)).verdicts[0].lines
+    assert not any(line.startswith("differs at") for line in small)
+    reshaped = PADDED.evaluate(lambda n: _padded(n)[:-1]).verdicts[0].lines
+    assert not any(line.startswith("differs at") for line in reshaped)
+    right = PADDED.evaluate(lambda n: _padded(n).astype(np.float32)).verdicts[0]
+    assert right.problem.endswith("its values are right")
+    assert not any(line.startswith("differs at") for line in right.lines)
 
 
 def test_the_hint_is_the_mistake_matching_most_failing_cases(capsys):
