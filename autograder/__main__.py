@@ -20,7 +20,8 @@ DESCRIPTION = """\
 The instructor's pipeline for the labs, on nbgrader (run from the repository root):
 
   release LAB [LAB...]   nbgrader generate_assignment: the student notebook goes to
-                         labs/release/LAB/ and book/_downloads/labs/ (for the book's links)
+                         labs/release/LAB/ and book/_downloads/labs/ (for the book's links);
+                         --due "2026-12-01 23:59 Europe/Berlin" sets nbgrader's due date
   collect LAB ARCHIVE    an LMS download (zip or folder: Canvas, Moodle, or
                          STUDENT/LAB.ipynb, STUDENT.ipynb) into labs/submitted/STUDENT/LAB/,
                          names matched to labs/roster.csv; prints what did not match
@@ -29,7 +30,8 @@ The instructor's pipeline for the labs, on nbgrader (run from the repository roo
                          labs/grades/LAB.csv and the report labs/reports/LAB.md
   check NOTEBOOK         for students: run a notebook's visible tests, PASS/FAIL per test
 
-Manual review, late penalties and overrides stay in nbgrader's formgrader
+The late penalty is configured in labs/nbgrader_config.py (PenaltyPerDay); manual
+review, extensions and overrides stay in nbgrader's formgrader
 (cd labs && nbgrader formgrader)."""
 
 EPILOG = """\
@@ -54,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("release", help="generate the student version of labs")
     p.add_argument("labs", metavar="LAB", nargs="+",
                    help="a folder of labs/source/, e.g. lab01_correlation")
+    p.add_argument("--due", metavar="WHEN",
+                   help="the due date, with its zone, into nbgrader's gradebook, e.g. "
+                        "'2026-12-01 23:59 Europe/Berlin' (late penalties: "
+                        "labs/nbgrader_config.py)")
 
     p = commands.add_parser("collect", help="file an LMS download of submissions")
     p.add_argument("lab", metavar="LAB")
@@ -75,11 +81,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _release(course: Course, args: argparse.Namespace) -> int:
+    from .late import parse_due
     from .pipeline import release
 
+    due = None if args.due is None else parse_due(args.due)
     for lab in args.labs:
-        released, copies = release(course, lab)
-        print(f"released {lab}:")
+        released, copies = release(course, lab, due=due)
+        print(f"released {lab}:" + (f" due {due:%Y-%m-%d %H:%M} UTC" if due else ""))
         for path in released:
             print(f"  student notebook: {path}")
         for path in copies:

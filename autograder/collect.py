@@ -10,21 +10,28 @@ files to ``submitted/<student>/<lab>/`` and writes ``timestamp.txt``. What is ou
   newest), reporting every file it did not keep;
 * the extractor keeps each file's time from the archive (nbgrader's sets the extraction time),
   which becomes the submission's timestamp (nbgrader's late penalties compare it with the due
-  date; an LMS that stamps its zips with the download time makes it the download time).
+  date; an LMS that stamps its zips with the download time makes it the download time). A zip
+  entry's time has no zone: it is read in ``c.ArchiveTimes.timezone`` (default: this machine's);
+* the students the LMS marked late (Canvas's ``_LATE_``) are kept in ``reports/<lab>_lms_late.json``
+  for the report, which lists them when the lab has no due date to judge by.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nbgrader.apps import ZipCollectApp
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 from nbgrader.utils import capture_log
+from traitlets import Unicode
+from traitlets.config import Configurable
 
 from .course import Course, UsageError
 from .grading import failure_reason, quiet_logging
@@ -72,27 +79,47 @@ class CollectResult:
         return "\n".join(lines)
 
 
+class ArchiveTimes(Configurable):
+    """The zone of the times in an LMS's zip (a zip stores local times without a zone)."""
+
+    timezone = Unicode("", help="The IANA time zone of the file times in the LMS's zip "
+                                "downloads, e.g. 'Europe/Berlin' or 'UTC' (empty: this "
+                                "machine's time zone).").tag(config=True)
+
+    def zone(self) -> datetime.tzinfo | None:
+        """The zone, or None for this machine's."""
+        if not self.timezone:
+            return None
+        try:
+            return ZoneInfo(self.timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise UsageError("collect", f"c.ArchiveTimes.timezone = '{self.timezone}' is not a "
+                                        "time zone; expected an IANA name such as "
+                                        "'Europe/Berlin' or 'UTC'") from None
+
+
 class _KeepTimes(ExtractorPlugin):
     """nbgrader's extractor, then each extracted file gets the time it has in the archive."""
 
     def extract(self, archive_path: str, extracted_path: str) -> None:
         super().extract(archive_path, extracted_path)
+        zone = ArchiveTimes(parent=self).zone()
         for root, _, files in os.walk(archive_path):
             target = Path(extracted_path, os.path.relpath(root, archive_path))
             for name in files:
                 source = Path(root, name)
                 if source.suffix in self.zip_ext and zipfile.is_zipfile(source):
-                    _zip_times(source, target / source.stem)
+                    _zip_times(source, target / source.stem, zone)
                 elif (target / name).exists():
                     shutil.copystat(source, target / name)
 
 
-def _zip_times(archive: Path, folder: Path) -> None:
+def _zip_times(archive: Path, folder: Path, zone: datetime.tzinfo | None) -> None:
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():
             path = folder / info.filename
             if not info.is_dir() and path.is_file():
-                stamp = datetime.datetime(*info.date_time).timestamp()
+                stamp = datetime.datetime(*info.date_time, tzinfo=zone).timestamp()
                 os.utime(path, (stamp, stamp))
 
 
@@ -182,6 +209,15 @@ def _stage(course: Course, lab: str, archive: Path) -> Path:
     return staged
 
 
+def _keep_lms_late(path: Path, result: CollectResult) -> None:
+    """Student -> the file the LMS marked late, for the students collected now (a student
+    collected again keeps the mark of their new file only)."""
+    marked = json.loads(path.read_text()) if path.exists() else {}
+    marked = {s: f for s, f in marked.items() if s not in result.collected}
+    marked.update({s: result.collected[s] for s in result.late})
+    path.write_text(json.dumps(marked, indent=1, sort_keys=True))
+
+
 def collect(course: Course, lab: str, archive: Path) -> CollectResult:
     """Files the submissions in ``archive`` under ``submitted/<student>/<lab>/``.
 
@@ -189,6 +225,7 @@ def collect(course: Course, lab: str, archive: Path) -> CollectResult:
     Writes the summary to ``reports/<lab>_collect.txt`` too.
     """
     notebooks = course.notebooks(lab, "collect")
+    ArchiveTimes(config=course.config).zone()  # a wrong zone stops here, not inside nbgrader
     _stage(course, lab, archive)
     course.import_roster()
     roster = Roster(course.roster())
@@ -210,6 +247,7 @@ def collect(course: Course, lab: str, archive: Path) -> CollectResult:
         raise UsageError("collect", f"nbgrader zip_collect failed: {failure_reason(outcome)} "
                                     f"(its log: {folder / f'{lab}_collect.log'})")
     result = app.result
+    _keep_lms_late(folder / f"{lab}_lms_late.json", result)
     if len(roster):
         result.missing = sorted({s.id for s in roster.students} - set(course.submissions(lab)))
     (folder / f"{lab}_collect.txt").write_text(result.summary() + "\n", encoding="utf-8")

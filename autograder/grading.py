@@ -49,6 +49,9 @@ class SubmissionResult:
     """Rescoring notes: scores the checks' records did not confirm; left for formgrader."""
     notes: list[str] = field(default_factory=list)
     """Other remarks (rescoring unavailable, feedback not written)."""
+    hints: dict[str, str] = field(default_factory=dict)
+    """``notebook/grade_id`` -> the hint its hidden test's recorded outputs earn (a key of
+    ``autograder.checks.hints.HINTS``), diagnosed by the rescoring: the report counts them."""
     log: str = ""
 
 
@@ -163,10 +166,11 @@ def _faults(notebook: Path, limit: float, sandbox: Sandbox) -> tuple[list[str], 
     return timeouts, notes
 
 
-def _rescore(course: Course, lab: str, student: str, notebooks: list[str]) -> list[str]:
+def _rescore(course: Course, lab: str, student: str, notebooks: list[str]
+             ) -> tuple[list[str], dict[str, str]]:
     """Writes the grader's scores again (the course's ``SaveTrustedGrades`` step has already
     written them during autograde; this keeps a course configured without it safe) and returns
-    the rescoring's notes.
+    the rescoring's notes and hints (``notebook/grade_id`` -> hint key).
 
     A note means the checks' records did not confirm what the kernel reported (tampering,
     missing records, a detection): the grade is marked for manual review in formgrader.
@@ -177,7 +181,7 @@ def _rescore(course: Course, lab: str, student: str, notebooks: list[str]) -> li
     # The same judgement as the RescoreCells step of nbgrader's Autograde (the course's
     # configuration): writing it again changes nothing, and returns its notes for the report.
     secret = read_secret(course.root, "grade")
-    flags = []
+    flags, hints = [], {}
     with course.gradebook() as gb:
         for nb in notebooks:
             graded = course.path("autograded", student, lab) / f"{nb}.ipynb"
@@ -190,8 +194,10 @@ def _rescore(course: Course, lab: str, student: str, notebooks: list[str]) -> li
                 if r.note:
                     grade.needs_manual_grade = True
                     flags.append(f"{nb}/{grade_id}: {r.note}")
+                if r.hint:
+                    hints[f"{nb}/{grade_id}"] = r.hint
         gb.db.commit()
-    return flags
+    return flags, hints
 
 
 def _integrity_flags(course: Course, lab: str, student: str, notebooks: list[str]) -> list[str]:
@@ -248,7 +254,7 @@ def grade_submission(root: str, lab: str, student: str) -> SubmissionResult:
             result.timeouts += timeouts
             result.notes += notes
     try:
-        result.flags = _rescore(course, lab, student, notebooks)
+        result.flags, result.hints = _rescore(course, lab, student, notebooks)
     except Exception as err:  # one submission's problem must not stop the batch
         result.flags.append(f"the rescoring after autograde failed ({type(err).__name__}: "
                             f"{err}); the gradebook holds what nbgrader's SaveTrustedGrades "

@@ -9,6 +9,8 @@ workers, the rescoring hook, and a summary report (``report.py``).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import csv
+import datetime
 import json
 import multiprocessing
 import os
@@ -29,10 +31,15 @@ from tqdm import tqdm
 
 from .course import CONFIG_FILE, KERNEL_NAME, Course, UsageError, course_kernel
 from .grading import UNISOLATED, SubmissionResult, failure_reason, grade_submission, quiet_logging
+from .late import late_by
 from .nbgrader_hooks import check_released_seeds, configuration_problems
 from .report import write_report
 from .sandbox import Sandbox, SandboxUnavailable, probe, sandboxed
 from .secret import SecretError, create_secret, read_secret, secret_path
+
+CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
+               "email", "raw_score", "late_submission_penalty", "score", "max_score"]
+"""nbgrader's CSV export (``CsvExportPlugin``), for a lab with no student yet."""
 
 
 def book_downloads(course: Course) -> Path:
@@ -61,12 +68,14 @@ def check_secret(course: Course, lab: str, command: str = "grade") -> None:
         raise UsageError(command, str(err).removeprefix(f"{command}: ")) from None
 
 
-def release(course: Course, lab: str,
-            say: Callable[[str], None] = print) -> tuple[list[Path], list[Path]]:
+def release(course: Course, lab: str, say: Callable[[str], None] = print,
+            due: datetime.datetime | None = None) -> tuple[list[Path], list[Path]]:
     """Generates the student version of ``lab`` with nbgrader and copies it to the book.
 
     The first release of the course creates its secret (:mod:`autograder.secret`); nbgrader's
-    generate step, as the course configures it, draws the hidden tests' seeds from it.
+    generate step, as the course configures it, draws the hidden tests' seeds from it. ``due``
+    (UTC without a zone, :func:`autograder.late.parse_due`) becomes nbgrader's due date of the
+    lab; without it the due date in the gradebook, if any, stays.
 
     Returns
     -------
@@ -96,6 +105,9 @@ def release(course: Course, lab: str,
     if not result["success"]:
         raise UsageError("release", f"nbgrader generate_assignment failed for '{lab}': "
                                     f"{failure_reason(result)}\n{result.get('log', '')}")
+    if due is not None:
+        with course.gradebook() as gb:
+            gb.update_or_create_assignment(lab, duedate=due)
     released = [course.path("release", ".", lab) / f"{name}.ipynb" for name in notebooks]
     downloads = book_downloads(course)
     downloads.mkdir(parents=True, exist_ok=True)
@@ -190,13 +202,32 @@ def _run_batch(course: Course, lab: str, students: list[str], jobs: int,
 
 
 def export_grades(course: Course, lab: str) -> Path:
-    """nbgrader's CSV export of ``lab`` (every student in the gradebook) to ``grades/<lab>.csv``."""
+    """nbgrader's CSV export of ``lab`` (every student in the gradebook) to ``grades/<lab>.csv``,
+    with two columns added: ``total_seconds_late`` (nbgrader's ``Submission`` field of that
+    name) and ``late_by`` (the same for people, empty when on time).
+
+    nbgrader's columns: ``duedate`` and ``timestamp`` (UTC), ``raw_score``,
+    ``late_submission_penalty`` and ``score`` (the raw score less the penalty).
+    """
     path = course.root / "grades" / f"{lab}.csv"
     path.parent.mkdir(exist_ok=True)
     plugin = CsvExportPlugin(config=course.config)
     plugin.to, plugin.assignment = str(path), [lab]
     with course.gradebook() as gb:
         plugin.export(gb)
+        late = {s.student.id: s.total_seconds_late
+                for s in gb.find_assignment(lab).submissions}
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    columns = [*(rows[0] if rows else CSV_COLUMNS), "total_seconds_late", "late_by"]
+    for row in rows:
+        seconds = late.get(row["student_id"])
+        row["total_seconds_late"] = "" if seconds is None else f"{seconds:g}"
+        row["late_by"] = late_by(seconds or 0)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
     return path
 
 
@@ -277,6 +308,6 @@ def grade(course: Course, lab: str, student: str | None = None, jobs: int | None
     csv = export_grades(course, lab)
     logs = _write_logs(course, lab, results)
     status = _merge_status(course, lab, results)
-    report, figure = write_report(course, lab, status, seconds=seconds, jobs=jobs,
-                                  graded_now=len(results))
-    return GradeRun(lab, results, seconds, jobs, csv, report, [figure, logs])
+    report, page, figure = write_report(course, lab, status, seconds=seconds, jobs=jobs,
+                                        graded_now=len(results))
+    return GradeRun(lab, results, seconds, jobs, csv, report, [page, figure, logs])

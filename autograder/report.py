@@ -1,12 +1,17 @@
-"""The summary an instructor reads after ``grade``: ``reports/<lab>.md`` and a score histogram.
+"""The summary an instructor reads after ``grade``: ``reports/<lab>.md``, the same as
+``reports/<lab>.html`` (self-contained: the histogram inline), and the histogram's PNG.
 
-Scores come from the gradebook (so manual overrides made in formgrader show on the next run);
-which submissions failed, timed out or were flagged comes from the grading runs' status file.
+Scores, due date and late penalties come from the gradebook (so manual overrides made in
+formgrader show on the next run); which submissions failed, timed out or were flagged, and the
+hints each got, from the grading runs' status file. The late and hint sections are written by
+``report_sections.py``.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
+import html
 import platform
 import statistics
 from pathlib import Path
@@ -15,10 +20,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import mistune  # noqa: E402 (nbconvert's Markdown renderer, installed with nbgrader)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .course import Course  # noqa: E402
+from .report_sections import hint_sections, late_section, table  # noqa: E402
 
 BINS = 10
+STYLE = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
+         "table{border-collapse:collapse;margin:1em 0}"
+         "th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
+         "code,pre{background:#f4f4f4}img{max-width:100%}")
 
 
 def _scores(course: Course, lab: str, students: list[str]) -> tuple[dict, dict, float]:
@@ -49,27 +61,33 @@ def _text_histogram(fractions: list[float]) -> list[str]:
     return lines
 
 
-def _figure(path: Path, lab: str, fractions: list[float], max_score: float) -> None:
+def histogram(lab: str, fractions: list[float], max_score: float) -> plt.Figure:
+    """The scores' histogram (``fractions`` of the points), submissions counted on whole ticks."""
     fig, ax = plt.subplots(figsize=(6, 3.2))
     ax.hist([100 * f for f in fractions], bins=BINS, range=(0, 100), color="#4c72b0",
             edgecolor="white")
     ax.set_xlabel(f"score (% of {max_score:g} points)")
     ax.set_ylabel("submissions")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # submissions come whole
     ax.set_title(f"{lab}: {len(fractions)} graded submissions")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
-    return lines + [""]
+def _html(markdown: str, title: str, figure: Path) -> str:
+    """The report as one HTML page, the histogram inline (no file or URL outside it)."""
+    inline = "data:image/png;base64," + base64.b64encode(figure.read_bytes()).decode("ascii")
+    body = mistune.create_markdown(escape=True, plugins=["table"])(
+        markdown.replace(f"]({figure.name})", f"]({inline})"))
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n"
+            f"<body>\n{body}</body>\n</html>\n")
 
 
 def write_report(course: Course, lab: str, status: dict[str, dict], *, seconds: float,
-                 jobs: int, graded_now: int) -> tuple[Path, Path]:
-    """Writes ``reports/<lab>.md`` and ``reports/<lab>_histogram.png``; returns both paths.
+                 jobs: int, graded_now: int) -> tuple[Path, Path, Path]:
+    """Writes ``reports/<lab>.md``, ``reports/<lab>.html`` and ``reports/<lab>_histogram.png``;
+    returns the three paths.
 
     ``status`` maps each student with a submission to the last grading result of it
     (``SubmissionResult`` fields).
@@ -81,7 +99,9 @@ def write_report(course: Course, lab: str, status: dict[str, dict], *, seconds: 
     totals, questions, max_score = _scores(course, lab, graded)
     fractions = [score / top if top else 0.0 for score, top in totals.values()]
     figure = folder / f"{lab}_histogram.png"
-    _figure(figure, lab, fractions, max_score)
+    fig = histogram(lab, fractions, max_score)
+    fig.savefig(figure, dpi=120)
+    plt.close(fig)
 
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     out = [f"# {lab}: grading report", "",
@@ -96,7 +116,7 @@ def write_report(course: Course, lab: str, status: dict[str, dict], *, seconds: 
         summary += [["mean", f"{statistics.mean(scores):.2f}"],
                     ["median", f"{statistics.median(scores):g}"],
                     ["min / max", f"{min(scores):g} / {max(scores):g}"]]
-    out += _table(["", ""], summary)
+    out += table(["", ""], summary)
 
     out += ["## Score distribution", "", f"![Histogram of the scores]({figure.name})", "",
             "```text", *_text_histogram(fractions), "```", ""]
@@ -105,13 +125,18 @@ def write_report(course: Course, lab: str, status: dict[str, dict], *, seconds: 
             for q, pairs in sorted(questions.items())]
     if rows:
         out += ["## Per question", ""]
-        out += _table(["grade id", "points", "mean", "full marks"], rows)
+        out += table(["grade id", "points", "mean", "full marks"], rows)
+
+    with course.gradebook() as gb:
+        out += late_section(gb, lab, sorted(status), folder / f"{lab}_lms_late.json")
+    single = len(course.notebooks(lab, "grade")) == 1
+    out += hint_sections(status, sorted(questions), single)
 
     if failed:
         out += ["## Submissions that failed to run", "",
                 "Not graded; fix the cause and rerun `python -m autograder grade "
                 f"{lab} --student ID`, or grade them by hand in formgrader.", ""]
-        out += _table(["student", "reason", "log"],
+        out += table(["student", "reason", "log"],
                       [[s, status[s]["reason"], f"{lab}_logs/{s}.log"] for s in failed])
     sections = [("Flagged for review", "flags"),
                 ("Cells stopped at the time limit", "timeouts"), ("Notes", "notes")]
@@ -123,9 +148,11 @@ def write_report(course: Course, lab: str, status: dict[str, dict], *, seconds: 
     missing = sorted({s.id for s in course.roster()} - set(status))
     if missing:
         out += ["## Students without a submission", "", ", ".join(missing), ""]
-    out += ["## Files", "", f"* grades (nbgrader's CSV export): `grades/{lab}.csv`",
+    out += ["## Files", "", f"* grades (nbgrader's CSV export with the lateness): "
+            f"`grades/{lab}.csv`", f"* this report as one HTML page: `reports/{lab}.html`",
             f"* feedback for each student: `feedback/<student>/{lab}/`",
             f"* nbgrader's log of each submission: `reports/{lab}_logs/`", ""]
-    report = folder / f"{lab}.md"
+    report, page = folder / f"{lab}.md", folder / f"{lab}.html"
     report.write_text("\n".join(out), encoding="utf-8")
-    return report, figure
+    page.write_text(_html("\n".join(out), f"{lab}: grading report", figure), encoding="utf-8")
+    return report, page, figure

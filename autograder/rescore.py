@@ -26,14 +26,22 @@ cannot tell; it only ever judges the recorded outputs against the trusted cases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
 from nbgrader.utils import determine_grade, is_grade
 
 from .calls import check_calls
-from .checks import RecordError, get_check, partial_credit, read_record, records_in
+from .checks import (
+    Check,
+    Output,
+    RecordError,
+    get_check,
+    partial_credit,
+    read_record,
+    records_in,
+)
 from .course import CONFIG_FILE
 from .secret import derive_seed, read_secret
 
@@ -55,6 +63,10 @@ class Rescored:
     kernel_points: float | None
     note: str = ""
     detected: tuple[str, ...] = ()
+    hint: str | None = None
+    """The hint the recorded outputs earn (a key of ``autograder.checks.hints.HINTS``, or
+    ``"NotImplementedError"``/``"IndexError"``), diagnosed here from the trusted cases as the
+    check diagnoses them in the kernel; ``None`` when every case is right or no hint fits."""
 
 
 def _by_grade_id(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
@@ -101,8 +113,20 @@ def _rescore_cell(source_cell: nbformat.NotebookNode, cell: nbformat.NotebookNod
                         tuple(d.evidence for d in record.detected))
     passed, total = check.replay(seed, record.outputs)
     trusted = partial_credit(call.points, passed, total)
-    return _verdict(grade_id, trusted, max_points, kernel,
-                    f"{passed} of {total} recorded cases are right")
+    verdict = _verdict(grade_id, trusted, max_points, kernel,
+                       f"{passed} of {total} recorded cases are right")
+    return replace(verdict, hint=_hint(check, seed, record.outputs)) if passed < total \
+        else verdict
+
+
+def _hint(check: Check, seed: int | None, outputs: list[Output]) -> str | None:
+    """The hint for recorded outputs, from the trusted cases (none for a short record)."""
+    cases = check.cases(seed)
+    if len(outputs) < len(cases):
+        return None
+    outputs = outputs[: len(cases)]
+    failing = [i for i, v in enumerate(check.judge(cases, outputs)) if not v.passed]
+    return check.diagnose(cases, outputs, failing)[0]
 
 
 def _kernel_points(cell: nbformat.NotebookNode) -> float | None:

@@ -69,6 +69,16 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
+# Late work (autograder/late.py). The due date is nbgrader's, in the gradebook: set it with
+# `python -m autograder release LAB --due "2026-12-01 23:59 Europe/Berlin"`. A submission's time
+# is its file's time in the LMS download; a zip stores it without a zone, read in this one
+# ("": this machine's). A late notebook loses fraction_per_day of its score per day or part of
+# a day late, at most max_fraction of it (fraction_per_day = 0: lateness reported, no penalty).
+c.ArchiveTimes.timezone = ""
+c.AssignLatePenalties.plugin_class = "autograder.late.PenaltyPerDay"
+c.PenaltyPerDay.fraction_per_day = 0.1
+c.PenaltyPerDay.max_fraction = 1.0
+
 c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"
 c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
