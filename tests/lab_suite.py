@@ -22,6 +22,8 @@ import nbformat
 from nbgrader_course import Edit, GradedCourse, solution_code
 
 from autograder.calls import CheckCall, check_calls
+from autograder.course import Course
+from autograder.pipeline import grade
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,10 +40,18 @@ Mistake = tuple[str, Callable[..., Any], str]
 class Extra:
     """One more submission graded with the lab's students, for a lab-specific test to read:
     ``build(course)`` returns the notebook; ``honest`` says whether rescoring must agree with
-    nbgrader's scores on it (a student who patches the checks is not honest)."""
+    nbgrader's scores on it (a student who patches the checks is not honest).
+
+    An attack also says what the whole grading chain (:func:`pipeline_course`) must make of
+    it: ``flagged`` maps each test cell that must score 0 and be flagged for the instructor to
+    the evidence the flag must quote; the tests of ``lost`` score 0 without a flag; every
+    other test keeps its full points.
+    """
 
     build: Callable[[GradedCourse], nbformat.NotebookNode]
     honest: bool = True
+    flagged: Mapping[str, str] = field(default_factory=dict)
+    lost: Sequence[str] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,6 +216,7 @@ def wrong_students(lab: Lab) -> dict[str, tuple[Mapping[str, Edit], Mapping[str,
 
 
 _COURSES: dict[str, GradedCourse] = {}
+_PIPELINES: dict[str, GradedCourse] = {}
 
 
 def graded_course(lab: Lab, tmp_path_factory) -> GradedCourse:
@@ -222,3 +233,28 @@ def graded_course(lab: Lab, tmp_path_factory) -> GradedCourse:
         course.autograde()
         _COURSES[lab.name] = course
     return _COURSES[lab.name]
+
+
+def attacks(lab: Lab) -> list[str]:
+    """The lab's extra submissions that attack the grader (those with flagged tests)."""
+    return [name for name, extra in lab.extra.items() if extra.flagged]
+
+
+def pipeline_course(lab: Lab, tmp_path_factory) -> GradedCourse:
+    """The lab's attacks and its solution, graded once per session by ``python -m autograder
+    grade`` with the course's whole ``labs/nbgrader_config.py``: each kernel in the sandbox,
+    the rescoring inside nbgrader's chain, the trusted grades, the integrity checks, the
+    report. (:func:`graded_course` grades with nbgrader's default chain, so that its tests can
+    compare the kernel's own scores with the rescoring.)"""
+    if lab.name not in _PIPELINES:
+        course = GradedCourse.generate(tmp_path_factory.mktemp(lab.key + "_pipeline"), lab.name,
+                                       course_config=True)
+        course.submit("solution", course.submission({}))
+        for student in attacks(lab):
+            course.submit(student, lab.extra[student].build(course))
+        run = grade(Course.open(course.root, "grade"), lab.name, jobs=1, progress=False,
+                    say=lambda _: None)
+        assert not run.failed, [(r.student, r.reason) for r in run.failed]
+        _PIPELINES[lab.name] = course
+    return _PIPELINES[lab.name]
+

@@ -7,22 +7,26 @@ rescoring outside the kernel. ``pytest -m lab03`` runs one lab's tests; a lab's 
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from lab_suite import (
     Lab,
+    attacks,
     graded_course,
     hidden_calls,
     hidden_cells,
     max_points,
     notebook,
+    pipeline_course,
     solution,
     unwritten,
     written_by_student,
     wrong_students,
 )
 from lab_table import LABS
+from nbgrader.api import Gradebook
 from nbgrader_course import solution_code
 
 from autograder.checks.hints import HINTS
@@ -181,3 +185,37 @@ def test_feedback_shows_no_hidden_test_source(lab, tmp_path_factory):
         for grade_id in max_points(lab):
             text = course.cell_text(student, grade_id)
             assert "seed=" not in text and "BEGIN HIDDEN" not in text, (student, grade_id)
+
+
+# --- Attacks, through the whole grading chain ------------------------------------------------
+
+
+@pytest.mark.parametrize(("lab", "student"), _per_lab(attacks))
+def test_an_attack_graded_by_the_whole_chain_earns_nothing_and_is_flagged(lab, student,
+                                                                          tmp_path_factory):
+    """``python -m autograder grade`` with the course's configuration (sandbox, rescoring in
+    nbgrader's chain, trusted grades, report): each attacked test scores 0 in the gradebook, is
+    marked for manual grading in formgrader, and is listed with its evidence for the student in
+    the grading status and the report; every other test keeps its points."""
+    course = pipeline_course(lab, tmp_path_factory)
+    attack = lab.extra[student]
+    status = json.loads((course.root / "reports" / f"{lab.name}_status.json").read_text())
+    report = (course.root / "reports" / f"{lab.name}.md").read_text()
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        grades = {g.name: (g.score, g.needs_manual_grade) for g in
+                  gb.find_submission_notebook(lab.name, lab.name, student).grades}
+        solution_grades = {g.name: g.score for g in
+                           gb.find_submission_notebook(lab.name, lab.name, "solution").grades}
+    assert solution_grades == max_points(lab)
+    for grade_id, points in max_points(lab).items():
+        if grade_id in attack.flagged:
+            assert grades[grade_id] == (0, True), grade_id
+            flag = next(f for f in status[student]["flags"]
+                        if f.startswith(f"{lab.name}/{grade_id}: "))
+            assert attack.flagged[grade_id] in flag, (attack.flagged[grade_id], flag)
+            assert student in report and attack.flagged[grade_id] in report, grade_id
+        elif grade_id in attack.lost:
+            assert grades[grade_id][0] == 0, grade_id
+        else:
+            assert grades[grade_id] == (points, False), grade_id
+

@@ -245,10 +245,14 @@ def _tamper(course) -> object:
     return course.submission({"correlate1d": flipped + "\n" + TAMPER})
 
 
-EXTRA = {"noisy": Extra(_noisy), "tamper": Extra(_tamper, honest=False),
-         "cheats": Extra(lambda course: course.submission(CHEATS), honest=False),
+TAMPERED = {"hidden_correlate1d": "claimed 3 points", "hidden_convolve1d": "no grading record"}
+
+EXTRA = {"noisy": Extra(_noisy),
+         "tamper": Extra(_tamper, honest=False, flagged=TAMPERED),
+         "cheats": Extra(lambda course: course.submission(CHEATS), honest=False,
+                         flagged=CHEATED),
          "patcher": Extra(lambda course: course.submission({"output_size": PATCHER}),
-                          honest=False)}
+                          honest=False, flagged=PATCHED)}
 
 # Filters built on the smaller ones, by check (None: the solution's cell), for
 # lab_cases.assert_judged_on_its_own.

@@ -220,4 +220,5 @@ CHEATED = {
 }
 
 CASES = {"students": STUDENTS, "mistakes": MISTAKES,
-         "extra": {"cheats": Extra(lambda course: course.submission(CHEATS), honest=False)}}
+         "extra": {"cheats": Extra(lambda course: course.submission(CHEATS), honest=False,
+                                   flagged=CHEATED)}}

@@ -306,4 +306,5 @@ UNJUDGED = ("hidden_numerical_gradient_keeps_x",)
 
 CASES = {"students": STUDENTS, "mistakes": MISTAKES,
          "few_seeds": frozenset({"check_gradcheck_conv"}),
-         "extra": {"cheats": Extra(lambda course: course.submission(CHEATS), honest=False)}}
+         "extra": {"cheats": Extra(lambda course: course.submission(CHEATS), honest=False,
+                                   flagged=CHEATED, lost=UNJUDGED)}}
