@@ -166,6 +166,9 @@ def to_notebook(cells: list[Cell], name: str = "<lab>") -> nbformat.NotebookNode
 
 
 CHAPTER = re.compile(r"\(`(\d\d_[a-z_]+)`\)")
+BOOK_ADDRESS = "https://<the book's address>"
+"""Where a lab's text needs the book's address (the install line for Colab): the build writes
+the address instead once ``_config.yml`` gives it."""
 
 
 def book_url(labs: Path) -> str | None:
@@ -191,12 +194,14 @@ def link_chapters(source: str, book: str | None) -> str:
 
 def render(text_path: Path, book: str | None = None) -> str:
     """The notebook text that ``text_path`` builds (what is written and committed); with the
-    book's address ``book``, its chapter pointers become links."""
+    book's address ``book``, its chapter pointers become links and :data:`BOOK_ADDRESS` the
+    address."""
     text = text_path.read_text(encoding="utf-8")
     cells = parse(text, text_path.name)
     for cell in cells:
         if cell.markdown:
-            cell.lines[:] = [link_chapters(line, book) for line in cell.lines]
+            cell.lines[:] = [link_chapters(line, book).replace(BOOK_ADDRESS, book or BOOK_ADDRESS)
+                             for line in cell.lines]
     nb = to_notebook(cells, text_path.name)
     nbformat.validate(nb)
     return nbformat.writes(nb) + "\n"

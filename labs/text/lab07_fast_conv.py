@@ -59,6 +59,15 @@
 # functions with NumPy (`np.fft` and `np.lib.stride_tricks.sliding_window_view` are allowed),
 # not with `convnb` (apart from `get_array_module`) or `scipy`, which are what your answers are
 # compared with. Printing or warnings inside your functions cost nothing.
+#
+# **Installing and checking.** The notebook needs the course's package (`convnb` and these
+# checks) in the Python that runs it. Download `convnb-0.1.0-py3-none-any.whl` from the book's
+# Labs page and run `pip install convnb-0.1.0-py3-none-any.whl` in a terminal (on a JupyterHub,
+# its terminal); on Colab, make the first cell
+# `%pip install https://<the book's address>/convnb-0.1.0-py3-none-any.whl`. Before you submit,
+# save the notebook and run `python -m autograder check lab07_fast_conv.ipynb` in a terminal, in
+# its folder: it runs the notebook from the top in a fresh kernel, as the grader does, and prints
+# PASS or FAIL for each visible test, with the whole report and hint of each failure.
 
 # %% id=setup locked
 import time

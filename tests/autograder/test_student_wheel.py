@@ -18,6 +18,7 @@ import nbformat
 import pytest
 from nbgrader_course import GradedCourse
 
+from autograder.build import BOOK_ADDRESS, render
 from autograder.student_wheel import build, wheel_name
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,6 +94,22 @@ def test_the_solution_scan_finds_a_solution_when_one_is_there():
     planted = "def helper(x):\n" + region + "    return x\n"
     assert _runs(_lines(planted)) & _solution_runs()
     assert not _runs(_lines("import numpy as np\n\nx = np.zeros(3)\n")) & _solution_runs()
+
+
+@pytest.mark.parametrize("lab", sorted(p.name for p in (REPO / "labs" / "source").iterdir()))
+def test_every_lab_shows_the_install_line_and_the_check_command(lab):
+    intro = nbformat.read(REPO / "labs" / "source" / lab / f"{lab}.ipynb", as_version=4).cells[0]
+    assert intro.cell_type == "markdown"
+    assert f"`pip install {wheel_name()}`" in intro.source
+    assert f"`%pip install {BOOK_ADDRESS}/{wheel_name()}`" in intro.source
+    assert f"`python -m autograder check {lab}.ipynb`" in intro.source
+
+
+def test_a_published_book_puts_its_address_in_the_colab_line():
+    text = render(REPO / "labs" / "text" / f"{LAB}.py", "https://course.example.edu/cnn")
+    intro = nbformat.reads(text, as_version=4).cells[0].source
+    assert f"`%pip install https://course.example.edu/cnn/{wheel_name()}`" in intro
+    assert "<the book's address>" not in intro
 
 
 def _venv(tmp: Path) -> Path:
