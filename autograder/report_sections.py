@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .checks.hints import HINTS
+from .checks import HINTS
 from .late import late_by
 
 SHORT = 110

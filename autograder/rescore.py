@@ -64,9 +64,9 @@ class Rescored:
     note: str = ""
     detected: tuple[str, ...] = ()
     hint: str | None = None
-    """The hint the recorded outputs earn (a key of ``autograder.checks.hints.HINTS``, or
-    ``"NotImplementedError"``/``"IndexError"``), diagnosed here from the trusted cases as the
-    check diagnoses them in the kernel; ``None`` when every case is right or no hint fits."""
+    """The hint the recorded outputs earn (a key of ``autograder.checks.HINTS``), diagnosed
+    here from the trusted cases as the check diagnoses them in the kernel; ``None`` when every
+    case is right, the record is short or no hint fits."""
 
 
 def _by_grade_id(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:

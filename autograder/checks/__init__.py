@@ -24,11 +24,12 @@ that list is the interface between the two sides (a test checks it).
 from .cases import Case, CheckRun
 from .compare import ArrayResult, BelowResult, IntResult, Output, Result, ResultError
 from .core import Check, Diagnoser, partial_credit, pick
+from .hints import HINTS
 from .records import MIME, RecordError, read_record, records_in
 from .registry import get_check, load_all, register
 
 __all__ = [
-    "MIME", "ArrayResult", "BelowResult", "Case", "Check", "CheckRun", "Diagnoser", "IntResult",
-    "Output", "RecordError", "Result", "ResultError", "get_check", "load_all", "partial_credit",
-    "pick", "read_record", "records_in", "register",
+    "HINTS", "MIME", "ArrayResult", "BelowResult", "Case", "Check", "CheckRun", "Diagnoser",
+    "IntResult", "Output", "RecordError", "Result", "ResultError", "get_check", "load_all",
+    "partial_credit", "pick", "read_record", "records_in", "register",
 ]

@@ -24,7 +24,7 @@ from lab_cases.lab01 import STUDENTS, TAMPER, TAMPERED
 from nbgrader_course import solution_code
 
 from autograder.__main__ import main
-from autograder.checks.hints import HINTS
+from autograder.checks import HINTS
 from autograder.report import histogram
 
 REPO = Path(__file__).resolve().parents[2]
