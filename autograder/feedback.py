@@ -7,14 +7,20 @@ instructor's full source, hidden tests included. ``StripHiddenTests`` runs in th
 * replaces each region between the hidden-test delimiters with a one-line note;
 * drops the display data the checks emit for rescoring (MIME type :data:`autograder.checks.MIME`);
 * in a cell that had hidden tests, drops the traceback frames of that cell (they quote its
-  source), keeping the error's name and message and the frames of the student's own code.
+  source), keeping the error's name and message and the frames of the student's own code;
+* in every traceback and printed output, writes a file of the server as the path a student
+  would recognise (``autograder/checks/core.py``, ``numpy/lib/_arraypad_impl.py``): no
+  folder of the server, its home folder or its Python installation is shown.
 
 The printed output of the checks, which is the feedback written for the student, is kept.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sysconfig
+from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
@@ -24,6 +30,11 @@ from traitlets import Bool, List, Unicode
 from .checks import MIME
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ANSI_SPLIT = re.compile(r"(\x1b\[[0-9;]*m)")
+_FILE = re.compile(r"(?<![\w.~/])(?:~|/)[^\s:'\"()<>\x1b,]*\.pyx?\b")
+"""An absolute (or ``~/``) path of a Python file, as IPython prints it in a traceback frame."""
+_PACKAGES = re.compile(r"/(?:site|dist)-packages/")
+_REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 def _plain(text: str) -> str:
@@ -70,10 +81,13 @@ class StripHiddenTests(ClearHiddenTests):
         if cell.cell_type != "code":
             return cell, resources
         outputs = [o for o in cell.get("outputs", []) if MIME not in o.get("data", {})]
-        if removed:
-            for output in outputs:
-                if output.output_type == "error":
+        for output in outputs:
+            if output.output_type == "error":
+                if removed:
                     output.traceback = _without_cell_frames(output, cell.get("execution_count"))
+                output.traceback = [server_paths_hidden(frame) for frame in output.traceback]
+            elif output.output_type == "stream":
+                output.text = server_paths_hidden(output.text)
         cell.outputs = outputs
         return cell, resources
 
@@ -93,3 +107,31 @@ def _without_cell_frames(error: NotebookNode, execution_count: int | None) -> li
         # An unfamiliar traceback format: keep only what cannot quote the source.
         return frames[-1:]
     return frames
+
+
+def _shown_path(path: str) -> str:
+    """A file of the server as a student would name it: inside an installed package from the
+    package on (``numpy/lib/_arraypad_impl.py``), inside this repository or the standard
+    library from there (``autograder/checks/core.py``, ``json/decoder.py``), else its name."""
+    found = _PACKAGES.search(path)
+    if found:
+        return path[found.end():]
+    full = os.path.expanduser(path)
+    for root in (_REPOSITORY, Path(sysconfig.get_paths()["stdlib"])):
+        if full.startswith(f"{root}{os.sep}"):
+            return full[len(str(root)) + 1:]
+    return os.path.basename(full)
+
+
+def server_paths_hidden(text: str) -> str:
+    """``text`` (a traceback frame, printed output) with each path of a Python file on the
+    server written as :func:`_shown_path` names it, and any other mention of this repository's
+    folder or the home folder as ``...``. A frame of the student's cell (``Cell In[n], line m``)
+    names no file and is unchanged."""
+    parts = _ANSI_SPLIT.split(text)  # colour codes apart, so that a path after one is seen
+    text = "".join(p if _ANSI.fullmatch(p) else _FILE.sub(lambda m: _shown_path(m[0]), p)
+                   for p in parts)
+    for folder in (str(_REPOSITORY), os.path.expanduser("~")):
+        if len(folder) > 1:
+            text = text.replace(folder, "...")
+    return text

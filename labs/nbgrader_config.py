@@ -8,7 +8,8 @@ file, whatever the working directory:
     release/<lab>/                  the student version (`python -m autograder release <lab>`)
     submitted/<student>/<lab>/      collected submissions (`python -m autograder collect ...`)
     autograded/<student>/<lab>/     executed submissions
-    feedback/<student>/<lab>/       HTML feedback, hidden tests removed
+    feedback/<student>/<lab>/       HTML feedback, hidden tests removed, and the MathJax it
+                                    renders formulas with (mathjax/): a folder to hand over
     gradebook.db                    nbgrader's SQLite gradebook
     course_secret                   the secret the hidden tests' cases are drawn from (created
                                     by the first release; back it up with the gradebook)
@@ -58,6 +59,16 @@ c.GenerateAssignment.preprocessors = [
     "nbgrader.preprocessors.ComputeChecksums",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# nbgrader's own sanitizing steps, with OverwriteCells replaced by a subclass that puts the
+# hidden tests back without logging "Attribute 'checksum' for cell ... has changed!" for each
+# hidden test cell (the release removed them; autograder/sanitize.py). Real edits still warn.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "autograder.sanitize.OverwriteReleasedCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 c.Autograde.autograde_preprocessors = [
     "autograder.sandbox.SandboxedExecute",  # nbgrader's Execute, each kernel in a sandbox
     "autograder.nbgrader_hooks.RescoreCells",
@@ -93,3 +104,6 @@ c.GenerateFeedback.preprocessors = [
     "autograder.feedback.StripHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# The feedback page carries its own MathJax, written beside it (autograder/feedback_html.py):
+# nbgrader's template would load it from a CDN.
+c.GenerateFeedback.exporter_class = "autograder.feedback_html.SelfContainedHTML"
