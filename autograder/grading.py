@@ -175,6 +175,7 @@ def _rescore(course: Course, lab: str, student: str, notebooks: list[str]
     A note means the checks' records did not confirm what the kernel reported (tampering,
     missing records, a detection): the grade is marked for manual review in formgrader.
     """
+    from .integrity import read_zeroed, with_zeroed
     from .rescore import rescore_notebook
     from .secret import read_secret
 
@@ -188,7 +189,11 @@ def _rescore(course: Course, lab: str, student: str, notebooks: list[str]
             if not graded.exists():
                 continue
             source = course.path("source", ".", lab) / f"{nb}.ipynb"
-            for grade_id, r in rescore_notebook(source, graded, secret, lab).items():
+            zeroed = read_zeroed(course.path("release", ".", lab) / f"{nb}.ipynb",
+                                 course.path("submitted", student, lab) / f"{nb}.ipynb",
+                                 nbformat.read(graded, as_version=4))
+            rescored = with_zeroed(rescore_notebook(source, graded, secret, lab), zeroed)
+            for grade_id, r in rescored.items():
                 grade = gb.find_grade(grade_id, nb, lab, student)
                 grade.auto_score = r.points
                 if r.note:
@@ -203,7 +208,7 @@ def _rescore(course: Course, lab: str, student: str, notebooks: list[str]
 def _integrity_flags(course: Course, lab: str, student: str, notebooks: list[str]) -> list[str]:
     """Locked or test cells the student edited or deleted, points changed, fake reports
     printed (:mod:`autograder.integrity`), each prefixed with its notebook."""
-    from .integrity import submission_flags
+    from .integrity import submission_flags, zeroed_tests
 
     flags = []
     for nb in notebooks:
@@ -213,9 +218,12 @@ def _integrity_flags(course: Course, lab: str, student: str, notebooks: list[str
         if not (released.exists() and submitted.exists()):
             continue
         try:
-            found = submission_flags(
-                nbformat.read(released, as_version=4), nbformat.read(submitted, as_version=4),
-                nbformat.read(graded, as_version=4) if graded.exists() else None)
+            three = (nbformat.read(released, as_version=4),
+                          nbformat.read(submitted, as_version=4),
+                          nbformat.read(graded, as_version=4) if graded.exists() else None)
+            # What zeroed a test is already among the rescoring's notes.
+            zeroed = set(zeroed_tests(*three).values())
+            found = [f for f in submission_flags(*three) if f not in zeroed]
         except (ValueError, KeyError, AttributeError) as err:  # unreadable: said elsewhere
             found = [f"the notebook could not be compared with the released one: {err}"]
         flags += [f"{nb}/{flag}" for flag in found]

@@ -13,16 +13,22 @@ attempt. :func:`submission_flags` lists, in words an instructor can act on:
   writes a grading record's type: the way to replace a check so that it records the course's
   answers, which the rescoring cannot tell apart from the student's.
 
-Each flag names the cell and quotes the evidence.
+Each flag names the cell and quotes the evidence. :func:`zeroed_tests` says which test cells
+score 0 for these (the rescoring, ``RescoreCells`` and ``grade``, applies it).
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import re
+from pathlib import Path
 
+import nbformat
 from nbformat import NotebookNode
+
+from .rescore import Rescored
 
 FAKE_REPORT = re.compile(r"(check_\w+): (?:all \d+|\d+ of \d+) (?:random )?cases pass[^\n]*")
 
@@ -92,20 +98,55 @@ def _called_checks(source: str) -> set[str]:
         return set()
 
 
-def fake_report_flags(autograded: NotebookNode) -> list[str]:
-    """Cells whose output holds a check's report although the cell does not call that check."""
-    flags = []
+def _fake_reports(autograded: NotebookNode) -> list[tuple[str, str]]:
+    """(flag, the check imitated) for each cell whose output holds a check's report although
+    the cell does not call that check."""
+    found = []
     for index, cell in enumerate(autograded.cells, start=1):
         if cell.cell_type != "code":
             continue
         called = _called_checks(cell.source)
-        for found in FAKE_REPORT.finditer(_text(cell)):
+        for match in FAKE_REPORT.finditer(_text(cell)):
             name = _meta(cell).get("grade_id") or f"cell {index}"
             flag = (f"{name}: prints text that imitates a check's report: "
-                    f"{found.group(0)[:100]!r}")
-            if found.group(1) not in called and flag not in flags:
-                flags.append(flag)
-    return flags
+                    f"{match.group(0)[:100]!r}")
+            if match.group(1) not in called and flag not in [f for f, _ in found]:
+                found.append((flag, match.group(1)))
+    return found
+
+
+def fake_report_flags(autograded: NotebookNode) -> list[str]:
+    """Cells whose output holds a check's report although the cell does not call that check."""
+    return [flag for flag, _ in _fake_reports(autograded)]
+
+
+def zeroed_tests(released: NotebookNode, submitted: NotebookNode,
+                 autograded: NotebookNode | None) -> dict[str, str]:
+    """The test cells that score 0 for what the submission did to them: ``grade_id`` -> the
+    evidence (a flag of :func:`cell_flags` or :func:`fake_report_flags`).
+
+    A test cell deleted, edited or given other points, and every test cell that calls a check
+    whose report some cell imitates. nbgrader restores the cells and the rescoring ignores
+    printed text, so none of these raised a score; the test scores 0 all the same and is
+    marked for manual grading, where the instructor decides (``labs/threat_model.md``).
+    """
+    tests = {gid for gid, cell in _by_id(released).items()
+             if _meta(cell).get("grade") and not _meta(cell).get("solution")}
+    zeroed = {}
+    for flag in cell_flags(released, submitted):
+        grade_id = flag.split(":", 1)[0]
+        if grade_id in tests:
+            zeroed.setdefault(grade_id, flag)
+    if autograded is not None:
+        callers: dict[str, list[str]] = {}
+        for grade_id, cell in _by_id(autograded).items():
+            if grade_id in tests:
+                for check in _called_checks(cell.source):
+                    callers.setdefault(check, []).append(grade_id)
+        for flag, check in _fake_reports(autograded):
+            for grade_id in callers.get(check, []):
+                zeroed.setdefault(grade_id, flag)
+    return zeroed
 
 
 def _reaches_into_the_checks(source: str) -> list[str]:
@@ -153,3 +194,28 @@ def submission_flags(released: NotebookNode, submitted: NotebookNode,
     one submission."""
     flags = cell_flags(released, submitted) + code_flags(submitted)
     return flags + (fake_report_flags(autograded) if autograded is not None else [])
+
+
+def read_zeroed(released: Path, submitted: Path, autograded: NotebookNode) -> dict[str, str]:
+    """:func:`zeroed_tests` of one student's notebook, from the released and submitted files;
+    empty when either is missing or unreadable (``grade`` reports that on its own)."""
+    if not (released.exists() and submitted.exists()):
+        return {}
+    try:
+        return zeroed_tests(nbformat.read(released, as_version=4),
+                            nbformat.read(submitted, as_version=4), autograded)
+    except (ValueError, KeyError, AttributeError):
+        return {}
+
+
+def with_zeroed(rescored: dict[str, Rescored], zeroed: dict[str, str]) -> dict[str, Rescored]:
+    """``rescored`` with each test cell of ``zeroed`` scored 0 and a note quoting the evidence
+    (a note marks the cell for manual grading in formgrader)."""
+    out = {}
+    for grade_id, r in rescored.items():
+        if grade_id in zeroed:
+            evidence = zeroed[grade_id].removeprefix(f"{grade_id}: ")
+            r = dataclasses.replace(r, points=0.0, note=f"scored 0, flagged: {evidence}")
+        out[grade_id] = r
+    return out
+

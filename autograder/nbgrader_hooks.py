@@ -10,9 +10,10 @@ generate_assignment`` and ``nbgrader autograde``, run by hand in ``labs/``, then
   stores the hidden tests in the gradebook. ``ClearHiddenTests`` then removes them from the
   student's version.
 * :class:`RescoreCells` (``Autograde.autograde_preprocessors``, right after ``Execute``): judges
-  each test cell again from its grading record (:mod:`autograder.rescore`) and prints a note in a
-  cell whose claimed score the grader does not confirm. It refuses (raises) when the course
-  secret is not the one the lab was released with.
+  each test cell again from its grading record (:mod:`autograder.rescore`), scores 0 the test
+  cells the student edited or imitated (:func:`autograder.integrity.zeroed_tests`), and prints a
+  note in a cell whose claimed score the grader does not confirm. It refuses (raises) when the
+  course secret is not the one the lab was released with.
 * :class:`SaveTrustedGrades` (in place of ``SaveAutoGrades``): nbgrader's step that writes the
   scores into the gradebook, writing the grader's points instead of the kernel's and marking a
   cell with a note for manual review in formgrader.
@@ -39,6 +40,7 @@ from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
 from .calls import check_calls
+from .integrity import read_zeroed, with_zeroed
 from .rescore import Rescored, rescore_cells
 from .secret import SecretError, create_secret, derive_seed, read_secret, secret_path
 from .secret import with_secret_seeds as _with_secret_seeds
@@ -121,7 +123,12 @@ class RescoreCells(NbGraderPreprocessor):
         secret = read_secret(coursedir.root, "autograde")
         with Gradebook(info["db_url"]) as gb:
             check_released_seeds(gb, source, notebook, lab, secret, secret_path(coursedir.root))
-        rescored = rescore_cells(source, nb, lab, secret)
+        released = Path(coursedir.format_path(coursedir.release_directory, ".", lab),
+                        f"{notebook}.ipynb")
+        submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"],
+                                               lab), f"{notebook}.ipynb")
+        rescored = with_zeroed(rescore_cells(source, nb, lab, secret),
+                               read_zeroed(released, submitted, nb))
         for cell in nb.cells:
             r = rescored.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
             if r is not None and r.note and cell.cell_type == "code":

@@ -11,10 +11,11 @@ import pytest
 from lab_cases.lab01 import TAMPER
 from lab_suite import graded_course
 from lab_table import lab
+from nbgrader.api import Gradebook
 from nbgrader_course import sample_course, submit_sample
 
 from autograder.grading import grade_submission
-from autograder.integrity import cell_flags, code_flags, fake_report_flags
+from autograder.integrity import cell_flags, code_flags, fake_report_flags, zeroed_tests
 from autograder.sample_lab import LAB, answer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,23 +61,43 @@ def test_a_fake_report_outside_the_test_cells_is_flagged(course):
         f"pad2d: prints text that imitates a check's report: {FAKE!r}"]
 
 
-def test_grade_reports_the_flags_and_scores_the_restored_cells(tmp_path):
+def test_a_fake_report_zeroes_the_tests_of_the_check_it_imitates(course):
+    nb = _copy(course.graded("solution"))
+    _cell(nb, "pad2d").outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                        text=f"{FAKE}\n")]
+    flag = f"pad2d: prints text that imitates a check's report: {FAKE!r}"
+    # hidden_pad2d is the one graded cell that calls check_pad2d (test_pad2d scores nothing)
+    assert zeroed_tests(course.released, course.submission({}), nb) == {"hidden_pad2d": flag}
+    assert zeroed_tests(course.released, course.submission({}), course.graded("solution")) == {}
+
+
+def test_grade_zeroes_an_edited_test_cell_and_marks_it_for_the_instructor(tmp_path):
+    """nbgrader restores the edited test, which then passes (square is right); the test scores
+    0 all the same, marked for manual grading, with the evidence; add keeps its points."""
     labs = sample_course(tmp_path)
     nb = answer(labs / "release" / LAB / f"{LAB}.ipynb", {
         "add": 'def add(a, b):\n    print("check_add: all 12 cases pass: 2 of 2 points.")\n'
                "    return a + b",
-        "square": "def square(x):\n    return x + x"})
+        "square": "def square(x):\n    return x * x"})
     _cell(nb, "test_square").source = "print('visible test passed')"
     _cell(nb, "test_square").metadata["nbgrader"]["points"] = 30
     submit_sample(labs, "mallory", nb)
     result = grade_submission(str(labs), LAB, "mallory")
     assert result.graded, result.reason
     flagged = "\n".join(result.flags)
-    assert "sample/test_square: the test cell was edited" in flagged
+    assert ("sample/test_square: scored 0, flagged: the test cell was edited; first change: "
+            "'-assert square(3) == 9") in flagged
     assert "sample/test_square: its points were changed from 3 to 30" in flagged
     # add's print shows in the test cell that calls add, which calls no check: once, flagged
     assert flagged.count("sample/test_add: prints text that imitates a check's report: "
                          "'check_add: all 12 cases pass: 2 of 2 points.'") == 1
+    with Gradebook(f"sqlite:///{labs / 'gradebook.db'}") as gb:
+        grades = {g.name: (g.score, g.needs_manual_grade)
+                  for g in gb.find_submission_notebook(LAB, LAB, "mallory").grades}
+    assert grades == {"test_add": (2, False), "test_square": (0, True)}
+    graded = nbformat.read(labs / "autograded" / "mallory" / LAB / f"{LAB}.ipynb", as_version=4)
+    outputs = "".join(o.get("text", "") for o in _cell(graded, "test_square").outputs)
+    assert "[grader] scored 0, flagged: the test cell was edited" in outputs
 
 
 def test_a_cell_that_replaces_a_check_is_flagged(course):
