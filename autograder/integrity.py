@@ -218,4 +218,3 @@ def with_zeroed(rescored: dict[str, Rescored], zeroed: dict[str, str]) -> dict[s
             r = dataclasses.replace(r, points=0.0, note=f"scored 0, flagged: {evidence}")
         out[grade_id] = r
     return out
-

@@ -257,4 +257,3 @@ def pipeline_course(lab: Lab, tmp_path_factory) -> GradedCourse:
         assert not run.failed, [(r.student, r.reason) for r in run.failed]
         _PIPELINES[lab.name] = course
     return _PIPELINES[lab.name]
-

@@ -218,4 +218,3 @@ def test_an_attack_graded_by_the_whole_chain_earns_nothing_and_is_flagged(lab, s
             assert grades[grade_id][0] == 0, grade_id
         else:
             assert grades[grade_id] == (points, False), grade_id
-
