@@ -240,9 +240,15 @@ def attacks(lab: Lab) -> list[str]:
     return [name for name, extra in lab.extra.items() if extra.flagged]
 
 
+def honest_extras(lab: Lab) -> list[str]:
+    """The lab's extra submissions that are right answers (noisy, slow): full marks."""
+    return [name for name, extra in lab.extra.items() if extra.honest]
+
+
 def pipeline_course(lab: Lab, tmp_path_factory) -> GradedCourse:
-    """The lab's attacks and its solution, graded once per session by ``python -m autograder
-    grade`` with the course's whole ``labs/nbgrader_config.py``: each kernel in the sandbox,
+    """The lab's attacks, its honest extra submissions and its solution, graded once per
+    session by ``python -m autograder grade`` with the course's whole
+    ``labs/nbgrader_config.py``: each kernel in the sandbox,
     the rescoring inside nbgrader's chain, the trusted grades, the integrity checks, the
     report. (:func:`graded_course` grades with nbgrader's default chain, so that its tests can
     compare the kernel's own scores with the rescoring.)"""
@@ -250,7 +256,7 @@ def pipeline_course(lab: Lab, tmp_path_factory) -> GradedCourse:
         course = GradedCourse.generate(tmp_path_factory.mktemp(lab.key + "_pipeline"), lab.name,
                                        course_config=True)
         course.submit("solution", course.submission({}))
-        for student in attacks(lab):
+        for student in [*attacks(lab), *honest_extras(lab)]:
             course.submit(student, lab.extra[student].build(course))
         run = grade(Course.open(course.root, "grade"), lab.name, jobs=1, progress=False,
                     say=lambda _: None)

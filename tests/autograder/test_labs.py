@@ -17,6 +17,7 @@ from lab_suite import (
     graded_course,
     hidden_calls,
     hidden_cells,
+    honest_extras,
     max_points,
     notebook,
     pipeline_course,
@@ -218,3 +219,15 @@ def test_an_attack_graded_by_the_whole_chain_earns_nothing_and_is_flagged(lab, s
             assert grades[grade_id][0] == 0, grade_id
         else:
             assert grades[grade_id] == (points, False), grade_id
+
+
+@pytest.mark.parametrize(("lab", "student"), _per_lab(honest_extras))
+def test_an_honest_extra_graded_by_the_whole_chain_keeps_full_marks(lab, student,
+                                                                    tmp_path_factory):
+    """A right answer that prints, warns or is slow (within the limits) in the sandbox: every
+    point, nothing flagged, no note."""
+    course = pipeline_course(lab, tmp_path_factory)
+    status = json.loads((course.root / "reports" / f"{lab.name}_status.json").read_text())
+    assert course.score(student) == max_points(lab)
+    assert status[student]["flags"] == [] and status[student]["timeouts"] == []
+

@@ -240,6 +240,12 @@ def _noisy(course) -> object:
     return course.submission(noisy)
 
 
+def _slow(course) -> object:
+    """The solution, whose pad2d cell takes 10 s to run (the limit is 120 s per cell)."""
+    pad2d = course.solution_code()["pad2d"]
+    return course.submission({"pad2d": "import time\n\ntime.sleep(10)\n\n" + pad2d})
+
+
 def _tamper(course) -> object:
     flipped = STUDENTS["flipcorr"][0]["correlate1d"]
     return course.submission({"correlate1d": flipped + "\n" + TAMPER})
@@ -247,7 +253,7 @@ def _tamper(course) -> object:
 
 TAMPERED = {"hidden_correlate1d": "claimed 3 points", "hidden_convolve1d": "no grading record"}
 
-EXTRA = {"noisy": Extra(_noisy),
+EXTRA = {"noisy": Extra(_noisy), "slow": Extra(_slow),
          "tamper": Extra(_tamper, honest=False, flagged=TAMPERED),
          "cheats": Extra(lambda course: course.submission(CHEATS), honest=False,
                          flagged=CHEATED),
