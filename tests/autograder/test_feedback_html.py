@@ -24,6 +24,8 @@ import pytest
 from browser import ARTIFACTS, chromium, local_only
 
 from autograder.__main__ import main
+from autograder.feedback import server_paths_hidden
+from autograder.feedback_html import SelfContainedHTML
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = "lab01_correlation"
@@ -249,3 +251,28 @@ def test_an_edited_locked_cell_is_still_reported(course):
     warned = _warnings(labs / "reports" / f"{LAB}_logs" / "edited.log")
     assert len(warned) == 1 and warned[0].startswith(
         "[WARNING] Attribute 'checksum' for cell test_correlate1d has changed!"), warned
+
+
+def test_server_paths_are_written_as_a_student_would_name_the_files():
+    home, stdlib = os.path.expanduser("~"), sysconfig.get_paths()["stdlib"]
+    frames = {
+        f"File \x1b[32m{REPO}/autograder/checks/core.py:12\x1b[39m, in f":
+            "File \x1b[32mautograder/checks/core.py:12\x1b[39m, in f",
+        f"File {home}/.local/lib/python3.11/site-packages/numpy/_core/fromnumeric.py:3, in g":
+            "File numpy/_core/fromnumeric.py:3, in g",
+        "File ~/venv/lib/python3.11/dist-packages/scipy/signal/_x.py:4, in h":
+            "File scipy/signal/_x.py:4, in h",
+        f"File {stdlib}/json/decoder.py:5, in raw_decode": "File json/decoder.py:5, in raw_decode",
+        "File /srv/elsewhere/helpers.py:6, in k": "File helpers.py:6, in k",
+        f"No such file: '{REPO}/labs/gradebook.db'": "No such file: '.../labs/gradebook.db'",
+        "Cell In[3], line 4, in correlate1d(x, w)": "Cell In[3], line 4, in correlate1d(x, w)",
+    }
+    assert {frame: server_paths_hidden(frame) for frame in frames} == frames
+
+
+def test_without_mathjax_the_feedback_exporter_says_where_it_looked(tmp_path):
+    exporter = SelfContainedHTML(mathjax_source=str(tmp_path / "tex-svg-full.js"))
+    with pytest.raises(FileNotFoundError, match=r"SelfContainedHTML: no MathJax at .*"
+                       r"tex-svg-full\.js \(c\.SelfContainedHTML\.mathjax_source\)"):
+        exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell("$$x^2$$")]))
