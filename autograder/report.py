@@ -34,7 +34,8 @@ STYLE = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1
 
 
 def _scores(course: Course, lab: str, students: list[str]) -> tuple[dict, dict, float]:
-    """Per student (score, max) and per grade id the list of (score, max), from the gradebook."""
+    """Per student (score, max) and per grade id each student's (score, max), from the
+    gradebook."""
     totals, questions, max_score = {}, {}, 0.0
     with course.gradebook() as gb:
         max_score = gb.find_assignment(lab).max_score
@@ -45,7 +46,7 @@ def _scores(course: Course, lab: str, students: list[str]) -> tuple[dict, dict, 
                 for grade in notebook.grades:
                     key = grade.name if len(submission.notebooks) == 1 else \
                         f"{notebook.name}/{grade.name}"
-                    questions.setdefault(key, []).append((grade.score, grade.max_score))
+                    questions.setdefault(key, {})[student] = (grade.score, grade.max_score)
     return totals, questions, max_score
 
 
@@ -122,7 +123,7 @@ def write_report(course: Course, lab: str, status: dict[str, dict], *, seconds: 
             "```text", *_text_histogram(fractions), "```", ""]
     rows = [[q, f"{pairs[0][1]:g}", f"{statistics.mean(p for p, _ in pairs):.2f}",
              f"{sum(p == m for p, m in pairs)} of {len(pairs)}"]
-            for q, pairs in sorted(questions.items())]
+            for q, pairs in sorted((q, list(by.values())) for q, by in questions.items())]
     if rows:
         out += ["## Per question", ""]
         out += table(["grade id", "points", "mean", "full marks"], rows)
@@ -130,7 +131,8 @@ def write_report(course: Course, lab: str, status: dict[str, dict], *, seconds: 
     with course.gradebook() as gb:
         out += late_section(gb, lab, sorted(status), folder / f"{lab}_lms_late.json")
     single = len(course.notebooks(lab, "grade")) == 1
-    out += hint_sections(status, sorted(questions), single)
+    lost = {q: {s for s, (p, m) in by.items() if p < m} for q, by in questions.items()}
+    out += hint_sections(status, lost, single)
 
     if failed:
         out += ["## Submissions that failed to run", "",

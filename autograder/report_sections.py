@@ -81,16 +81,22 @@ def question_name(key: str, single: bool) -> str:
     return key.split("/", 1)[1] if single else key
 
 
-def hint_sections(status: dict[str, dict], questions: list[str], single: bool) -> list[str]:
-    """``## Common mistakes``: per question, how many students got each hint and who is flagged
-    there; then ``## Hints per student``."""
-    given: dict[str, Counter] = {q: Counter() for q in questions}
-    flagged: dict[str, list[str]] = {q: [] for q in questions}
+def hint_sections(status: dict[str, dict], lost: dict[str, set[str]],
+                  single: bool) -> list[str]:
+    """``## Common mistakes``: per question, how many students got each hint, how many lost
+    points with no hint, and who is flagged there; then ``## Hints per student``.
+
+    ``lost`` maps every question to the students below full marks on it (in the gradebook).
+    """
+    given: dict[str, Counter] = {q: Counter() for q in lost}
+    flagged: dict[str, list[str]] = {q: [] for q in lost}
+    unexplained = {q: set(students) for q, students in lost.items()}
     per_student = {}
     for student, result in sorted(status.items()):
         hints = {question_name(k, single): v for k, v in result.get("hints", {}).items()}
         for question, key in hints.items():
             given.setdefault(question, Counter())[key] += 1
+            unexplained.get(question, set()).discard(student)
         if hints:
             per_student[student] = hints
         for flag in result.get("flags", []):
@@ -99,17 +105,21 @@ def hint_sections(status: dict[str, dict], questions: list[str], single: bool) -
                 flagged[where].append(student)
     out = ["## Common mistakes", "",
            "Per question, the number of students whose hidden test gave each hint (the mistake "
-           "their answers match, diagnosed by the grader from the recorded answers), and the "
-           "students flagged for review there.", ""]
+           "their answers match, diagnosed by the grader from the recorded answers), the "
+           "students who lost points there with no hint (no known mistake matches: worth a "
+           "look), and the students flagged for review there.", ""]
     for question in sorted(given):
-        if not given[question] and not flagged.get(question):
+        unhinted = sorted(unexplained.get(question, set()) - set(flagged.get(question, [])))
+        if not given[question] and not flagged.get(question) and not unhinted:
             continue
         out += [f"### {question}", ""]
-        if given[question]:
-            out += table(["students", "hint", "what it says"],
-                         [[n, f"`{key}`", short_hint(key)]
-                          for key, n in sorted(given[question].items(),
-                                               key=lambda item: (-item[1], item[0]))])
+        rows = [[n, f"`{key}`", short_hint(key)] for key, n in
+                sorted(given[question].items(), key=lambda item: (-item[1], item[0]))]
+        if unhinted:
+            rows.append([len(unhinted), "no hint", "lost points; no known mistake matches: "
+                                                   + ", ".join(unhinted)])
+        if rows:
+            out += table(["students", "hint", "what it says"], rows)
         if flagged.get(question):
             out += [f"Flagged for review: {', '.join(flagged[question])}", ""]
     if not any(given.values()) and not any(flagged.values()):

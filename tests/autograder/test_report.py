@@ -32,12 +32,15 @@ LAB = "lab01_correlation"
 SOURCE = REPO / "labs" / "source" / LAB / f"{LAB}.ipynb"
 TWICE = "noflip"
 """Submitted by two students: its hints count 2."""
+DOUBLED = ("def correlate1d(x, w):\n    K = len(w)\n"
+           "    return np.array([2 * np.sum(x[i:i + K] * w) for i in range(len(x) - K + 1)])")
+"""A mistake no hint describes: every value twice too large."""
 
 
 def planted() -> dict[str, dict[str, str]]:
     """student -> {hidden test: the hint it must give}, for every student of the batch."""
     hints = {student: dict(expected) for student, (_, expected) in STUDENTS.items()}
-    return hints | {f"{TWICE}2": hints[TWICE], "solution": {}, "tamper": {}}
+    return hints | {f"{TWICE}2": hints[TWICE], "solution": {}, "tamper": {}, "doubled": {}}
 
 
 def _submission(released: nbformat.NotebookNode, edits: dict) -> nbformat.NotebookNode:
@@ -59,7 +62,7 @@ def labs(tmp_path_factory) -> Path:
     assert main(["--course", str(labs), "release", LAB]) == 0
     released = nbformat.read(labs / "release" / LAB / f"{LAB}.ipynb", as_version=4)
     edits = {student: code for student, (code, _) in STUDENTS.items()}
-    edits |= {f"{TWICE}2": edits[TWICE], "solution": {},
+    edits |= {f"{TWICE}2": edits[TWICE], "solution": {}, "doubled": {"correlate1d": DOUBLED},
               "tamper": {"correlate1d": STUDENTS["flipcorr"][0]["correlate1d"] + "\n" + TAMPER}}
     for student, change in edits.items():
         folder = labs / "submitted" / student / LAB
@@ -98,6 +101,10 @@ def test_hint_counts_per_question_equal_the_planted_mistakes(labs):
             for _, key, sentence in rows:  # the hint's own words, its first sentence
                 assert HINTS[key].startswith(sentence.rstrip(".…"))
     assert found == expected
+    # The only points lost without a hint: the doubled values.
+    assert re.findall(r"^\| (\d+) \| no hint \| (.+) \|$", mistakes, re.MULTILINE) == [
+        ("1", "lost points; no known mistake matches: doubled")]
+    assert "| 1 | no hint |" in section(mistakes, "### hidden_correlate1d")
 
 
 def test_flagged_items_are_listed_under_their_question(labs):
