@@ -121,7 +121,8 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
     flagged = sum(bool(r.flags or r.timeouts) for r in run.results)
     if flagged:
         print(f"  {flagged} submission(s) with flags or time-outs: see the report")
-    print(f"grades:   {run.csv}\nreport:   {run.report}\nfeedback: "
+    print(f"grades:   {run.csv}\nreport:   {run.report} (and as a page: "
+          f"{run.report.with_suffix('.html').name})\nfeedback: "
           f"{course.path('feedback', '*', args.lab)}")
     return 0
 

@@ -104,6 +104,8 @@ def test_grade_writes_a_report_with_a_histogram(labs, graded):
     assert "```text" in report  # the text histogram
     png = labs / "reports" / f"{LAB}_histogram.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"{LAB}.md (and as a page: {LAB}.html)" in graded.stdout
+    assert "<h2>Per question</h2>" in (labs / "reports" / f"{LAB}.html").read_text()
     assert (labs / "reports" / f"{LAB}_logs" / "crash.log").read_text()
 
 
