@@ -11,7 +11,9 @@
   in a bubblewrap sandbox; :mod:`.integrity` flags edited locked cells and fake reports;
   :mod:`.pipeline`, :mod:`.grading`, :mod:`.collect`, :mod:`.lms`, :mod:`.course`,
   :mod:`.feedback` and :mod:`.report` are the command line ``python -m autograder`` around
-  nbgrader; :mod:`.selfcheck` is the students' ``check`` command. What the grader defends
-  against is in ``labs/threat_model.md``. This half uses the checks only through
-  the names ``autograder.checks`` exports.
+  nbgrader; :mod:`.selfcheck` is the students' ``check`` command. :mod:`.student_wheel` builds
+  the students' package: the checks, :mod:`.selfcheck`, :mod:`.kernel` (the ``python3`` kernel)
+  and :mod:`.usage` (``UsageError``), which need no nbgrader, and nothing else of this half.
+  What the grader defends against is in ``labs/threat_model.md``. This half uses the checks
+  only through the names ``autograder.checks`` exports.
 """
