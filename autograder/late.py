@@ -18,8 +18,11 @@ import datetime
 import math
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from nbgrader.api import Gradebook
 from nbgrader.plugins import LateSubmissionPlugin
+from nbgrader.preprocessors import AssignLatePenalties
 from traitlets import Float, TraitError, validate
+from traitlets.config import Config
 
 DAY = 24 * 3600
 DUE_EXAMPLE = "'2026-12-01 23:59 Europe/Berlin' or '2026-12-01T23:59+01:00'"
@@ -56,6 +59,25 @@ class PenaltyPerDay(LateSubmissionPlugin):
         self.log.info("%s is %d day(s) late: penalty %g of %g points", student_id, days,
                       penalty, score)
         return penalty
+
+
+def recompute_penalties(config: Config, gb: Gradebook, lab: str, students: list[str]) -> None:
+    """Each late notebook's penalty again, from its score now, by the plugin the course's
+    ``AssignLatePenalties`` step uses (and with its bounds: 0 to the score).
+
+    nbgrader's step computes the penalty during autograde from the score at that point; ``grade``
+    may lower a score after it (the rescoring, the integrity checks), and a penalty must follow.
+    """
+    plugin = AssignLatePenalties(config=config).plugin_class(config=config)
+    for student in students:
+        submission = gb.find_submission(lab, student)
+        late = submission.total_seconds_late
+        for notebook in submission.notebooks:
+            penalty = plugin.late_submission_penalty(student, notebook.score, late) \
+                if late > 0 else None
+            notebook.late_submission_penalty = None if penalty is None else \
+                min(max(penalty, 0.0), notebook.score)
+    gb.db.commit()
 
 
 def parse_due(text: str, command: str = "release") -> datetime.datetime:

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from .course import CONFIG_FILE, KERNEL_NAME, Course, UsageError, course_kernel
 from .grading import UNISOLATED, SubmissionResult, failure_reason, grade_submission, quiet_logging
-from .late import late_by
+from .late import late_by, recompute_penalties
 from .nbgrader_hooks import check_released_seeds, configuration_problems
 from .report import write_report
 from .sandbox import Sandbox, SandboxUnavailable, probe, sandboxed
@@ -305,6 +305,8 @@ def grade(course: Course, lab: str, student: str | None = None, jobs: int | None
     with course_kernel(), _kernel_threads(jobs):
         results = _run_batch(course, lab, students, jobs, progress)
     seconds = time.perf_counter() - start
+    with course.gradebook() as gb:  # from the scores as rescored
+        recompute_penalties(course.config, gb, lab, [r.student for r in results if r.graded])
     csv = export_grades(course, lab)
     logs = _write_logs(course, lab, results)
     status = _merge_status(course, lab, results)

@@ -24,7 +24,7 @@ from traitlets import TraitError
 
 from autograder.__main__ import main
 from autograder.course import Course, UsageError
-from autograder.late import PenaltyPerDay, late_by, parse_due
+from autograder.late import PenaltyPerDay, late_by, parse_due, recompute_penalties
 from autograder.sample_lab import LAB, SOLUTIONS, answer
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -122,6 +122,26 @@ def test_the_report_lists_the_late_submissions(labs):
     assert "| s002 | 2026-03-03 09:00 UTC | 1 d 10 h 1 min | 1 | 4 of 5 |" in late
     assert "| s003 | 2026-03-01 23:30 UTC | 31 min | 0.2 | 1.8 of 5 |" in late
     assert "s001" not in late
+
+
+def test_a_penalty_follows_a_score_lowered_after_autograde(labs):
+    """What ``grade`` does after nbgrader's step, for scores the rescoring lowers (here a
+    grader's manual score, as formgrader writes it)."""
+    course = Course.open(labs, "test")
+    with course.gradebook() as gb:
+        grade = gb.find_grade("test_square", LAB, LAB, "s002")
+        grade.manual_score = 1.0
+        gb.db.commit()
+        try:
+            recompute_penalties(course.config, gb, LAB, ["s002", "s001"])
+            sub = gb.find_submission(LAB, "s002")
+            assert sub.score == 3.0
+            assert sub.late_submission_penalty == pytest.approx(
+                penalty(3.0, seconds_late("s002")))
+            assert gb.find_submission(LAB, "s001").late_submission_penalty == 0
+        finally:  # the module's other tests read this gradebook
+            grade.manual_score = None
+            recompute_penalties(course.config, gb, LAB, ["s002"])
 
 
 def test_without_a_due_date_the_lms_late_mark_is_reported_and_nothing_penalised(
