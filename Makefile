@@ -43,9 +43,11 @@ test: $(VENV)/.stamp-test vendor
 # --all and `execute_notebooks: force` rerun every chapter: convnb may have changed even when no
 # chapter did. -W with --keep-going reports every warning, then fails.
 # The Labs page offers every lab's student notebook: nbgrader's generate step makes them
-# (the same code as `python -m autograder release`) into book/_downloads/labs/.
+# (the same code as `python -m autograder release`) into book/_downloads/labs/; and the
+# students' package (convnb and the checks), which _config.yml also puts at the site's root.
 book: $(VENV)/.stamp-book vendor
 	$(BIN)/python -m autograder release $(LABS) >/dev/null
+	$(BIN)/python -m autograder.student_wheel book/_downloads/package >/dev/null
 	$(BIN)/python -c "import matplotlib.pyplot"  # builds matplotlib's font cache outside a cell
 	$(BIN)/jupyter-book build . --all -W --keep-going
 	@echo "The book: $(CURDIR)/_build/html/index.html"

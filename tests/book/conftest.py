@@ -24,8 +24,9 @@ LABS = sorted(p.name for p in (REPO / "labs" / "source").iterdir() if p.is_dir()
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Builds a copy of the book with the real `jupyter-book build`, failing on any warning,
-    after making the labs' student notebooks with `python -m autograder release` as `make book`
-    does. Returns the site's folder.
+    after making the labs' student notebooks with `python -m autograder release` and the
+    students' package with `python -m autograder.student_wheel` as `make book` does. Returns
+    the site's folder.
 
     While working on the tests, ``CONVNB_BUILT_BOOK=path/to/_build/html`` reuses a site built
     before instead (CI never sets it)."""
@@ -50,6 +51,9 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / "labs" / "source", source / "labs" / "source")
     subprocess.run([sys.executable, "-m", "autograder", "--course", str(source / "labs"),
                     "release", *LABS], check=True, capture_output=True, cwd=source)
+    subprocess.run([sys.executable, "-m", "autograder.student_wheel",
+                    str(source / "book" / "_downloads" / "package")], check=True,
+                   capture_output=True)
     # Matplotlib announces on stderr that it builds its font cache; a chapter's stderr fails
     # the build, so let that happen here first.
     subprocess.run([sys.executable, "-c", "import matplotlib.pyplot"], check=True)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
 from bs4 import BeautifulSoup, Tag
+
+from autograder.student_wheel import wheel_name
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -215,3 +218,25 @@ def test_labs_page_offers_each_student_notebook(built_book: Path, lab: str):
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
     assert "YOUR CODE HERE" in text, "the download should be the student version"
     assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("page_name", ["labs", "intro"])
+def test_labs_and_intro_offer_the_students_package(built_book: Path, page_name: str):
+    name = wheel_name()
+    at_root = built_book / name  # the address the Colab line names: the site's root
+    assert at_root.is_file(), f"{name} is not at the site's root"
+    with zipfile.ZipFile(at_root) as zf:
+        files = zf.namelist()
+    assert "autograder/selfcheck.py" in files and "convnb/conv.py" in files
+    assert not [f for f in files if f.startswith("labs/") or f.endswith(".ipynb")]
+
+    page = built_book / "book" / f"{page_name}.html"
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    links = [a["href"] for a in soup.find_all("a", href=True) if a["href"].endswith(name)]
+    assert links, f"{page_name}: no link to {name}"
+    for href in links:
+        target = _target(page, href)[0]
+        assert target.is_file() and target.read_bytes() == at_root.read_bytes(), href
+    text = " ".join(_article(soup).get_text().split())  # code blocks are highlighted in spans
+    assert f"pip install {name}" in text
+    assert f"%pip install https://<this book's address>/{name}" in text
