@@ -16,7 +16,8 @@ pixel changes few outputs (approximate translation *invariance*), while moving i
 moves the output by exactly one step (*equivariance*); and every later layer works on fewer numbers.
 
 ``*_naive`` functions are the definitions as loops over every output number; the others compute
-the same numbers from a strided view of all windows at once (loops over window offsets only).
+the same numbers with whole-array operations on one strided view of the input per window offset
+(loops over the KH*KW offsets only; sums go a row of offsets at a time, KH + KW additions).
 Lp pooling is in :mod:`convnb.lp_pool`; random pooling (stochastic, fractional) and
 :func:`~convnb.pool_random.max_unpool2d`, the backward pass of any pooling that returns indices,
 are in :mod:`convnb.pool_random`.
@@ -33,7 +34,7 @@ from ._checks import check_array, check_dout, pair
 from .arithmetic import pool_output_size
 from .backend import get_array_module
 from .types import Array, IntOrPair
-from .windows import fold_windows, pad2d, sliding_windows
+from .windows import sliding_windows
 
 __all__ = [
     "avg_pool2d", "avg_pool2d_backward", "avg_pool2d_backward_naive", "avg_pool2d_naive",
@@ -118,22 +119,73 @@ def pool_geometry(fn: str, x: Array, kernel_size: IntOrPair, stride: IntOrPair |
                         (extra[0], extra[1]))
 
 
+def pool_pad(x: Array, g: PoolGeometry, fill: float) -> Array:
+    """The input with ``fill`` around it: the padding, and the rows and columns past it that
+    ``ceil_mode`` windows reach. Shapes: x (N, C, H, W) -> (N, C, Hp, Wp)"""
+    (ph, pw), (eh, ew) = g.padding, g.extra
+    if not (ph or pw or eh or ew):
+        return x
+    xp = get_array_module(x)
+    xpad = xp.full((g.N, g.C, g.H + 2 * ph + eh, g.W + 2 * pw + ew), fill, dtype=x.dtype)
+    xpad[..., ph:ph + g.H, pw:pw + g.W] = x
+    return xpad
+
+
 def pool_windows(x: Array, g: PoolGeometry, fill: float) -> Array:
     """Every window, reading ``fill`` outside the input. Shapes: -> (N, C, H_out, W_out, KH, KW)"""
-    (ph, pw), (eh, ew) = g.padding, g.extra
-    xpad = pad2d(x, (ph, ph + eh, pw, pw + ew), value=fill)
-    return sliding_windows(xpad, g.kernel, g.stride, g.dilation, (g.H_out, g.W_out))
+    return sliding_windows(pool_pad(x, g, fill), g.kernel, g.stride, g.dilation,
+                           (g.H_out, g.W_out))
 
 
-def _scatter_add_windows(cols: Array, g: PoolGeometry) -> Array:
-    """Adjoint of :func:`pool_windows`: add every window entry back onto the input position it
-    was read from, dropping the padding.
+def _offset_slices(g: PoolGeometry, axis: int) -> list[slice]:
+    """For each window offset along ``axis``, the padded rows (columns) it reads in every window."""
+    k, s, d, out = g.kernel[axis], g.stride[axis], g.dilation[axis], (g.H_out, g.W_out)[axis]
+    return [slice(u * d, u * d + s * (out - 1) + 1, s) for u in range(k)]
 
-    Shapes: cols (N, C, H_out, W_out, KH, KW) -> (N, C, H, W)
+
+def offset_views(xpad: Array, g: PoolGeometry) -> list[Array]:
+    """One strided view per window offset ``k = u * KW + v``: ``views[k][..., i, j]`` is
+    ``xpad[..., i*sh + u*dh, j*sw + v*dw]``, offset (u, v) of window (i, j). The fast paths loop
+    over these (KH*KW elementwise operations on whole arrays), never over windows.
+
+    Shapes: xpad (N, C, Hp, Wp) -> KH*KW views of (N, C, H_out, W_out)
     """
+    return [xpad[..., rows, cols] for rows in _offset_slices(g, 0) for cols in _offset_slices(g, 1)]
+
+
+def window_sum(xpad: Array, g: PoolGeometry) -> Array:
+    """The sum of every window of the padded input, a row of offsets at a time (separable: KW
+    additions over the columns, then KH over the rows, instead of KH*KW).
+
+    Shapes: xpad (N, C, Hp, Wp) -> (N, C, H_out, W_out), a new array
+    """
+    first, *others = _offset_slices(g, 1)
+    across = xpad[..., first].copy()  # (N, C, Hp, W_out)
+    for cols in others:
+        across += xpad[..., cols]
+    first, *others = _offset_slices(g, 0)
+    total = across[..., first, :].copy()
+    for rows in others:
+        total += across[..., rows, :]
+    return total
+
+
+def window_sum_adjoint(share: Array, g: PoolGeometry) -> Array:
+    """Adjoint of :func:`window_sum`, cropped to the input: every input position collects the
+    ``share`` of each window it lies in.
+
+    Shapes: share (N, C, H_out, W_out) -> (N, C, H, W)
+    """
+    xp = get_array_module(share)
     (ph, pw), (eh, ew) = g.padding, g.extra
-    padded = fold_windows(cols, (g.H + 2 * ph + eh, g.W + 2 * pw + ew), g.stride, g.dilation)
-    return padded[..., ph:ph + g.H, pw:pw + g.W]
+    Hp, Wp = g.H + 2 * ph + eh, g.W + 2 * pw + ew
+    across = xp.zeros((g.N, g.C, Hp, g.W_out), dtype=share.dtype)
+    for rows in _offset_slices(g, 0):
+        across[..., rows, :] += share
+    dxpad = xp.zeros((g.N, g.C, Hp, Wp), dtype=share.dtype)
+    for cols in _offset_slices(g, 1):
+        dxpad[..., cols] += across
+    return xp.ascontiguousarray(dxpad[..., ph:ph + g.H, pw:pw + g.W])
 
 
 def _inside(pos: int, size: int) -> bool:
@@ -144,45 +196,30 @@ def _inside(pos: int, size: int) -> bool:
 
 def _tiles_the_input(g: PoolGeometry) -> bool:
     """True when the windows tile the input: stride == kernel, no padding, dilation or ceil_mode
-    overhang. Then each input is in at most one window, and reshaping finds them all."""
+    overhang. Then each input is in at most one window."""
     return (g.stride == g.kernel and g.padding == (0, 0) and g.dilation == (1, 1)
             and g.extra == (0, 0))
 
 
-def _tiles(x: Array, g: PoolGeometry) -> Array:
-    """Non-overlapping windows (rows and columns past the last window dropped).
+def switches(x: Array, g: PoolGeometry) -> tuple[Array, Array]:
+    """Maximum of every window and its offset ``u * KW + v``: the first maximum in row-major
+    order, or the last NaN (PyTorch's rules).
 
-    Shapes: x (N, C, H, W) -> (N, C, H_out, KH, W_out, KW)
-    """
-    (KH, KW) = g.kernel
-    return x[..., : g.H_out * KH, : g.W_out * KW].reshape(g.N, g.C, g.H_out, KH, g.W_out, KW)
-
-
-def _tile_views(x: Array, g: PoolGeometry) -> list[Array]:
-    """One strided view per window offset ``k = u * KW + v``, for windows that tile the input.
-
-    Shapes: x (N, C, H, W) -> KH*KW views of (N, C, H_out, W_out)
-    """
-    tiles = _tiles(x, g)
-    return [tiles[:, :, :, u, :, v] for u in range(g.kernel[0]) for v in range(g.kernel[1])]
-
-
-def _tile_switches(x: Array, g: PoolGeometry) -> tuple[Array, Array]:
-    """:func:`switches` for windows that tile the input (the common 2x2, stride 2 case): the
-    maximum over the KH*KW offsets, then the first offset that holds it (the last NaN, if any).
-
-    The offsets are first copied into one contiguous array each, and the search uses only
+    The KH*KW offsets are first copied into one contiguous array each, and the search uses only
     elementwise arithmetic: on strided views, or with a data-dependent ``where`` (its branch
     mispredicted on about every other number), it is several times slower.
-    Shapes as :func:`switches`; the offsets are int8 when they fit.
+    Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out), offset (N, C, H_out, W_out) integer
+    (int8 when the offsets fit)
     """
     xp = get_array_module(x)
-    K = g.kernel[0] * g.kernel[1]
-    stacked = xp.ascontiguousarray(_tiles(x, g).transpose(3, 5, 0, 1, 2, 4))
-    stacked = stacked.reshape(K, g.N, g.C, g.H_out, g.W_out)  # [u * KW + v]: offset (u, v)
+    views = offset_views(pool_pad(x, g, -math.inf), g)
+    K = len(views)
+    stacked = xp.empty((K, g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
+    for k, view in enumerate(views):
+        stacked[k] = view
     best = stacked[0].copy()  # a new array even for a 1x1 window
     for k in range(1, K):
-        best = xp.maximum(best, stacked[k])  # NaN wins
+        xp.maximum(best, stacked[k], out=best)  # NaN wins
     offset = xp.zeros(best.shape, dtype=xp.int8 if K <= 128 else xp.int64)
     found = xp.zeros(best.shape, dtype=bool)
     for k in range(1, K):  # the first offset equal to the maximum (none, if the maximum is NaN)
@@ -195,35 +232,16 @@ def _tile_switches(x: Array, g: PoolGeometry) -> tuple[Array, Array]:
     return best, offset
 
 
-def switches(x: Array, g: PoolGeometry) -> tuple[Array, Array]:
-    """Maximum of every window and its offset ``u * KW + v``: the first maximum in row-major
-    order, or the last NaN (PyTorch's rules).
-
-    Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out), offset (N, C, H_out, W_out) integer
-    """
-    if _tiles_the_input(g):
-        return _tile_switches(x, g)
-    xp = get_array_module(x)
-    windows = pool_windows(x, g, -math.inf).reshape(g.N, g.C, g.H_out, g.W_out, -1)
-    offset = xp.argmax(windows, axis=-1)  # the first maximum, or the first NaN
-    nan = windows != windows
-    last_nan = windows.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
-    offset = xp.where(nan.any(axis=-1), last_nan, offset)  # PyTorch takes the last NaN
-    return xp.take_along_axis(windows, offset[..., None], axis=-1)[..., 0], offset
-
-
 def window_max(x: Array, g: PoolGeometry) -> Array:
     """The maximum of every window, without looking for where it is.
 
     Shapes: x (N, C, H, W) -> (N, C, H_out, W_out)
     """
     xp = get_array_module(x)
-    if not _tiles_the_input(g):
-        return pool_windows(x, g, -math.inf).max(axis=(-2, -1))
-    views = _tile_views(x, g)
+    views = offset_views(pool_pad(x, g, -math.inf), g)
     best = views[0].copy()
     for view in views[1:]:
-        best = xp.maximum(best, view)
+        xp.maximum(best, view, out=best)
     return best
 
 
@@ -294,20 +312,23 @@ def route_to_max(dout: Array, out: Array, offset: Array, g: PoolGeometry) -> Arr
     """
     xp = get_array_module(dout, out, offset)
     dout = xp.where(out == -math.inf, 0, dout)
-    if _tiles_the_input(g):  # each input in one window at most: write, no need to add
+    # Multiplying by the 0/1 mask is several times faster than a data-dependent ``where``,
+    # but would turn a non-finite dout entry into NaN at the other offsets too.
+    finite = bool(xp.isfinite(dout).all())
+    if _tiles_the_input(g):  # each input in one window at most: write, no need to add or crop
         dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
         dx[..., g.H_out * g.kernel[0]:, :] = 0  # rows and columns no window reaches
         dx[..., g.W_out * g.kernel[1]:] = 0
-        # Multiplying by the 0/1 mask is several times faster than a data-dependent ``where``,
-        # but would turn a non-finite dout entry into NaN at the other offsets too.
-        finite = bool(xp.isfinite(dout).all())
-        for k, view in enumerate(_tile_views(dx, g)):  # views of dx where the windows tile it
+        for k, view in enumerate(offset_views(dx, g)):
             hit = offset == k
             view[...] = dout * hit if finite else xp.where(hit, dout, 0)
         return dx
-    onehot = offset[..., None] == xp.arange(g.kernel[0] * g.kernel[1])
-    cols = xp.where(onehot, dout[..., None], 0).reshape(*dout.shape, *g.kernel)  # inf * 0 is NaN
-    return xp.ascontiguousarray(_scatter_add_windows(cols, g))
+    (ph, pw), (eh, ew) = g.padding, g.extra
+    dxpad = xp.zeros((g.N, g.C, g.H + 2 * ph + eh, g.W + 2 * pw + ew), dtype=dout.dtype)
+    for k, view in enumerate(offset_views(dxpad, g)):  # overlapping windows add up
+        hit = offset == k
+        view += dout * hit if finite else xp.where(hit, dout, 0)
+    return xp.ascontiguousarray(dxpad[..., ph:ph + g.H, pw:pw + g.W])
 
 
 def _max_switch_naive(x: Array, g: PoolGeometry, n: int, c: int, i: int,
@@ -402,8 +423,9 @@ def avg_pool2d(x: Array, kernel_size: IntOrPair, stride: IntOrPair | None = None
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
     """
     g = pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    sums = pool_windows(x, g, 0.0).sum(axis=(-2, -1))
-    return sums / avg_pool_divisor(g, x, count_include_pad)
+    sums = window_sum(pool_pad(x, g, 0.0), g)
+    sums /= avg_pool_divisor(g, x, count_include_pad)
+    return sums
 
 
 def avg_pool2d_backward(dout: Array, x: Array, kernel_size: IntOrPair,
@@ -421,10 +443,17 @@ def avg_pool2d_backward(dout: Array, x: Array, kernel_size: IntOrPair,
 
 
 def avg_backward(dout: Array, x: Array, g: PoolGeometry, count_include_pad: bool) -> Array:
+    """:func:`avg_pool2d_backward` after its checks. Shapes: as there."""
     xp = get_array_module(dout, x)
-    share = (dout / avg_pool_divisor(g, x, count_include_pad))[..., None, None]
-    windows = xp.broadcast_to(share, (*dout.shape, *g.kernel))
-    return xp.ascontiguousarray(_scatter_add_windows(windows, g))
+    share = dout / avg_pool_divisor(g, x, count_include_pad)
+    if not _tiles_the_input(g):
+        return window_sum_adjoint(share, g)
+    dx = xp.empty((g.N, g.C, g.H, g.W), dtype=share.dtype)  # each input in one window at most
+    dx[..., g.H_out * g.kernel[0]:, :] = 0  # rows and columns no window reaches
+    dx[..., g.W_out * g.kernel[1]:] = 0
+    for view in offset_views(dx, g):
+        view[...] = share
+    return dx
 
 
 def avg_window_naive(g: PoolGeometry, i: int, j: int, count_include_pad: bool):
