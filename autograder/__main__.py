@@ -127,7 +127,18 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+CHECK_NEEDS = ("nbformat", "nbclient", "ipykernel")
+"""What ``check`` needs beyond the course's code (the students' package depends on them)."""
+
+
 def _check(args: argparse.Namespace) -> int:
+    from .usage import UsageError
+
+    missing = [name for name in CHECK_NEEDS if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError("check", f"needs {', '.join(missing)}, not installed in this Python "
+                                  f"({sys.executable}): install the course's package (the Labs "
+                                  f"page of the book), or pip install {' '.join(missing)}")
     from .selfcheck import check
 
     return check(args.notebook, timeout=args.timeout)

@@ -3,6 +3,8 @@ nbgrader) and what it shows of a failure (hints and errors whole, however long t
 
 from __future__ import annotations
 
+import importlib.util
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
@@ -52,6 +54,18 @@ def test_check_shows_a_short_failure_whole_and_says_what_is_unwritten(tmp_path, 
         "f: 0 of 3 cases pass.", "NotImplementedError",
         "(not written yet: replace `raise NotImplementedError()` with your code)"]
     assert not [line for line in shown if "not shown" in line]
+
+
+def test_check_says_what_is_missing_when_the_kernel_cannot_run(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(new_notebook(cells=[_test_cell("pass")]), path)
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ipykernel" else find_spec(name, *a))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m autograder check: needs ipykernel, not installed")
+    assert "pip install ipykernel" in err
 
 
 OUTPUTS = {
