@@ -27,8 +27,9 @@ SHOWN_LINES = 40
 
 
 # nbgrader 0.9.6, nbgrader/utils.py: is_grade, is_solution and, for a code grade cell,
-# determine_grade and get_partial_grade. The test test_selfcheck_judges_like_nbgrader compares
-# these with nbgrader's own functions.
+# determine_grade and get_partial_grade (where nbgrader raises, for a number above the points or
+# an empty result, these return it, or all points). tests/autograder/test_selfcheck.py compares
+# them with nbgrader's own functions.
 def _nbgrader(cell: nbformat.NotebookNode) -> dict:
     return cell.metadata.get("nbgrader", {})
 
