@@ -129,6 +129,14 @@ def test_check_runs_a_released_lab_in_a_fresh_environment_without_nbgrader(wheel
     no_nbgrader = subprocess.run([str(python), "-c", "import nbgrader"],
                                  capture_output=True, text=True)
     assert no_nbgrader.returncode == 1 and "No module named 'nbgrader'" in no_nbgrader.stderr
+    # Every module of the checks (every lab's) imports there, without nbgrader.
+    every_check = subprocess.run([str(python), "-c", (
+        "import importlib, pkgutil, autograder.checks as c\n"
+        "names = [m.name for m in pkgutil.walk_packages(c.__path__, 'autograder.checks.')]\n"
+        "[importlib.import_module(n) for n in names]\nprint(len(names))")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert every_check.returncode == 0, every_check.stderr[-3000:]
+    assert int(every_check.stdout) >= 20
 
     course = GradedCourse.generate(tmp_path, LAB)
     stub = tmp_path / "student" / f"{LAB}.ipynb"
