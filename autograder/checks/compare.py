@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .shown import distinct, show, side_by_side
+
 # Larger results are described (kind, shape, dtype) but their values are not kept: no lab's
 # expected output comes near this, and a record must stay small.
 MAX_RECORDED = 100_000
@@ -109,61 +111,6 @@ class Verdict:
 PASS = Verdict(True)
 
 
-SHOWN_WHOLE = 30
-"""Arrays of more entries are summarised: their first and last rows and columns only."""
-
-
-def _show(a: np.ndarray, indent: int = 14) -> str:
-    return np.array2string(np.asarray(a), precision=4, suppress_small=True, threshold=SHOWN_WHOLE,
-                           edgeitems=2, max_line_width=88).replace("\n", "\n" + " " * indent)
-
-
-def _side_by_side(expected: np.ndarray, got: Output, rtol: float = 0.0,
-                  atol: float = 0.0) -> tuple[str, ...]:
-    lines = [f"expected:     {_show(expected)}"]
-    if got.values is not None:
-        lines.append(f"got:          {_show(got.values)}")
-        lines += _first_difference(np.asarray(expected), got.values, rtol, atol)
-    return tuple(lines)
-
-
-def _window(index: tuple[int, ...], shape: tuple[int, ...]) -> tuple[tuple, str]:
-    """The entries around ``index``: its own position on the leading axes, one entry either
-    side on the last two; and that selection written as a student would index it."""
-    where, text = [], []
-    for axis, (i, n) in enumerate(zip(index, shape, strict=True)):
-        if axis < len(shape) - 2:
-            where.append(i)
-            text.append(str(i))
-        else:
-            lo, hi = max(0, i - 1), min(n, i + 2)
-            where.append(slice(lo, hi))
-            text.append(f"{lo}:{hi}")
-    return tuple(where), ", ".join(text)
-
-
-def _first_difference(expected: np.ndarray, got: np.ndarray, rtol: float,
-                      atol: float) -> list[str]:
-    """Where a summary too long to print whole (its middle elided) hides the difference: the
-    first entry of ``got`` not within ``atol + rtol * |expected|`` of ``expected``, with the
-    entries around it in both. Nothing when the whole arrays were printed, the shapes differ
-    or every entry is close."""
-    if (got.shape != expected.shape or expected.size <= SHOWN_WHOLE
-            or expected.dtype.kind not in "biuf" or got.dtype.kind not in "biuf"):
-        return []
-    far = ~np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
-    if not far.any():
-        return []
-    at = tuple(int(i) for i in np.argwhere(far)[0])
-    where, text = _window(at, expected.shape)
-    shown = _distinct(float(expected[at]), float(got[at]))
-    width = len(f"expected[{text}]: ")
-    return [f"differs at:   {int(far.sum())} of {far.size} entries, the first at index {at}: "
-            f"expected {shown[0]}, got {shown[1]}",
-            f"{f'expected[{text}]:':<{width}}{_show(expected[where], width)}",
-            f"{f'got[{text}]:':<{width}}{_show(got[where], width)}"]
-
-
 def type_problem(got: Output, wanted: str) -> str:
     """The problem of a result of the wrong type, with what to return instead (``wanted``)."""
     if got.kind == "none":
@@ -194,15 +141,6 @@ def values_note(expected: Any, got: Output, rtol: float, atol: float) -> str:
     return ""
 
 
-def _distinct(expected: float, got: float) -> tuple[str, str]:
-    """Both numbers with 6 significant digits, or more where 6 would print them alike."""
-    for digits in (6, 10, 14):
-        shown = f"{expected:.{digits}g}", f"{got:.{digits}g}"
-        if shown[0] != shown[1]:
-            break
-    return shown
-
-
 @dataclass(frozen=True)
 class ArrayResult:
     """The result must be a plain ``np.ndarray`` of the expected shape and dtype, finite, and
@@ -226,21 +164,21 @@ class ArrayResult:
                 wanted += " (np.array(result))"
             right = values_note(expected, got, self.rtol, self.atol)
             return Verdict(False, type_problem(got, wanted) + right,
-                           _side_by_side(expected, got, self.rtol, self.atol))
+                           side_by_side(expected, got.values, self.rtol, self.atol))
         if got.shape != expected.shape:
-            lines = _side_by_side(expected, got) + ("max error:    n/a (the shapes differ)",)
+            lines = side_by_side(expected, got.values) + ("max error:    n/a (the shapes differ)",)
             return Verdict(False, f"shape {got.shape}, expected {expected.shape}", lines)
         if got.dtype != str(expected.dtype):
             right = values_note(expected, got, self.rtol, self.atol)
             return Verdict(False, f"dtype {got.dtype}, expected {expected.dtype}{right}",
-                           _side_by_side(expected, got, self.rtol, self.atol))
+                           side_by_side(expected, got.values, self.rtol, self.atol))
         if got.values is None:
             return Verdict(False, f"{got.dtype} values that could not be recorded")
         bad = ~np.isfinite(got.values)
         if bad.any():
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             return Verdict(False, f"contains NaN or infinity (first at index {where})",
-                           _side_by_side(expected, got, self.rtol, self.atol))
+                           side_by_side(expected, got.values, self.rtol, self.atol))
         close = np.isclose(got.values, expected, rtol=self.rtol, atol=self.atol)
         if close.all():
             return PASS
@@ -251,7 +189,7 @@ class ArrayResult:
         lines = []
         for index in np.argwhere(~close)[:4]:
             at = tuple(int(i) for i in index)
-            lines.append("at {}: expected {}, got {}".format(at, *_distinct(expected[at], got[at])))
+            lines.append("at {}: expected {}, got {}".format(at, *distinct(expected[at], got[at])))
         error = np.abs(got.astype(float) - expected)
         worst = tuple(int(i) for i in np.unravel_index(np.argmax(error), error.shape))
         lines.append(f"max error:    {error[worst]:.3g} (|got - expected| at index {worst})")
@@ -311,9 +249,9 @@ class BelowResult:
         return f"a numpy.ndarray of errors{what}, each at least 0 and below {self.threshold:g}"
 
     def _lines(self, expected: np.ndarray, got: Output) -> tuple[str, ...]:
-        lines = [f"reference:    {_show(expected)} (the course's errors, for comparison)"]
+        lines = [f"reference:    {show(expected)} (the course's errors, for comparison)"]
         if got.values is not None:
-            lines.append(f"got:          {_show(got.values)}")
+            lines.append(f"got:          {show(got.values)}")
         return tuple(lines)
 
     def _small(self, got: Output) -> str:
