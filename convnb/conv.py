@@ -7,13 +7,15 @@ channels per group), with padded input ``xpad``::
 
 where ``c0 = g * C/groups`` is the first input channel of the group.
 
-``conv2d_naive`` is that sum written as loops. ``conv2d`` computes the same numbers with "im2col":
-gather every input patch as a row of a matrix (``sliding_windows``), then one matrix product per
-group does all the multiply-adds; ``algo="fft"`` multiplies Fourier transforms instead.
+``conv2d_naive`` is that sum written as loops, the definition. ``conv2d`` computes the same numbers
+fast with one of the algorithms of :mod:`convnb.conv_algos`: ``"direct"`` (shift and accumulate
+over the kernel taps), ``"im2col"`` (every patch as a column of a matrix, then one matrix product)
+or ``"fft"`` (products of Fourier transforms); ``"auto"`` picks one by the layer's shape.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import NamedTuple
 
 from ._checks import (
@@ -25,15 +27,14 @@ from ._checks import (
     resolve_padding,
 )
 from .backend import get_array_module
+from .conv_algos import ALGORITHMS, ALGOS, choose
 from .types import Array, IntOrPair
-from .windows import fold_windows, pad2d, pad2d_backward, sliding_windows
+from .windows import pad2d, pad2d_backward
 
 __all__ = [
     "conv1d", "conv1d_backward", "conv1d_backward_naive", "conv1d_naive",
     "conv2d", "conv2d_backward", "conv2d_backward_naive", "conv2d_naive",
 ]
-
-ALGOS = ("auto", "im2col", "fft")
 
 
 class ConvGeometry(NamedTuple):
@@ -104,98 +105,30 @@ def conv_geometry(fn: str, x: Array, w: Array, b: Array | None, stride: IntOrPai
                         H_out, W_out)
 
 
-# --- im2col: patches as rows of a matrix, one matrix product per group ----------------------------
-#
-# Rows are numbered by output pixel in (H_out, W_out, N) order, the batch innermost, and the patch
-# matrix is stored transposed, (groups, C/groups*KH*KW, H_out*W_out*N): gathering the patches then
-# copies runs of W_out*N contiguous numbers, where a row-by-row gather would copy KW at a time.
-
-def im2col(xpad: Array, g: ConvGeometry) -> Array:
-    """Every receptive field as a row, grouped: the row of output pixel (i, j) of example n holds
-    its patch, ``C/groups*KH*KW`` numbers. A transposed view of a contiguous array.
-
-    Shapes: xpad (N, C, Hp, Wp) -> (groups, H_out*W_out*N, C/groups*KH*KW)
-    """
-    xp = get_array_module(xpad)
-    batch_last = xp.ascontiguousarray(xpad.transpose(1, 2, 3, 0))  # (C, Hp, Wp, N)
-    windows = sliding_windows(batch_last.transpose(0, 3, 1, 2), (g.KH, g.KW), g.stride,
-                              g.dilation, (g.H_out, g.W_out))  # (C, N, H_out, W_out, KH, KW)
-    cols = windows.transpose(0, 4, 5, 2, 3, 1).reshape(g.groups, -1, g.H_out * g.W_out * g.N)
-    return cols.transpose(0, 2, 1)
-
-
-def col2im(rows: Array, g: ConvGeometry) -> Array:
-    """Adjoint of :func:`im2col`: add every row back onto the patch it came from.
-
-    Fastest when ``rows`` is, like :func:`im2col`'s result, the transposed view of a contiguous
-    (groups, C/groups*KH*KW, H_out*W_out*N) array.
-
-    Shapes: rows (groups, H_out*W_out*N, C/groups*KH*KW) -> (N, C, Hp, Wp), a view
-    """
-    xp = get_array_module(rows)
-    G, Cg, Hp, Wp = g.groups, g.C // g.groups, *g.padded_size
-    rows = rows.reshape(G, g.H_out, g.W_out, g.N, Cg, g.KH, g.KW).transpose(0, 4, 3, 1, 2, 5, 6)
-    batch_last = xp.zeros((G, Cg, Hp, Wp, g.N), dtype=rows.dtype)
-    fold_windows(rows, (Hp, Wp), g.stride, g.dilation, out=batch_last.transpose(0, 1, 4, 2, 3))
-    return batch_last.reshape(g.C, Hp, Wp, g.N).transpose(3, 0, 1, 2)
-
-
-def weights_as_matrix(w: Array, groups: int) -> Array:
-    """Shapes: w (F, C/groups, KH, KW) -> (groups, F/groups, C/groups*KH*KW)"""
-    return w.reshape(groups, w.shape[0] // groups, -1)
-
-
-def rows_to_nchw(rows: Array, g: ConvGeometry) -> Array:
-    """Shapes: rows (groups, H_out*W_out*N, F/groups) -> (N, F, H_out, W_out)"""
-    out = rows.reshape(g.groups, g.H_out, g.W_out, g.N, g.F // g.groups)
-    return out.transpose(3, 0, 4, 1, 2).reshape(g.N, g.F, g.H_out, g.W_out)
-
-
-def nchw_to_rows(dout: Array, g: ConvGeometry) -> Array:
-    """A transposed view of a contiguous (groups, F/groups, H_out*W_out*N) array, as in
-    :func:`im2col`.
-
-    Shapes: dout (N, F, H_out, W_out) -> (groups, H_out*W_out*N, F/groups)
-    """
-    xp = get_array_module(dout)
-    cols = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))  # (F, H_out, W_out, N)
-    return cols.reshape(g.groups, g.F // g.groups, -1).transpose(0, 2, 1)
-
-
-def _conv2d_fft(xpad: Array, w: Array, g: ConvGeometry) -> Array:
-    """Cross-correlation by the convolution theorem: corr(x, w) = ifft(fft(x) * conj(fft(w))).
-
-    Shapes: xpad (N, C, Hp, Wp), w (F, C/groups, KH, KW) -> (N, F, H_out, W_out)
-    """
-    xp = get_array_module(xpad, w)
-    G, Cg, Fg = g.groups, g.C // g.groups, g.F // g.groups
-    (dh, dw), (sh, sw) = g.dilation, g.stride
+def _zero_padded(x: Array, g: ConvGeometry, fn: str) -> tuple[Array, ConvGeometry]:
+    """``x`` and ``g`` restated with zero padding only: other padding modes are padded here, so
+    that the algorithms see an unpadded layer; zero padding is left to them (direct never builds
+    it)."""
+    if g.padding_mode == "zeros" or not any(g.pads):
+        return x, g._replace(padding_mode="zeros")
     Hp, Wp = g.padded_size
-    # Dilate the kernel by inserting zeros, then zero-fill it to the input's size.
-    wide = xp.zeros((g.F, Cg, Hp, Wp), dtype=w.dtype)
-    wide[:, :, : dh * (g.KH - 1) + 1 : dh, : dw * (g.KW - 1) + 1 : dw] = w
-    X = xp.fft.rfft2(xpad).reshape(g.N, G, Cg, Hp, Wp // 2 + 1)
-    K = xp.conj(xp.fft.rfft2(wide)).reshape(G, Fg, Cg, Hp, Wp // 2 + 1)
-    spectrum = xp.einsum("ngchw,gfchw->ngfhw", X, K).reshape(g.N, g.F, Hp, Wp // 2 + 1)
-    full = xp.fft.irfft2(spectrum, s=(Hp, Wp))
-    # Positions past the last full placement wrapped around the edge: keep only valid ones.
-    out = full[:, :, : sh * (g.H_out - 1) + 1 : sh, : sw * (g.W_out - 1) + 1 : sw]
-    return out.astype(xpad.dtype, copy=False)
+    xpad = pad2d(x, g.pads, g.padding_mode, fn=fn)
+    return xpad, g._replace(H=Hp, W=Wp, pads=(0, 0, 0, 0), padding_mode="zeros")
+
+
+def algorithm(algo: str, g: ConvGeometry, x: Array, fn: str) -> ModuleType:
+    """The module of :mod:`convnb.conv_algos` that computes ``g`` for ``algo``."""
+    if algo not in ALGOS:
+        raise ValueError(f"{fn}: algo must be one of {ALGOS}, got {algo!r}")
+    if algo == "auto":
+        algo = choose(g, x.dtype, get_array_module(x).__name__)
+    return ALGORITHMS[algo]
 
 
 def _conv2d(x, w, b, stride, padding, dilation, groups, padding_mode, algo, fn):
     g = conv_geometry(fn, x, w, b, stride, padding, dilation, groups, padding_mode)
-    if algo not in ALGOS:
-        raise ValueError(f"{fn}: algo must be one of {ALGOS}, got {algo!r}")
-    xp = get_array_module(x, w, b)
-    xpad = pad2d(x, g.pads, padding_mode, fn=fn)
-    if algo == "fft":
-        out = _conv2d_fft(xpad, w, g)
-    else:
-        # rows = patches @ weights.T, computed transposed so that the long axis stays innermost
-        out_t = xp.matmul(weights_as_matrix(w, g.groups), im2col(xpad, g).transpose(0, 2, 1))
-        out = rows_to_nchw(out_t.transpose(0, 2, 1), g)
-    out = xp.ascontiguousarray(out)  # a new array, so the bias can be added in place
+    x, g = _zero_padded(x, g, fn)
+    out = algorithm(algo, g, x, fn).forward(x, w, g)  # a new array: the bias can go in place
     if b is not None:
         out += b.reshape(1, g.F, 1, 1)
     return out
@@ -216,7 +149,8 @@ def conv2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
     groups : split channels and filters into this many independent groups
         (``groups == C`` with ``w.shape[1] == 1`` is a depthwise convolution).
     padding_mode : ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
-    algo : ``"im2col"`` (the default for ``"auto"``) or ``"fft"``.
+    algo : ``"direct"``, ``"im2col"``, ``"fft"`` (:mod:`convnb.conv_algos`) or ``"auto"``, which
+        picks one by the layer's shape (:func:`convnb.conv_algos.choose.rule`).
 
     Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out), with
     ``H_out = (H + pad_top + pad_bottom - dilation*(KH-1) - 1) // stride + 1`` (likewise W_out).
@@ -225,44 +159,41 @@ def conv2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
 
 
 def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode, fn,
-                     input_grad=True):
+                     input_grad=True, algo="auto"):
     """(dx, dw, db); dx is None when ``input_grad`` is False."""
     g = conv_geometry(fn, x, w, None, stride, padding, dilation, groups, padding_mode)
     check_dout(fn, dout, (g.N, g.F, g.H_out, g.W_out), x)
     xp = get_array_module(dout, x, w)
-    dout_rows = nchw_to_rows(dout, g)                       # (G, Ho*Wo*N, Fg)
-    w_rows = weights_as_matrix(w, g.groups)                  # (G, Fg, Cg*KH*KW)
-    rows = im2col(pad2d(x, g.pads, padding_mode, fn=fn), g)  # (G, Ho*Wo*N, Cg*KH*KW)
-    dw = xp.matmul(dout_rows.transpose(0, 2, 1), rows).reshape(w.shape)
+    xpad, g_zero = _zero_padded(x, g, fn)
+    method = algorithm(algo, g_zero, x, fn)  # the forward pass's choice, for dw and dx alike
+    dw = method.weight_grad(dout, xpad, g_zero)
     db = dout.sum(axis=(0, 2, 3))
     if not input_grad:
         return None, dw, db
-    del rows  # drows, of the same size, can take its memory (fresh memory costs page faults)
-    # dout_rows @ w_rows, computed as the transpose of its transpose: col2im's fast layout.
-    drows = xp.matmul(w_rows.transpose(0, 2, 1), dout_rows.transpose(0, 2, 1)).transpose(0, 2, 1)
-    dxpad = col2im(drows, g)
-    dx = pad2d_backward(dxpad, (g.H, g.W), g.pads, padding_mode)
+    dx = method.input_grad(dout, w, g_zero)
+    dx = pad2d_backward(dx, (g.H, g.W), g.pads if xpad is not x else (0, 0, 0, 0), padding_mode)
     return xp.ascontiguousarray(dx), dw, db
 
 
 def conv2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
                     padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1,
-                    padding_mode: str = "zeros") -> tuple[Array, Array, Array]:
+                    padding_mode: str = "zeros", algo: str = "auto") -> tuple[Array, Array, Array]:
     """Gradients of :func:`conv2d` given ``dout``, the gradient of the loss w.r.t. its output.
 
     ``dw`` correlates the input patches with ``dout``; ``dx`` sends each ``dout`` entry back through
     the same weights onto the patch it came from (a transposed convolution); ``db`` sums ``dout``.
+    ``algo`` as in :func:`conv2d`; ``"auto"`` makes the forward pass's choice for both gradients.
 
     Shapes: dout (N, F, H_out, W_out), x (N, C, H, W), w (F, C/groups, KH, KW)
     -> dx (N, C, H, W), dw (F, C/groups, KH, KW), db (F,)
     """
     return _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode,
-                            "conv2d_backward")
+                            "conv2d_backward", algo=algo)
 
 
 def conv2d_weight_backward(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
                            padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1,
-                           padding_mode: str = "zeros") -> tuple[Array, Array]:
+                           padding_mode: str = "zeros", algo: str = "auto") -> tuple[Array, Array]:
     """The parameters' part of :func:`conv2d_backward`, for a layer whose input needs no gradient
     (the first layer of a network, whose input is the data): skipping ``dx`` saves a third of the
     work. ``torch.nn.grad.conv2d_weight`` computes the same ``dw``.
@@ -271,7 +202,7 @@ def conv2d_weight_backward(dout: Array, x: Array, w: Array, stride: IntOrPair = 
     -> dw (F, C/groups, KH, KW), db (F,)
     """
     _, dw, db = _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode,
-                                 "conv2d_weight_backward", input_grad=False)
+                                 "conv2d_weight_backward", input_grad=False, algo=algo)
     return dw, db
 
 

@@ -21,9 +21,9 @@ zeros inserted between its pixels, a step of ``1/s``. It is not a deconvolution:
 the shape of ``A``, not its values.
 
 So this module needs no new machinery. The forward pass is exactly the input gradient of
-:func:`~convnb.conv.conv2d` (a matrix product, then ``col2im`` adds each row back onto its patch),
-and its backward pass is a forward ``conv2d`` for ``dx`` (gather a patch of ``dout`` for every
-input pixel: ``im2col``) plus ``conv2d``'s weight-gradient product for ``dw``.
+:func:`~convnb.conv.conv2d`, and its backward pass is a forward ``conv2d`` for ``dx`` (gather a
+patch of ``dout`` for every input pixel) plus ``conv2d``'s weight gradient for ``dw``: each
+algorithm of :mod:`convnb.conv_algos` provides all three, and ``algo`` picks one as in ``conv2d``.
 """
 
 from __future__ import annotations
@@ -31,16 +31,9 @@ from __future__ import annotations
 from ._checks import check_array, check_dout, check_same_dtype, pair
 from .arithmetic import conv_transpose_output_size
 from .backend import get_array_module
-from .conv import (
-    ConvGeometry,
-    col2im,
-    im2col,
-    nchw_to_rows,
-    rows_to_nchw,
-    weights_as_matrix,
-)
+from .conv import ConvGeometry, algorithm
 from .types import Array, IntOrPair
-from .windows import pad2d, pad2d_backward
+from .windows import pad2d
 
 __all__ = [
     "conv_transpose2d", "conv_transpose2d_backward",
@@ -95,11 +88,11 @@ def transpose_geometry(fn: str, x: Array, w: Array, b: Array | None, stride: Int
 
 def conv_transpose2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
                      padding: IntOrPair = 0, output_padding: IntOrPair = 0, groups: int = 1,
-                     dilation: IntOrPair = 1) -> Array:
+                     dilation: IntOrPair = 1, algo: str = "auto") -> Array:
     """2-D transposed convolution, as ``torch.nn.functional.conv_transpose2d``.
 
     Computed as the input gradient of ``conv2d`` with the same weights and options, taking ``x``
-    as that convolution's ``dout``: one matrix product per group, then ``col2im``.
+    as that convolution's ``dout``.
 
     Parameters
     ----------
@@ -111,30 +104,31 @@ def conv_transpose2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPa
     output_padding : int or pair, extra rows/columns at the bottom/right; smaller than the stride
         or the dilation.
     groups : split channels into this many independent groups.
+    algo : as in :func:`~convnb.conv.conv2d`.
 
     Shapes: x (N, C_in, H, W), w (C_in, C_out/groups, KH, KW), b (C_out,)
     -> out (N, C_out, H_out, W_out), with
     ``H_out = (H-1)*stride - 2*padding + dilation*(KH-1) + output_padding + 1`` (likewise W_out).
     """
-    g = transpose_geometry("conv_transpose2d", x, w, b, stride, padding, output_padding, groups,
-                           dilation)
+    fn = "conv_transpose2d"
+    g = transpose_geometry(fn, x, w, b, stride, padding, output_padding, groups, dilation)
     xp = get_array_module(x, w, b)
-    cols = xp.matmul(nchw_to_rows(x, g), weights_as_matrix(w, g.groups))
-    out = pad2d_backward(col2im(cols, g), (g.H, g.W), g.pads)  # crop the padding
+    out = xp.ascontiguousarray(algorithm(algo, g, x, fn).input_grad(x, w, g))
     if b is not None:
-        out = out + b.reshape(1, g.C, 1, 1)
-    return xp.ascontiguousarray(out)
+        out += b.reshape(1, g.C, 1, 1)
+    return out
 
 
 def conv_transpose2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
                               padding: IntOrPair = 0, output_padding: IntOrPair = 0,
-                              groups: int = 1,
-                              dilation: IntOrPair = 1) -> tuple[Array, Array, Array]:
+                              groups: int = 1, dilation: IntOrPair = 1,
+                              algo: str = "auto") -> tuple[Array, Array, Array]:
     """Gradients of :func:`conv_transpose2d` given ``dout``, the gradient w.r.t. its output.
 
     Each input pixel stamped ``w`` onto a patch of the output, so its gradient gathers that patch
     of ``dout`` back through ``w``: ``dx`` is ``conv2d(dout, w)`` (same options). ``dw`` correlates
-    those patches with ``x``, as ``conv2d``'s own ``dw`` does; ``db`` sums ``dout``.
+    those patches with ``x``, as ``conv2d``'s own ``dw`` does; ``db`` sums ``dout``. ``algo`` as
+    in :func:`~convnb.conv.conv2d`.
 
     Shapes: dout (N, C_out, H_out, W_out), x (N, C_in, H, W), w (C_in, C_out/groups, KH, KW)
     -> dx (N, C_in, H, W), dw (C_in, C_out/groups, KH, KW), db (C_out,)
@@ -142,12 +136,10 @@ def conv_transpose2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair
     fn = "conv_transpose2d_backward"
     g = transpose_geometry(fn, x, w, None, stride, padding, output_padding, groups, dilation)
     check_dout(fn, dout, (g.N, g.C, g.H, g.W), x, "(N, C_out, H_out, W_out)")
-    xp = get_array_module(dout, x, w)
-    patches = im2col(pad2d(dout, g.pads), g)          # (G, N*H*W, C_out/G*KH*KW)
-    w_rows = weights_as_matrix(w, g.groups)           # (G, C_in/G, C_out/G*KH*KW)
-    dx = rows_to_nchw(xp.matmul(patches, w_rows.transpose(0, 2, 1)), g)
-    dw = xp.matmul(nchw_to_rows(x, g).transpose(0, 2, 1), patches).reshape(w.shape)
-    return xp.ascontiguousarray(dx), dw, dout.sum(axis=(0, 2, 3))
+    method = algorithm(algo, g, x, fn)
+    dx = method.forward(dout, w, g)         # the convolution's forward pass, on dout
+    dw = method.weight_grad(x, dout, g)     # its weight gradient, with x as its dout
+    return dx, dw, dout.sum(axis=(0, 2, 3))
 
 
 def conv_transpose2d_naive(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,

@@ -1,0 +1,19 @@
+"""The algorithms behind :func:`convnb.conv2d` and its gradients, one module each.
+
+Every module offers the same three functions for a convolution with zero padding (other padding
+modes are padded first by :mod:`convnb.conv`), without bias, checked by its caller:
+
+* ``forward(x, w, g)`` -> out (N, F, H_out, W_out)
+* ``input_grad(dout, w, g)`` -> dx (N, C, H, W), a transposed convolution
+* ``weight_grad(dout, x, g)`` -> dw (F, C/groups, KH, KW)
+
+``g`` is the layer's :class:`~convnb.conv.ConvGeometry`. :mod:`.choose` picks one for ``"auto"``.
+"""
+
+from . import direct, fft, im2col
+from .choose import choose
+
+ALGORITHMS = {"direct": direct, "im2col": im2col, "fft": fft}
+ALGOS = ("auto", *ALGORITHMS)
+
+__all__ = ["ALGORITHMS", "ALGOS", "choose"]

@@ -1,0 +1,144 @@
+"""im2col: every receptive field as a column of a matrix, then one matrix product.
+
+For example ``n`` the patch matrix ``cols[n]``, shaped (groups, C/groups*KH*KW, H_out*W_out), holds
+in column ``(i, j)`` the patch that output pixel ``(i, j)`` reads, rows numbered ``(c, u, v)``.
+Then ``out[n] = w (groups, F/groups, C/groups*KH*KW) @ cols[n]``: one ``matmul`` call does every
+example and every group (no Python loop over groups), and its result is already in
+(N, F, H_out, W_out) order, so nothing is transposed afterwards.
+
+Memory. The patch matrices of a whole batch hold ``KH*KW / (sh*sw)`` times the input (9 times for
+a 3 x 3 "same" layer). They are built for a chunk of examples at a time in one reused buffer of at
+most :data:`SCRATCH_BYTES` (64 MiB), or one example's patches when those alone are larger: the
+extra memory of a forward pass is that buffer plus the zero-padded input. The backward passes
+chunk the same way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..backend import get_array_module
+from ..types import Array
+from ..windows import fold_windows, pad2d, sliding_windows
+
+if TYPE_CHECKING:
+    from ..conv import ConvGeometry
+
+SCRATCH_BYTES = 64 * 2**20  # the largest patch buffer, in bytes (at least one example's patches)
+
+
+def patch_rows(g: ConvGeometry) -> int:
+    """Rows of one group's patch matrix: ``C/groups * KH * KW``."""
+    return g.C // g.groups * g.KH * g.KW
+
+
+def chunks(g: ConvGeometry, itemsize: int) -> list[slice]:
+    """The batch cut into runs of examples whose patches fit in :data:`SCRATCH_BYTES`."""
+    per_example = g.C * g.KH * g.KW * g.H_out * g.W_out * itemsize
+    step = max(1, min(g.N, SCRATCH_BYTES // max(per_example, 1)))
+    return [slice(n0, min(n0 + step, g.N)) for n0 in range(0, g.N, step)]
+
+
+def im2col(xpad: Array, g: ConvGeometry, out: Array | None = None) -> Array:
+    """The patch matrices of the examples in ``xpad``, written into ``out`` if given.
+
+    Shapes: xpad (n, C, Hp, Wp) -> (n, groups, C/groups*KH*KW, H_out*W_out)
+    """
+    xp = get_array_module(xpad)
+    n = xpad.shape[0]
+    windows = sliding_windows(xpad, (g.KH, g.KW), g.stride, g.dilation, (g.H_out, g.W_out))
+    if out is None:
+        out = xp.empty((n, g.groups, patch_rows(g), g.H_out * g.W_out), dtype=xpad.dtype)
+    xp.copyto(out.reshape(n, g.C, g.KH, g.KW, g.H_out, g.W_out),
+              windows.transpose(0, 1, 4, 5, 2, 3))
+    return out
+
+
+def _buffer(xp, g: ConvGeometry, parts: list[slice], dtype) -> Array:
+    rows = parts[0].stop - parts[0].start
+    return xp.empty((rows, g.groups, patch_rows(g), g.H_out * g.W_out), dtype=dtype)
+
+
+def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
+    """Zero-padded convolution without bias, chunk by chunk.
+
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW) -> out (N, F, H_out, W_out)
+    """
+    xp = get_array_module(x, w)
+    xpad = pad2d(x, g.pads)
+    w_rows = w.reshape(g.groups, g.F // g.groups, patch_rows(g))
+    out = xp.empty((g.N, g.groups, g.F // g.groups, g.H_out * g.W_out), dtype=x.dtype)
+    parts = chunks(g, x.dtype.itemsize)
+    buffer = _buffer(xp, g, parts, x.dtype)
+    for part in parts:
+        cols = im2col(xpad[part], g, buffer[: part.stop - part.start])
+        xp.matmul(w_rows, cols, out=out[part])
+    return out.reshape(g.N, g.F, g.H_out, g.W_out)
+
+
+# --- the backward passes: the batch innermost --------------------------------------------------
+#
+# Both gradients are sums over examples and pixels, so here each group's patch matrix is one
+# (C/groups*KH*KW, H_out*W_out*n) matrix with the batch index innermost: gathering the patches and
+# adding them back (col2im) then move runs of W_out*n contiguous numbers, not W_out, and each
+# gradient is one matrix product per group and chunk.
+
+def im2col_batch_last(xpad: Array, g: ConvGeometry) -> Array:
+    """Shapes: xpad (n, C, Hp, Wp) -> (groups, C/groups*KH*KW, H_out*W_out*n), contiguous"""
+    xp = get_array_module(xpad)
+    n = xpad.shape[0]
+    batch_last = xp.ascontiguousarray(xpad.transpose(1, 2, 3, 0))  # (C, Hp, Wp, n)
+    windows = sliding_windows(batch_last.transpose(0, 3, 1, 2), (g.KH, g.KW), g.stride,
+                              g.dilation, (g.H_out, g.W_out))  # (C, n, H_out, W_out, KH, KW)
+    cols = xp.ascontiguousarray(windows.transpose(0, 4, 5, 2, 3, 1))
+    return cols.reshape(g.groups, patch_rows(g), g.H_out * g.W_out * n)
+
+
+def col2im_batch_last(cols: Array, g: ConvGeometry, n: int) -> Array:
+    """Adjoint of :func:`im2col_batch_last`.
+
+    Shapes: cols (groups, C/groups*KH*KW, H_out*W_out*n) -> (n, C, Hp, Wp), a view
+    """
+    xp = get_array_module(cols)
+    Hp, Wp = g.padded_size
+    windows = cols.reshape(g.C, g.KH, g.KW, g.H_out, g.W_out, n).transpose(0, 5, 3, 4, 1, 2)
+    batch_last = xp.zeros((g.C, Hp, Wp, n), dtype=cols.dtype)
+    fold_windows(windows, (Hp, Wp), g.stride, g.dilation, out=batch_last.transpose(0, 3, 1, 2))
+    return batch_last.transpose(3, 0, 1, 2)
+
+
+def _dout_batch_last(xp, dout: Array, g: ConvGeometry) -> Array:
+    """Shapes: dout (n, F, H_out, W_out) -> (groups, F/groups, H_out*W_out*n), contiguous"""
+    rows = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))
+    return rows.reshape(g.groups, g.F // g.groups, -1)
+
+
+def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
+    """``dx`` of the zero-padded convolution: each column of ``w.T @ dout`` added onto its patch
+    (a transposed convolution).
+
+    Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW) -> dx (N, C, H, W)
+    """
+    xp = get_array_module(dout, w)
+    w_cols = w.reshape(g.groups, g.F // g.groups, patch_rows(g)).transpose(0, 2, 1)
+    dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+    top, _, left, _ = g.pads
+    for part in chunks(g, dout.dtype.itemsize):
+        cols = xp.matmul(w_cols, _dout_batch_last(xp, dout[part], g))
+        dxpad = col2im_batch_last(cols, g, part.stop - part.start)
+        dx[part] = dxpad[:, :, top:top + g.H, left:left + g.W]
+    return dx
+
+
+def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
+    """``dw`` of the zero-padded convolution: ``dout`` times the patches, summed over examples.
+
+    Shapes: dout (N, F, H_out, W_out), x (N, C, H, W) -> dw (F, C/groups, KH, KW)
+    """
+    xp = get_array_module(dout, x)
+    xpad = pad2d(x, g.pads)
+    dw = xp.zeros((g.groups, g.F // g.groups, patch_rows(g)), dtype=x.dtype)
+    for part in chunks(g, x.dtype.itemsize):
+        cols = im2col_batch_last(xpad[part], g)
+        dw += xp.matmul(_dout_batch_last(xp, dout[part], g), cols.transpose(0, 2, 1))
+    return dw.reshape(g.F, g.C // g.groups, g.KH, g.KW)
