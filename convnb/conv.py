@@ -27,7 +27,8 @@ from ._checks import (
     resolve_padding,
 )
 from .backend import get_array_module
-from .conv_algos import ALGORITHMS, ALGOS, choose
+from .conv_algos import ALGORITHMS, ALGOS
+from .conv_algos.choose import choose_algo
 from .types import Array, IntOrPair
 from .windows import pad2d, pad2d_backward
 
@@ -121,7 +122,7 @@ def algorithm(algo: str, g: ConvGeometry, x: Array, fn: str) -> ModuleType:
     if algo not in ALGOS:
         raise ValueError(f"{fn}: algo must be one of {ALGOS}, got {algo!r}")
     if algo == "auto":
-        algo = choose(g, x.dtype, get_array_module(x).__name__)
+        algo = choose_algo(g, x.dtype, get_array_module(x).__name__)
     return ALGORITHMS[algo]
 
 

@@ -7,13 +7,13 @@ modes are padded first by :mod:`convnb.conv`), without bias, checked by its call
 * ``input_grad(dout, w, g)`` -> dx (N, C, H, W), a transposed convolution
 * ``weight_grad(dout, x, g)`` -> dw (F, C/groups, KH, KW)
 
-``g`` is the layer's :class:`~convnb.conv.ConvGeometry`. :mod:`.choose` picks one for ``"auto"``.
+``g`` is the layer's :class:`~convnb.conv.ConvGeometry`; :func:`.choose.choose_algo` picks the
+algorithm for ``"auto"``.
 """
 
-from . import direct, fft, im2col
-from .choose import choose
+from . import choose, direct, fft, im2col
 
 ALGORITHMS = {"direct": direct, "im2col": im2col, "fft": fft}
 ALGOS = ("auto", *ALGORITHMS)
 
-__all__ = ["ALGORITHMS", "ALGOS", "choose"]
+__all__ = ["ALGORITHMS", "ALGOS", "choose"]  # choose: the module behind "auto"

@@ -32,6 +32,6 @@ def _cached(g: ConvGeometry, dtype: str, module: str) -> str:
     return rule(g)
 
 
-def choose(g: ConvGeometry, dtype: object, module: str) -> str:
+def choose_algo(g: ConvGeometry, dtype: object, module: str) -> str:
     """:func:`rule`'s answer for ``g``, cached per geometry, dtype and array module name."""
     return _cached(g, str(dtype), module)

@@ -288,7 +288,7 @@ def test_non_contiguous_inputs():
     np.testing.assert_allclose(conv2d(x, w, stride=2), conv2d(x.copy(), w.copy(), stride=2))
 
 
-@pytest.mark.parametrize("algo", ["im2col", "fft"])
+@pytest.mark.parametrize("algo", ["direct", "im2col", "fft"])
 def test_conv2d_runs_on_the_backend_of_its_input(to_backend, host, algo):
     rng = np.random.default_rng(9)
     x, w, b = rng.standard_normal((2, 4, 6, 7)), rng.standard_normal((4, 2, 3, 3)), np.ones(4)
@@ -297,7 +297,7 @@ def test_conv2d_runs_on_the_backend_of_its_input(to_backend, host, algo):
     assert type(out) is type(to_backend(x))
     np.testing.assert_allclose(host(out), conv2d(x, w, b, **kw), rtol=1e-10, atol=1e-10)
     dout = rng.standard_normal(out.shape)
-    grads = conv2d_backward(to_backend(dout), to_backend(x), to_backend(w), **kw)
+    grads = conv2d_backward(to_backend(dout), to_backend(x), to_backend(w), algo=algo, **kw)
     for g, expected in zip(grads, conv2d_backward(dout, x, w, **kw), strict=True):
         assert type(g) is type(to_backend(x))
         np.testing.assert_allclose(host(g), expected, rtol=1e-10, atol=1e-10)

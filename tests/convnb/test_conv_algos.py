@@ -1,0 +1,168 @@
+"""convnb.conv_algos: every algorithm against the loops (float64 tightly, float32 loosely), forward
+and both gradients, for conv2d and conv_transpose2d; chunking; the device double; the patch
+buffer's memory bound, measured in a child process; and the rule behind ``algo="auto"``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from device_double import DeviceArray
+from hypothesis import given, settings
+from strategies import PADDING_MODES, conv2d_cases, transposed_cases
+
+import convnb
+from convnb import conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
+from convnb.conv import conv2d_weight_backward, conv_geometry
+from convnb.conv_algos import choose, depthwise, im2col
+
+ALGOS = ("direct", "im2col", "fft")
+TOLERANCE = {"direct": 1e-10, "im2col": 1e-10, "fft": 1e-9, "auto": 1e-10}
+
+
+def assert_conv2d_matches_the_loops(case, algo, dtype=np.float64):
+    x, w, b, kw = (case[k] for k in ("x", "w", "b", "kwargs"))
+    expected = convnb.conv2d_naive(x, w, b, **kw)
+    dout = np.random.default_rng(2).standard_normal(expected.shape)
+    expected_grads = convnb.conv2d_backward_naive(dout, x, w, **kw)
+    x, w, b, dout_ = (a.astype(dtype) for a in (x, w, b, dout))
+    out = conv2d(x, w, b, algo=algo, **kw)
+    grads = conv2d_backward(dout_, x, w, algo=algo, **kw)
+    weight_grads = conv2d_weight_backward(dout_, x, w, algo=algo, **kw)
+    if dtype == np.float64:
+        tol = {"rtol": TOLERANCE[algo], "atol": TOLERANCE[algo]}
+    else:  # float32 sums of up to a few hundred products of standard normals
+        tol = {"rtol": 1e-4, "atol": 1e-4 * max(1.0, np.abs(expected).max())}
+    for mine, theirs in zip((out, *grads, *weight_grads),
+                            (expected, *expected_grads, *expected_grads[1:]), strict=True):
+        assert mine.dtype == dtype
+        np.testing.assert_allclose(mine, theirs, **tol)
+
+
+@pytest.mark.parametrize("algo", [*ALGOS, "auto"])
+@given(case=conv2d_cases(padding_modes=PADDING_MODES))
+def test_every_algorithm_matches_the_loops_in_float64(algo, case):
+    assert_conv2d_matches_the_loops(case, algo)
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+@settings(max_examples=40)
+@given(case=conv2d_cases(max_batch=3, max_size=12, padding_modes=PADDING_MODES))
+def test_every_algorithm_matches_the_loops_in_float32(algo, case):
+    assert_conv2d_matches_the_loops(case, algo, np.float32)
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+@settings(max_examples=30)
+@given(case=conv2d_cases(max_batch=4, padding_modes=PADDING_MODES))
+def test_chunk_by_chunk_equals_the_loops(algo, case):
+    with pytest.MonkeyPatch.context() as patch:  # bounds of one byte: one example per chunk
+        patch.setattr(im2col, "SCRATCH_BYTES", 1)
+        patch.setattr(depthwise, "CHUNK_BYTES", 1)
+        assert_conv2d_matches_the_loops(case, algo)
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+@settings(max_examples=40)
+@given(case=transposed_cases())
+def test_every_algorithm_computes_conv_transpose2d_as_the_loops(algo, case):
+    x, w, b, dout, kw = (case[k] for k in ("x", "w", "b", "dout", "kwargs"))
+    tol = {"rtol": TOLERANCE[algo], "atol": TOLERANCE[algo]}
+    np.testing.assert_allclose(conv_transpose2d(x, w, b, algo=algo, **kw),
+                               convnb.conv_transpose2d_naive(x, w, b, **kw), **tol)
+    for fast, slow in zip(conv_transpose2d_backward(dout, x, w, algo=algo, **kw),
+                          convnb.conv_transpose2d_backward_naive(dout, x, w, **kw), strict=True):
+        np.testing.assert_allclose(fast, slow, **tol)
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+@pytest.mark.parametrize("kw", [
+    {"groups": 3, "padding": 1},                                 # depthwise
+    {"groups": 3, "stride": 2, "dilation": (1, 2), "padding": 2},  # depthwise, strided
+    {"groups": 1, "stride": (1, 2), "padding": (2, 0)},
+], ids=["depthwise", "depthwise-strided", "dense"])
+def test_every_algorithm_stays_on_the_device(algo, kw):
+    rng = np.random.default_rng(3)
+    x, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal(3)
+    w = rng.standard_normal((3, 3 // kw["groups"], 3, 2))
+    out = conv2d(DeviceArray(x), DeviceArray(w), DeviceArray(b), algo=algo, **kw)
+    assert isinstance(out, DeviceArray)
+    np.testing.assert_allclose(out.get(), convnb.conv2d_naive(x, w, b, **kw), atol=1e-10)
+    dout = rng.standard_normal(out.shape)
+    grads = conv2d_backward(DeviceArray(dout), DeviceArray(x), DeviceArray(w), algo=algo, **kw)
+    for device, host in zip(grads, convnb.conv2d_backward_naive(dout, x, w, **kw), strict=True):
+        assert isinstance(device, DeviceArray)
+        np.testing.assert_allclose(device.get(), host, atol=1e-10)
+
+
+# --- memory ---------------------------------------------------------------------------------------
+
+def test_chunks_cover_the_batch_within_the_bound(monkeypatch):
+    x, w = np.zeros((10, 4, 6, 6), np.float32), np.zeros((2, 4, 3, 3), np.float32)
+    g = conv_geometry("test", x, w, None, 1, 1, 1, 1, "zeros")
+    per_example = 4 * 3 * 3 * 6 * 6 * 4  # C*KH*KW*H_out*W_out numbers of 4 bytes
+    monkeypatch.setattr(im2col, "SCRATCH_BYTES", 3 * per_example + 1)
+    parts = im2col.chunks(g, 4)
+    assert [(p.start, p.stop) for p in parts] == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    monkeypatch.setattr(im2col, "SCRATCH_BYTES", 1)  # less than one example: one at a time
+    assert len(im2col.chunks(g, 4)) == 10
+
+
+def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
+    # The patches of the whole batch alone would take 604 MB (256*64*9*32*32 floats); with the
+    # output (128 MB), the input (64 MB) and its padded copy (76 MB) that would be about 0.9 GB
+    # on top of the interpreter. Measured in a fresh process, whose peak is its own.
+    script = textwrap.dedent("""
+        import numpy as np, resource, convnb
+        x = np.ones((256, 64, 32, 32), np.float32)
+        w = np.ones((128, 64, 3, 3), np.float32)
+        out = convnb.conv2d(x, w, padding=1, algo="im2col")
+        assert out.shape == (256, 128, 32, 32) and out[0, 0, 5, 5] == 64 * 9
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300, check=True)
+    peak_kib = int(result.stdout.split()[-1])  # Linux reports kibibytes
+    assert peak_kib * 1024 < 1.5e9, f"peak RSS {peak_kib / 2**20:.2f} GiB"
+
+
+# --- auto -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("x_shape, w_shape, groups, expected", [
+    ((32, 32, 32, 32), (32, 1, 3, 3), 32, "direct"),   # depthwise
+    ((64, 32, 16, 16), (64, 32, 3, 3), 1, "im2col"),
+    ((2, 4, 8, 8), (8, 1, 3, 3), 4, "im2col"),          # one input channel, two filters per group
+])
+def test_auto_rule(x_shape, w_shape, groups, expected):
+    g = conv_geometry("test", np.zeros(x_shape), np.zeros(w_shape), None, 1, 1, 1, groups,
+                      "zeros")
+    assert choose.rule(g) == expected
+    assert choose.choose_algo(g, np.float32, "numpy") == expected
+
+
+def test_auto_remembers_its_choice_per_shape_and_dtype():
+    x, w = np.ones((1, 2, 5, 5), np.float32), np.ones((3, 2, 3, 3), np.float32)
+    conv2d(x, w)
+    hits = choose._cached.cache_info().hits
+    conv2d(x, w)
+    assert choose._cached.cache_info().hits == hits + 1
+    misses = choose._cached.cache_info().misses
+    conv2d(x.astype(np.float64), w.astype(np.float64))
+    assert choose._cached.cache_info().misses == misses + 1
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, w: conv2d_backward(np.ones((1, 1, 3, 3)), x, w, algo="winograd"),
+    lambda x, w: conv2d_weight_backward(np.ones((1, 1, 3, 3)), x, w, algo="winograd"),
+    lambda x, w: conv_transpose2d(x[:, :1], w, algo="winograd"),
+    lambda x, w: conv_transpose2d_backward(np.ones((1, 1, 7, 7)), x[:, :1], w, algo="winograd"),
+], ids=["conv2d_backward", "conv2d_weight_backward", "conv_transpose2d",
+        "conv_transpose2d_backward"])
+def test_a_bad_algo_is_named(call):
+    x, w = np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"conv\w*: algo must be one of \('auto', 'direct', "
+                                         r"'im2col', 'fft'\), got 'winograd'"):
+        call(x, w)
