@@ -153,39 +153,53 @@ def offset_views(xpad: Array, g: PoolGeometry) -> list[Array]:
     return [xpad[..., rows, cols] for rows in _offset_slices(g, 0) for cols in _offset_slices(g, 1)]
 
 
-def window_sum(xpad: Array, g: PoolGeometry) -> Array:
-    """The sum of every window of the padded input, a row of offsets at a time (separable: KW
-    additions over the columns, then KH over the rows, instead of KH*KW).
+def inside_slices(g: PoolGeometry, axis: int) -> list[tuple[int, slice, slice]]:
+    """For each window offset ``u`` along ``axis`` (rows 0, columns 1) that reaches the input:
+    ``(u, outputs, inputs)``, the outputs whose entry at offset ``u`` lies inside the input and the
+    input rows (columns) those entries are. Padding and ``ceil_mode``'s overhang are left out:
+    they add nothing to a sum, and never hold a gradient's switch."""
+    size, k, s = (g.H, g.W)[axis], g.kernel[axis], g.stride[axis]
+    d, p, out = g.dilation[axis], g.padding[axis], (g.H_out, g.W_out)[axis]
+    pairs = []
+    for u in range(k):  # output i reads input i*s + u*d - p
+        first = max(0, -(-(p - u * d) // s))
+        end = min(out, (size - 1 + p - u * d) // s + 1)
+        if end > first:
+            start = first * s + u * d - p
+            pairs.append((u, slice(first, end), slice(start, start + s * (end - first - 1) + 1, s)))
+    return pairs
 
-    Shapes: xpad (N, C, Hp, Wp) -> (N, C, H_out, W_out), a new array
+
+def window_sum(x: Array, g: PoolGeometry) -> Array:
+    """The sum of every window's entries inside the input, a row of offsets at a time
+    (separable: KW additions over the columns, then KH over the rows, instead of KH*KW).
+
+    Shapes: x (N, C, H, W) -> (N, C, H_out, W_out)
     """
-    first, *others = _offset_slices(g, 1)
-    across = xpad[..., first].copy()  # (N, C, Hp, W_out)
-    for cols in others:
-        across += xpad[..., cols]
-    first, *others = _offset_slices(g, 0)
-    total = across[..., first, :].copy()
-    for rows in others:
-        total += across[..., rows, :]
+    xp = get_array_module(x)
+    across = xp.zeros((g.N, g.C, g.H, g.W_out), dtype=x.dtype)
+    for _, outs, ins in inside_slices(g, 1):
+        across[..., outs] += x[..., ins]
+    total = xp.zeros((g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
+    for _, outs, ins in inside_slices(g, 0):
+        total[..., outs, :] += across[..., ins, :]
     return total
 
 
 def window_sum_adjoint(share: Array, g: PoolGeometry) -> Array:
-    """Adjoint of :func:`window_sum`, cropped to the input: every input position collects the
-    ``share`` of each window it lies in.
+    """Adjoint of :func:`window_sum`: every input position collects the ``share`` of each window
+    it lies in.
 
     Shapes: share (N, C, H_out, W_out) -> (N, C, H, W)
     """
     xp = get_array_module(share)
-    (ph, pw), (eh, ew) = g.padding, g.extra
-    Hp, Wp = g.H + 2 * ph + eh, g.W + 2 * pw + ew
-    across = xp.zeros((g.N, g.C, Hp, g.W_out), dtype=share.dtype)
-    for rows in _offset_slices(g, 0):
-        across[..., rows, :] += share
-    dxpad = xp.zeros((g.N, g.C, Hp, Wp), dtype=share.dtype)
-    for cols in _offset_slices(g, 1):
-        dxpad[..., cols] += across
-    return xp.ascontiguousarray(dxpad[..., ph:ph + g.H, pw:pw + g.W])
+    across = xp.zeros((g.N, g.C, g.H, g.W_out), dtype=share.dtype)
+    for _, outs, ins in inside_slices(g, 0):
+        across[..., ins, :] += share[..., outs, :]
+    dx = xp.zeros((g.N, g.C, g.H, g.W), dtype=share.dtype)
+    for _, outs, ins in inside_slices(g, 1):
+        dx[..., ins] += across[..., outs]
+    return dx
 
 
 def _inside(pos: int, size: int) -> bool:
@@ -323,12 +337,13 @@ def route_to_max(dout: Array, out: Array, offset: Array, g: PoolGeometry) -> Arr
             hit = offset == k
             view[...] = dout * hit if finite else xp.where(hit, dout, 0)
         return dx
-    (ph, pw), (eh, ew) = g.padding, g.extra
-    dxpad = xp.zeros((g.N, g.C, g.H + 2 * ph + eh, g.W + 2 * pw + ew), dtype=dout.dtype)
-    for k, view in enumerate(offset_views(dxpad, g)):  # overlapping windows add up
-        hit = offset == k
-        view += dout * hit if finite else xp.where(hit, dout, 0)
-    return xp.ascontiguousarray(dxpad[..., ph:ph + g.H, pw:pw + g.W])
+    dx = xp.zeros((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+    for u, out_r, in_r in inside_slices(g, 0):  # overlapping windows add up
+        for v, out_c, in_c in inside_slices(g, 1):
+            hit = offset[..., out_r, out_c] == u * g.kernel[1] + v
+            share = dout[..., out_r, out_c]
+            dx[..., in_r, in_c] += share * hit if finite else xp.where(hit, share, 0)
+    return dx
 
 
 def _max_switch_naive(x: Array, g: PoolGeometry, n: int, c: int, i: int,
@@ -423,7 +438,7 @@ def avg_pool2d(x: Array, kernel_size: IntOrPair, stride: IntOrPair | None = None
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
     """
     g = pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    sums = window_sum(pool_pad(x, g, 0.0), g)
+    sums = window_sum(x, g)
     sums /= avg_pool_divisor(g, x, count_include_pad)
     return sums
 
@@ -444,10 +459,10 @@ def avg_pool2d_backward(dout: Array, x: Array, kernel_size: IntOrPair,
 
 def avg_backward(dout: Array, x: Array, g: PoolGeometry, count_include_pad: bool) -> Array:
     """:func:`avg_pool2d_backward` after its checks. Shapes: as there."""
-    xp = get_array_module(dout, x)
     share = dout / avg_pool_divisor(g, x, count_include_pad)
     if not _tiles_the_input(g):
         return window_sum_adjoint(share, g)
+    xp = get_array_module(dout, x)
     dx = xp.empty((g.N, g.C, g.H, g.W), dtype=share.dtype)  # each input in one window at most
     dx[..., g.H_out * g.kernel[0]:, :] = 0  # rows and columns no window reaches
     dx[..., g.W_out * g.kernel[1]:] = 0
