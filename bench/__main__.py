@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 BENCHMARKS = [
+    ["-m", "bench.conv_suite"],
     ["-m", "bench.lenet_epoch", "--threads", "1"],
     ["-m", "bench.lenet_epoch", "--threads", "2"],
     ["bench/grading.py"],

@@ -1,0 +1,78 @@
+"""bench.conv_suite's smoke run: what it writes, and that its ratios and rates follow from its
+times. Nothing here asserts a speed."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# --quick's rows: x (2, 3, 8, 8) * w (4, 3, 3, 3) with padding 1 keeps 8x8, so one forward does
+# 2 * N * F * H_out * W_out * C * KH * KW flops; pooling 2x2 windows with stride 2.
+TINY_FORWARD_FLOPS = 2 * 2 * 4 * 8 * 8 * 3 * 3 * 3
+EXPECTED_ROWS = {
+    ("tiny", "forward", "float32"), ("tiny", "backward", "float32"),
+    ("tiny", "forward", "float64"), ("tiny", "backward", "float64"),
+    ("max-tiny", "forward+backward", "float32"), ("avg-tiny", "forward+backward", "float32"),
+}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> tuple[dict, Path, str]:
+    pytest.importorskip("torch", reason="the suite times PyTorch: install the 'bench' extra")
+    out = tmp_path_factory.mktemp("results")
+    run = subprocess.run([sys.executable, "-m", "bench.conv_suite", "--quick", "--threads", "1",
+                          "--out", str(out)], cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert len(written) == 2, written
+    report = json.loads((out / written[0]).read_text())
+    return report, out, run.stdout
+
+
+def test_quick_run_writes_dated_json_and_png(quick_run):
+    report, out, _ = quick_run
+    stem = f"{report['date']}-conv-suite-quick"
+    assert sorted(p.name for p in out.iterdir()) == [f"{stem}.json", f"{stem}.png"]
+    assert (out / f"{stem}.png").read_bytes()[:8] == PNG_SIGNATURE
+    machine = report["machine"]
+    assert machine["threads"] == 1
+    assert machine["cpu"] and machine["numpy"] and machine["torch"] and machine["python"]
+    assert report["algo"] == "auto" and report["quick"] is True and report["gpu"] is None
+    assert set(report["gemm_gflops"]) == {"float32", "float64"}
+    assert all(rate > 0 for rate in report["gemm_gflops"].values())
+
+
+def test_quick_run_has_one_row_per_shape_pass_and_dtype(quick_run):
+    report, _, _ = quick_run
+    assert {(r["name"], r["pass"], r["dtype"]) for r in report["rows"]} == EXPECTED_ROWS
+    assert len(report["rows"]) == len(EXPECTED_ROWS)
+
+
+def test_ratios_and_rates_follow_from_the_reported_times(quick_run):
+    report, _, stdout = quick_run
+    for r in report["rows"]:
+        assert len(r["runs"]["convnb"]) == len(r["runs"]["torch"]) == report["repeats"]
+        assert r["convnb_s"] == statistics.median(r["runs"]["convnb"])
+        assert r["torch_s"] == statistics.median(r["runs"]["torch"])
+        assert r["ratio"] == pytest.approx(r["convnb_s"] / r["torch_s"], rel=1e-12)
+        if r["kind"] == "conv":
+            flops = TINY_FORWARD_FLOPS * (1 if r["pass"] == "forward" else 2)
+            assert r["convnb_gflops"] == pytest.approx(flops / r["convnb_s"] / 1e9, rel=1e-12)
+        else:
+            assert r["convnb_gflops"] is None
+        printed = f"| {r['name']:13} | {r['pass']:16} | {r['dtype']:7} |"
+        line = next(line for line in stdout.splitlines() if line.startswith(printed))
+        assert f"| {r['ratio']:6.2f} |" in line
+    for key, s in report["summary"].items():
+        ratios = [r["ratio"] for r in report["rows"] if f"{r['pass']} {r['dtype']}" == key]
+        assert s["median"] == pytest.approx(statistics.median(ratios), rel=1e-12)
+        assert s["worst"] == max(ratios)
