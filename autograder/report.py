@@ -34,14 +34,15 @@ STYLE = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1
 
 
 def _scores(course: Course, lab: str, students: list[str]) -> tuple[dict, dict, float]:
-    """Per student (score, max) and per grade id each student's (score, max), from the
-    gradebook."""
+    """Per student (score after any late penalty, max) and per grade id each student's
+    (score, max), from the gradebook."""
     totals, questions, max_score = {}, {}, 0.0
     with course.gradebook() as gb:
         max_score = gb.find_assignment(lab).max_score
         for student in students:
             submission = gb.find_submission(lab, student)
-            totals[student] = (submission.score, submission.max_score)
+            penalty = submission.late_submission_penalty or 0.0
+            totals[student] = (submission.score - penalty, submission.max_score)
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
                     key = grade.name if len(submission.notebooks) == 1 else \
@@ -108,8 +109,9 @@ def write_report(course: Course, lab: str, status: dict[str, dict], *, seconds: 
     out = [f"# {lab}: grading report", "",
            f"Written {now} on {platform.node()}: this run graded {graded_now} submission(s) "
            f"in {seconds:.1f} s with {jobs} worker(s). The numbers cover every submission "
-           "graded so far, each as last graded, with any score a grader changed in formgrader.",
-           ""]
+           "graded so far, each as last graded, with any score a grader changed in formgrader. "
+           "Scores are after late penalties (as in the CSV's `score`); the points per question "
+           "are before them.", ""]
     scores = [score for score, _ in totals.values()]
     summary = [["submissions", len(status)], ["graded", len(graded)],
                ["failed to run", len(failed)], ["points available", f"{max_score:g}"]]

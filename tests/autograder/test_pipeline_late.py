@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
+import statistics
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,6 +123,15 @@ def test_the_report_lists_the_late_submissions(labs):
     assert "| s002 | 2026-03-03 09:00 UTC | 1 d 10 h 1 min | 1 | 4 of 5 |" in late
     assert "| s003 | 2026-03-01 23:30 UTC | 31 min | 0.2 | 1.8 of 5 |" in late
     assert "s001" not in late
+
+
+def test_the_reports_scores_are_after_the_penalties(labs):
+    """The summary's mean and range are the CSV's scores, after penalties."""
+    report = (labs / "reports" / f"{LAB}.md").read_text()
+    final = {s: points - penalty(points, seconds_late(s))
+             for s, (_, _, _, points) in SUBMISSIONS.items()}
+    assert f"| mean | {statistics.mean(final.values()):.2f} |" in report
+    assert f"| min / max | {min(final.values()):g} / {max(final.values()):g} |" in report
 
 
 def test_a_penalty_follows_a_score_lowered_after_autograde(labs):
