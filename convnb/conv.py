@@ -117,12 +117,13 @@ def _zero_padded(x: Array, g: ConvGeometry, fn: str) -> tuple[Array, ConvGeometr
     return xpad, g._replace(H=Hp, W=Wp, pads=(0, 0, 0, 0), padding_mode="zeros")
 
 
-def algorithm(algo: str, g: ConvGeometry, x: Array, fn: str) -> ModuleType:
-    """The module of :mod:`convnb.conv_algos` that computes ``g`` for ``algo``."""
+def algorithm(algo: str, g: ConvGeometry, x: Array, fn: str, backward: bool = False) -> ModuleType:
+    """The module of :mod:`convnb.conv_algos` that computes ``g`` for ``algo`` (``"auto"``: the
+    choice for the forward pass, or for both gradients if ``backward``)."""
     if algo not in ALGOS:
         raise ValueError(f"{fn}: algo must be one of {ALGOS}, got {algo!r}")
     if algo == "auto":
-        algo = choose_algo(g, x.dtype, get_array_module(x).__name__)
+        algo = choose_algo(g, x.dtype, get_array_module(x).__name__, backward)
     return ALGORITHMS[algo]
 
 
@@ -166,7 +167,7 @@ def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode
     check_dout(fn, dout, (g.N, g.F, g.H_out, g.W_out), x)
     xp = get_array_module(dout, x, w)
     xpad, g_zero = _zero_padded(x, g, fn)
-    method = algorithm(algo, g_zero, x, fn)  # the forward pass's choice, for dw and dx alike
+    method = algorithm(algo, g_zero, x, fn, backward=True)  # one choice for dw and dx
     dw = method.weight_grad(dout, xpad, g_zero)
     db = dout.sum(axis=(0, 2, 3))
     if not input_grad:
@@ -183,7 +184,8 @@ def conv2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair = 1,
 
     ``dw`` correlates the input patches with ``dout``; ``dx`` sends each ``dout`` entry back through
     the same weights onto the patch it came from (a transposed convolution); ``db`` sums ``dout``.
-    ``algo`` as in :func:`conv2d`; ``"auto"`` makes the forward pass's choice for both gradients.
+    ``algo`` as in :func:`conv2d`; ``"auto"`` makes one choice for both gradients, which may differ
+    from the forward pass's (:func:`convnb.conv_algos.choose.rule`).
 
     Shapes: dout (N, F, H_out, W_out), x (N, C, H, W), w (F, C/groups, KH, KW)
     -> dx (N, C, H, W), dw (F, C/groups, KH, KW), db (F,)

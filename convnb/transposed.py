@@ -23,7 +23,8 @@ the shape of ``A``, not its values.
 So this module needs no new machinery. The forward pass is exactly the input gradient of
 :func:`~convnb.conv.conv2d`, and its backward pass is a forward ``conv2d`` for ``dx`` (gather a
 patch of ``dout`` for every input pixel) plus ``conv2d``'s weight gradient for ``dw``: each
-algorithm of :mod:`convnb.conv_algos` provides all three, and ``algo`` picks one as in ``conv2d``.
+algorithm of :mod:`convnb.conv_algos` provides all three, and ``algo`` picks one as in ``conv2d``
+(``"auto"`` makes the choice of ``conv2d``'s backward pass, in both directions).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def conv_transpose2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPa
     fn = "conv_transpose2d"
     g = transpose_geometry(fn, x, w, b, stride, padding, output_padding, groups, dilation)
     xp = get_array_module(x, w, b)
-    out = xp.ascontiguousarray(algorithm(algo, g, x, fn).input_grad(x, w, g))
+    out = xp.ascontiguousarray(algorithm(algo, g, x, fn, backward=True).input_grad(x, w, g))
     if b is not None:
         out += b.reshape(1, g.C, 1, 1)
     return out
@@ -136,7 +137,7 @@ def conv_transpose2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair
     fn = "conv_transpose2d_backward"
     g = transpose_geometry(fn, x, w, None, stride, padding, output_padding, groups, dilation)
     check_dout(fn, dout, (g.N, g.C, g.H, g.W), x, "(N, C_out, H_out, W_out)")
-    method = algorithm(algo, g, x, fn)
+    method = algorithm(algo, g, x, fn, backward=True)
     dx = method.forward(dout, w, g)         # the convolution's forward pass, on dout
     dw = method.weight_grad(x, dout, g)     # its weight gradient, with x as its dout
     return dx, dw, dout.sum(axis=(0, 2, 3))

@@ -15,23 +15,42 @@ if TYPE_CHECKING:
     from ..conv import ConvGeometry
 
 
-def rule(g: ConvGeometry) -> str:
-    """The algorithm for a layer of geometry ``g``.
+def rule(g: ConvGeometry, backward: bool = False) -> str:
+    """The algorithm for a layer of geometry ``g``, for its forward pass or (``backward``) for
+    both of its gradients.
 
-    * ``"direct"`` when each group has one input channel and one filter (depthwise layers): one
-      multiply-add per tap, where im2col would run ``N*groups`` matrix products of one row.
-    * ``"im2col"`` otherwise: one matrix product per example does nearly all the work.
+    * Depthwise layers (one input channel and one filter per group): ``"direct"``, one
+      multiply-add per tap, where im2col would run ``N*groups`` matrix products of one row
+      (bench row "depthwise", 1 thread: forward 3.1 ms against 8.4 ms, backward 6.6 against 30).
+    * Forward passes otherwise: ``"im2col"``: one matrix product per example does nearly all the
+      work; direct's per-tap products over ``C/groups`` channels are slower on every other row
+      of the bench suite (by 1.1x on "dilated" to 20x on "mnist-c1", one input channel).
+    * Backward passes at stride 1 with dilation, or with kernels of 5 x 5 or more and at least 4
+      channels per group: ``"direct"``. Adding im2col's columns back (col2im) moves runs of only
+      ``W_out`` numbers per tap; direct was faster on "lenet-c2" (5.6 ms against 8.8) and
+      "dilated" (1.9 against 3.0), and about as fast on "mid" and "deep".
+    * Other backward passes: ``"im2col"`` (few channels: "cifar-stem" 9.6 ms against 26,
+      "mnist-c1" 6.6 against 13; stride 2: "stem-7x7" 7.8 against 11).
+
+    The timings (float32, 2-core AMD EPYC, NumPy with OpenBLAS on 1 thread, 2026-11-27) are of
+    this project's bench suite, see ``DESIGN.md``; the FFT was slower on all of them (kernels of
+    3 x 3 to 7 x 7), so ``"auto"`` never picks it.
     """
     if g.C == g.groups and g.F == g.groups:
         return "direct"
+    if backward and g.stride == (1, 1):
+        per_group = g.C // g.groups
+        if g.dilation != (1, 1) or (g.KH * g.KW >= 25 and per_group >= 4):
+            return "direct"
     return "im2col"
 
 
 @lru_cache(maxsize=4096)
-def _cached(g: ConvGeometry, dtype: str, module: str) -> str:
-    return rule(g)
+def _cached(g: ConvGeometry, dtype: str, module: str, backward: bool) -> str:
+    return rule(g, backward)
 
 
-def choose_algo(g: ConvGeometry, dtype: object, module: str) -> str:
-    """:func:`rule`'s answer for ``g``, cached per geometry, dtype and array module name."""
-    return _cached(g, str(dtype), module)
+def choose_algo(g: ConvGeometry, dtype: object, module: str, backward: bool = False) -> str:
+    """:func:`rule`'s answer for ``g``, cached per geometry, dtype, array module name and
+    direction."""
+    return _cached(g, str(dtype), module, backward)

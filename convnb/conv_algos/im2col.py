@@ -76,40 +76,35 @@ def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
     return out.reshape(g.N, g.F, g.H_out, g.W_out)
 
 
-# --- the backward passes: the batch innermost --------------------------------------------------
+# --- the backward passes: examples second ------------------------------------------------------
 #
-# Both gradients are sums over examples and pixels, so here each group's patch matrix is one
-# (C/groups*KH*KW, H_out*W_out*n) matrix with the batch index innermost: gathering the patches and
-# adding them back (col2im) then move runs of W_out*n contiguous numbers, not W_out, and each
-# gradient is one matrix product per group and chunk.
+# Both gradients are sums over examples and pixels, so here each group's patches form one
+# (C/groups*KH*KW, n*H_out*W_out) matrix, and each gradient is one matrix product per group and
+# chunk. Moving the examples' axis behind the channels' copies runs of H_out*W_out numbers.
 
-def im2col_batch_last(xpad: Array, g: ConvGeometry) -> Array:
-    """Shapes: xpad (n, C, Hp, Wp) -> (groups, C/groups*KH*KW, H_out*W_out*n), contiguous"""
+def im2col_by_channel(xpad: Array, g: ConvGeometry) -> Array:
+    """Shapes: xpad (n, C, Hp, Wp) -> (groups, C/groups*KH*KW, n*H_out*W_out), contiguous"""
     xp = get_array_module(xpad)
-    n = xpad.shape[0]
-    batch_last = xp.ascontiguousarray(xpad.transpose(1, 2, 3, 0))  # (C, Hp, Wp, n)
-    windows = sliding_windows(batch_last.transpose(0, 3, 1, 2), (g.KH, g.KW), g.stride,
-                              g.dilation, (g.H_out, g.W_out))  # (C, n, H_out, W_out, KH, KW)
-    cols = xp.ascontiguousarray(windows.transpose(0, 4, 5, 2, 3, 1))
-    return cols.reshape(g.groups, patch_rows(g), g.H_out * g.W_out * n)
+    windows = sliding_windows(xpad, (g.KH, g.KW), g.stride, g.dilation, (g.H_out, g.W_out))
+    cols = xp.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3))  # (C, KH, KW, n, Ho, Wo)
+    return cols.reshape(g.groups, patch_rows(g), -1)
 
 
-def col2im_batch_last(cols: Array, g: ConvGeometry, n: int) -> Array:
-    """Adjoint of :func:`im2col_batch_last`.
+def col2im_by_channel(cols: Array, g: ConvGeometry, n: int) -> Array:
+    """Adjoint of :func:`im2col_by_channel`.
 
-    Shapes: cols (groups, C/groups*KH*KW, H_out*W_out*n) -> (n, C, Hp, Wp), a view
+    Shapes: cols (groups, C/groups*KH*KW, n*H_out*W_out) -> (n, C, Hp, Wp), a view
     """
     xp = get_array_module(cols)
-    Hp, Wp = g.padded_size
-    windows = cols.reshape(g.C, g.KH, g.KW, g.H_out, g.W_out, n).transpose(0, 5, 3, 4, 1, 2)
-    batch_last = xp.zeros((g.C, Hp, Wp, n), dtype=cols.dtype)
-    fold_windows(windows, (Hp, Wp), g.stride, g.dilation, out=batch_last.transpose(0, 3, 1, 2))
-    return batch_last.transpose(3, 0, 1, 2)
+    windows = cols.reshape(g.C, g.KH, g.KW, n, g.H_out, g.W_out).transpose(0, 3, 4, 5, 1, 2)
+    by_channel = xp.zeros((g.C, n, *g.padded_size), dtype=cols.dtype)
+    fold_windows(windows, g.padded_size, g.stride, g.dilation, out=by_channel)
+    return by_channel.transpose(1, 0, 2, 3)
 
 
-def _dout_batch_last(xp, dout: Array, g: ConvGeometry) -> Array:
-    """Shapes: dout (n, F, H_out, W_out) -> (groups, F/groups, H_out*W_out*n), contiguous"""
-    rows = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))
+def _dout_by_channel(xp, dout: Array, g: ConvGeometry) -> Array:
+    """Shapes: dout (n, F, H_out, W_out) -> (groups, F/groups, n*H_out*W_out), contiguous"""
+    rows = xp.ascontiguousarray(dout.transpose(1, 0, 2, 3))
     return rows.reshape(g.groups, g.F // g.groups, -1)
 
 
@@ -124,8 +119,8 @@ def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
     dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
     top, _, left, _ = g.pads
     for part in chunks(g, dout.dtype.itemsize):
-        cols = xp.matmul(w_cols, _dout_batch_last(xp, dout[part], g))
-        dxpad = col2im_batch_last(cols, g, part.stop - part.start)
+        cols = xp.matmul(w_cols, _dout_by_channel(xp, dout[part], g))
+        dxpad = col2im_by_channel(cols, g, part.stop - part.start)
         dx[part] = dxpad[:, :, top:top + g.H, left:left + g.W]
     return dx
 
@@ -139,6 +134,6 @@ def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
     xpad = pad2d(x, g.pads)
     dw = xp.zeros((g.groups, g.F // g.groups, patch_rows(g)), dtype=x.dtype)
     for part in chunks(g, x.dtype.itemsize):
-        cols = im2col_batch_last(xpad[part], g)
-        dw += xp.matmul(_dout_batch_last(xp, dout[part], g), cols.transpose(0, 2, 1))
+        cols = im2col_by_channel(xpad[part], g)
+        dw += xp.matmul(_dout_by_channel(xp, dout[part], g), cols.transpose(0, 2, 1))
     return dw.reshape(g.F, g.C // g.groups, g.KH, g.KW)

@@ -131,16 +131,20 @@ def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
 
 # --- auto -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("x_shape, w_shape, groups, expected", [
-    ((32, 32, 32, 32), (32, 1, 3, 3), 32, "direct"),   # depthwise
-    ((64, 32, 16, 16), (64, 32, 3, 3), 1, "im2col"),
-    ((2, 4, 8, 8), (8, 1, 3, 3), 4, "im2col"),          # one input channel, two filters per group
+@pytest.mark.parametrize("x_shape, w_shape, kw, forward, backward", [
+    ((32, 32, 32, 32), (32, 1, 3, 3), {"groups": 32}, "direct", "direct"),  # depthwise
+    ((64, 32, 16, 16), (64, 32, 3, 3), {}, "im2col", "im2col"),
+    ((2, 4, 8, 8), (8, 1, 3, 3), {"groups": 4}, "im2col", "im2col"),  # two filters per group
+    ((128, 6, 14, 14), (16, 6, 5, 5), {}, "im2col", "direct"),          # 5 x 5, 6 channels
+    ((128, 3, 14, 14), (16, 3, 5, 5), {}, "im2col", "im2col"),          # 5 x 5, 3 channels
+    ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2}, "im2col", "direct"),
+    ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "stride": 2}, "im2col", "im2col"),
 ])
-def test_auto_rule(x_shape, w_shape, groups, expected):
-    g = conv_geometry("test", np.zeros(x_shape), np.zeros(w_shape), None, 1, 1, 1, groups,
-                      "zeros")
-    assert choose.rule(g) == expected
-    assert choose.choose_algo(g, np.float32, "numpy") == expected
+def test_auto_rule(x_shape, w_shape, kw, forward, backward):
+    g = conv_geometry("test", np.zeros(x_shape), np.zeros(w_shape), None, kw.get("stride", 1),
+                      0, kw.get("dilation", 1), kw.get("groups", 1), "zeros")
+    assert (choose.rule(g), choose.rule(g, backward=True)) == (forward, backward)
+    assert choose.choose_algo(g, np.float32, "numpy", backward=True) == backward
 
 
 def test_auto_remembers_its_choice_per_shape_and_dtype():
