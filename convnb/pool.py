@@ -170,20 +170,46 @@ def inside_slices(g: PoolGeometry, axis: int) -> list[tuple[int, slice, slice]]:
     return pairs
 
 
+def add_up(terms: list[tuple[slice, Array]], shape: tuple[int, ...], axis: int,
+           step: int) -> Array:
+    """The array of ``shape`` that is the sum of ``terms``, pairs ``(where, values)`` adding
+    ``values`` into ``out[..., where]`` along ``axis`` (-1 or -2); each ``where`` is a slice with
+    this ``step``. Each class of positions ``r, r + step, ...`` starts from the sum of the terms
+    that cover it whole (written once, without first writing zeros and adding to them).
+    """
+    xp = get_array_module(terms[0][1]) if terms else np
+    out = xp.empty(shape, dtype=terms[0][1].dtype if terms else float)
+    n = shape[axis]
+
+    def at(where: slice) -> tuple:
+        return (..., where) if axis == -1 else (..., where, slice(None))
+
+    for r in range(step):
+        mine = [(where, values) for where, values in terms if where.start % step == r]
+        whole = [values for where, values in mine if values.shape[axis] == len(range(r, n, step))]
+        cls = at(slice(r, n, step))
+        if len(whole) >= 2:
+            xp.add(whole[0], whole[1], out=out[cls])
+        elif whole:
+            out[cls] = whole[0]
+        else:
+            out[cls] = 0
+        for where, values in mine:
+            if not any(values is w for w in whole[:2]):
+                out[at(where)] += values
+    return out
+
+
 def window_sum(x: Array, g: PoolGeometry) -> Array:
     """The sum of every window's entries inside the input, a row of offsets at a time
     (separable: KW additions over the columns, then KH over the rows, instead of KH*KW).
 
     Shapes: x (N, C, H, W) -> (N, C, H_out, W_out)
     """
-    xp = get_array_module(x)
-    across = xp.zeros((g.N, g.C, g.H, g.W_out), dtype=x.dtype)
-    for _, outs, ins in inside_slices(g, 1):
-        across[..., outs] += x[..., ins]
-    total = xp.zeros((g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
-    for _, outs, ins in inside_slices(g, 0):
-        total[..., outs, :] += across[..., ins, :]
-    return total
+    across = add_up([(outs, x[..., ins]) for _, outs, ins in inside_slices(g, 1)],
+                    (g.N, g.C, g.H, g.W_out), -1, 1)
+    return add_up([(outs, across[..., ins, :]) for _, outs, ins in inside_slices(g, 0)],
+                  (g.N, g.C, g.H_out, g.W_out), -2, 1)
 
 
 def window_sum_adjoint(share: Array, g: PoolGeometry) -> Array:
@@ -192,14 +218,10 @@ def window_sum_adjoint(share: Array, g: PoolGeometry) -> Array:
 
     Shapes: share (N, C, H_out, W_out) -> (N, C, H, W)
     """
-    xp = get_array_module(share)
-    across = xp.zeros((g.N, g.C, g.H, g.W_out), dtype=share.dtype)
-    for _, outs, ins in inside_slices(g, 0):
-        across[..., ins, :] += share[..., outs, :]
-    dx = xp.zeros((g.N, g.C, g.H, g.W), dtype=share.dtype)
-    for _, outs, ins in inside_slices(g, 1):
-        dx[..., ins] += across[..., outs]
-    return dx
+    across = add_up([(ins, share[..., outs, :]) for _, outs, ins in inside_slices(g, 0)],
+                    (g.N, g.C, g.H, g.W_out), -2, g.stride[0])
+    return add_up([(ins, across[..., outs]) for _, outs, ins in inside_slices(g, 1)],
+                  (g.N, g.C, g.H, g.W), -1, g.stride[1])
 
 
 def _inside(pos: int, size: int) -> bool:
@@ -232,13 +254,11 @@ def switches(x: Array, g: PoolGeometry) -> tuple[Array, Array]:
     for k, view in enumerate(views):
         stacked[k] = view
     best = stacked[0].copy()  # a new array even for a 1x1 window
-    for k in range(1, K):
-        xp.maximum(best, stacked[k], out=best)  # NaN wins
     offset = xp.zeros(best.shape, dtype=xp.int8 if K <= 128 else xp.int64)
-    found = xp.zeros(best.shape, dtype=bool)
-    for k in range(1, K):  # the first offset equal to the maximum (none, if the maximum is NaN)
-        found |= stacked[k - 1] == best
-        offset += offset.dtype.type(k) * ((stacked[k] == best) & ~found)
+    for k in range(1, K):  # a strictly larger value moves the switch: the first maximum wins
+        larger = stacked[k] > best
+        offset += larger * (offset.dtype.type(k) - offset)
+        xp.maximum(best, stacked[k], out=best)  # NaN wins
     if bool((best != best).any()):  # a NaN maximum: the last NaN, as PyTorch's loop finds it
         for k in range(K):
             nan = stacked[k] != stacked[k]
@@ -337,13 +357,16 @@ def route_to_max(dout: Array, out: Array, offset: Array, g: PoolGeometry) -> Arr
             hit = offset == k
             view[...] = dout * hit if finite else xp.where(hit, dout, 0)
         return dx
-    dx = xp.zeros((g.N, g.C, g.H, g.W), dtype=dout.dtype)
-    for u, out_r, in_r in inside_slices(g, 0):  # overlapping windows add up
+    rows = []  # overlapping windows add up: the columns of each row offset u, then the rows
+    for u, out_r, in_r in inside_slices(g, 0):
+        cols = []
         for v, out_c, in_c in inside_slices(g, 1):
-            hit = offset[..., out_r, out_c] == u * g.kernel[1] + v
-            share = dout[..., out_r, out_c]
-            dx[..., in_r, in_c] += share * hit if finite else xp.where(hit, share, 0)
-    return dx
+            hit = offset[..., out_c] == u * g.kernel[1] + v
+            part = dout[..., out_c]
+            cols.append((in_c, part * hit if finite else xp.where(hit, part, 0)))
+        across = add_up(cols, (g.N, g.C, g.H_out, g.W), -1, g.stride[1])
+        rows.append((in_r, across[..., out_r, :]))
+    return add_up(rows, (g.N, g.C, g.H, g.W), -2, g.stride[0])
 
 
 def _max_switch_naive(x: Array, g: PoolGeometry, n: int, c: int, i: int,
