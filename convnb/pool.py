@@ -177,8 +177,8 @@ def add_up(terms: list[tuple[slice, Array]], shape: tuple[int, ...], axis: int,
     this ``step``. Each class of positions ``r, r + step, ...`` starts from the sum of the terms
     that cover it whole (written once, without first writing zeros and adding to them).
     """
-    xp = get_array_module(terms[0][1]) if terms else np
-    out = xp.empty(shape, dtype=terms[0][1].dtype if terms else float)
+    xp = get_array_module(terms[0][1])  # every geometry has an offset inside the input
+    out = xp.empty(shape, dtype=terms[0][1].dtype)
     n = shape[axis]
 
     def at(where: slice) -> tuple:
@@ -195,7 +195,7 @@ def add_up(terms: list[tuple[slice, Array]], shape: tuple[int, ...], axis: int,
         else:
             out[cls] = 0
         for where, values in mine:
-            if not any(values is w for w in whole[:2]):
+            if not any(values is first for first in whole[:2]):  # not already in
                 out[at(where)] += values
     return out
 
