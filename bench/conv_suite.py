@@ -13,8 +13,9 @@ also timed against PyTorch on CUDA (cuDNN, TF32 off). Run from the repository ro
     python -m bench.conv_suite [--algo auto|im2col|...] [--threads N] [--quick] [--rows NAME...]
                                [--out DIR]
 
-It prints a table and writes ``DATE-conv-suite.json`` and ``DATE-conv-suite.png`` into ``--out``
-(``bench/results/``). ``--quick`` times one tiny row of each kind, for a smoke test.
+It prints a table and writes ``DATE-conv-suite-threadsN`` ``.json`` (every time), ``.md`` (the
+README's tables) and ``.png`` (the ratios) into ``--out`` (``bench/results/``). ``--quick`` times
+one tiny row of each kind, for a smoke test; ``--rows`` picks rows by name.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import inspect
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -40,7 +42,8 @@ import convnb  # noqa: E402
 import convnb.nn as nn  # noqa: E402
 from bench.lenet_epoch import blas_threads, cpu_model  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
 # Targets of issue 14 (CPU, float32): forward median and worst row, backward median, pooling rows.
 TARGETS = {"forward median": 1.3, "forward worst": 2.5, "backward median": 1.5, "pooling": 2.0}
 
@@ -122,13 +125,30 @@ def gemm_gflops(dtype: str, n: int, repeats: int, sample_s: float) -> float:
     return 2 * n ** 3 / float(np.median(times)) / 1e9
 
 
+def conv_out_shape(row: ConvRow) -> tuple[int, int, int, int]:
+    """(N, F, H_out, W_out), with ``H_out = (H + 2*pad - dilation*(KH-1) - 1) // stride + 1``."""
+    (N, _, H, W), (F, _, KH, KW), o = row.x, row.w, row.options
+    s, p, d = o.get("stride", 1), o.get("padding", 0), o.get("dilation", 1)
+    return (N, F, (H + 2 * p - d * (KH - 1) - 1) // s + 1, (W + 2 * p - d * (KW - 1) - 1) // s + 1)
+
+
 def conv_flops(row: ConvRow) -> int:
     """Multiply-adds of one forward pass, times two."""
-    (N, _, H, W), (F, Cg, KH, KW), o = row.x, row.w, row.options
-    s, p, d = o.get("stride", 1), o.get("padding", 0), o.get("dilation", 1)
-    H_out = (H + 2 * p - d * (KH - 1) - 1) // s + 1
-    W_out = (W + 2 * p - d * (KW - 1) - 1) // s + 1
+    N, F, H_out, W_out = conv_out_shape(row)
+    _, Cg, KH, KW = row.w
     return 2 * N * F * H_out * W_out * Cg * KH * KW
+
+
+def source() -> dict:
+    """The commit measured, and whether convnb/ differed from it (None outside a git checkout)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    try:
+        return {"commit": git("rev-parse", "--short", "HEAD"),
+                "convnb_changed": bool(git("status", "--porcelain", "--", "convnb"))}
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "convnb_changed": None}
 
 
 def accepts_algo(fn: Callable) -> bool:
@@ -142,7 +162,7 @@ def conv_calls(torch, row: ConvRow, dtype: str, algo: str, xp=np, device: str = 
     rng = np.random.default_rng(0)
     x, w = (rng.standard_normal(s).astype(dtype) for s in (row.x, row.w))
     b = rng.standard_normal(row.w[0]).astype(dtype)
-    dout = rng.standard_normal(convnb.conv2d(x, w, b, **row.options).shape).astype(dtype)
+    dout = rng.standard_normal(conv_out_shape(row)).astype(dtype)
     xc, wc, bc, dc = (xp.asarray(a) for a in (x, w, b, dout))
     xt, wt, bt, dt = (torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in (x, w, b, dout))
     o = row.options
@@ -252,7 +272,8 @@ def gpu_rows(torch, conv_rows, pool_rows, algo: str, repeats: int, sample_s: flo
     props = cupy.cuda.runtime.getDeviceProperties(0)
     return {"card": props["name"].decode(), "cupy": cupy.__version__,
             "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(),
-            "cudnn": torch.backends.cudnn.version(), "tf32": False, "rows": results}
+            "cudnn": torch.backends.cudnn.version(), "tf32": False, "rows": results,
+            "summary": summary(results)}
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -273,6 +294,40 @@ def summary(rows: list[dict]) -> dict:
     for r in rows:
         groups.setdefault(f"{r['pass']} {r['dtype']}", []).append(r["ratio"])
     return {key: {"median": float(np.median(v)), "worst": max(v)} for key, v in groups.items()}
+
+
+def markdown(report: dict) -> str:
+    """The tables for the README: convnb/PyTorch per row (convnb's GFLOP/s in brackets), and the
+    pooling rows with their times."""
+    m, gemm, rows = report["machine"], report["gemm_gflops"], report["rows"]
+    passes = [(p, d) for d in ("float32", "float64") for p in ("forward", "backward")]
+    lines = [f"{report['date']}; {m['cpu']}, {m['cores']} cores, threads: {m['threads']} for both "
+             f"libraries; NumPy {m['numpy']}, PyTorch {m['torch']}, Python {m['python']}; "
+             f"`algo=\"{report['algo']}\"`; medians of {report['repeats']}; the machine's matmul: "
+             f"{gemm['float32']:.0f} GFLOP/s float32, {gemm['float64']:.0f} float64; convnb at "
+             f"{report['source']['commit']}"
+             + (" with uncommitted changes" if report["source"]["convnb_changed"] else "") + ".",
+             "",
+             "| row | " + " | ".join(f"{p} {d}" for p, d in passes) + " |",
+             "|---|" + "---|" * len(passes)]
+    conv = {(r["name"], r["pass"], r["dtype"]): r for r in rows if r["kind"] == "conv"}
+    for name in dict.fromkeys(r["name"] for r in rows if r["kind"] == "conv"):
+        cells = [conv[name, p, d] for p, d in passes]
+        lines.append(f"| {name} | " + " | ".join(
+            f"{r['ratio']:.2f} ({r['convnb_gflops']:.3g})" for r in cells) + " |")
+    if conv:
+        lines.append("| median (worst) | " + " | ".join(
+            f"{s['median']:.2f} ({s['worst']:.2f})"
+            for s in (report["summary"][f"{p} {d}"] for p, d in passes)) + " |")
+    lines += ["", "| pooling, forward+backward, float32 | x | convnb ms | PyTorch ms | ratio |",
+              "|---|---|---|---|---|"]
+    for r in rows:
+        if r["kind"] != "conv":
+            options = ", ".join(f"{k}={v}" for k, v in r["options"].items())
+            lines.append(f"| {r['name']} ({options}) | {tuple(r['x'])} | "
+                         f"{1e3 * r['convnb_s']:.2f} | {1e3 * r['torch_s']:.2f} | "
+                         f"{r['ratio']:.2f} |")
+    return "\n".join(lines) + "\n"
 
 
 def plot(rows: list[dict], path: Path, title: str) -> None:
@@ -346,7 +401,8 @@ def main(argv: list[str] | None = None) -> dict:
     rows = cpu_rows(torch, conv_rows, pool_rows, args.algo, repeats, sample_s)
     gpu = None if args.quick else gpu_rows(torch, conv_rows, pool_rows, args.algo, repeats,
                                            sample_s)
-    report = {"date": today, "machine": machine, "algo": args.algo, "quick": args.quick,
+    report = {"date": today, "machine": machine, "source": source(), "algo": args.algo,
+              "quick": args.quick,
               "repeats": repeats, "targets": TARGETS,
               "gemm_gflops": gemm, "gemm_size": n, "rows": rows, "summary": summary(rows),
               "gpu": gpu}
@@ -354,13 +410,14 @@ def main(argv: list[str] | None = None) -> dict:
     for key, s in report["summary"].items():
         print(f"{key:26} median ratio {s['median']:5.2f}, worst {s['worst']:5.2f}")
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"{today}-conv-suite" + ("-quick" if args.quick else "")
-    if args.algo != "auto":
-        stem += f"-{args.algo}"
+    stem = (f"{today}-conv-suite" + ("-quick" if args.quick else "")
+            + ("" if args.algo == "auto" else f"-{args.algo}") + f"-threads{threads}")
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
+    (args.out / f"{stem}.md").write_text(markdown(report))
     plot(rows, args.out / f"{stem}.png",
          f"convnb / PyTorch on the CPU ({machine['cpu']}, {threads} threads, {today})")
-    print(f"\nwrote {args.out / stem}.json and .png")
+    print("\n" + markdown(report))
+    print(f"wrote {args.out / stem}.json, .md and .png")
     return report
 
 

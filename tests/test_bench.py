@@ -32,17 +32,21 @@ def quick_run(tmp_path_factory) -> tuple[dict, Path, str]:
                           "--out", str(out)], cwd=REPO, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr
-    written = sorted(p.name for p in out.iterdir())
-    assert len(written) == 2, written
-    report = json.loads((out / written[0]).read_text())
+    report = json.loads(next(out.glob("*.json")).read_text())
     return report, out, run.stdout
 
 
-def test_quick_run_writes_dated_json_and_png(quick_run):
-    report, out, _ = quick_run
-    stem = f"{report['date']}-conv-suite-quick"
-    assert sorted(p.name for p in out.iterdir()) == [f"{stem}.json", f"{stem}.png"]
+def test_quick_run_writes_dated_json_markdown_and_png(quick_run):
+    report, out, stdout = quick_run
+    stem = f"{report['date']}-conv-suite-quick-threads1"
+    assert sorted(p.name for p in out.iterdir()) == [f"{stem}.{e}" for e in ("json", "md", "png")]
     assert (out / f"{stem}.png").read_bytes()[:8] == PNG_SIGNATURE
+    table = (out / f"{stem}.md").read_text()
+    assert table in stdout
+    tiny = {(r["pass"], r["dtype"]): r for r in report["rows"] if r["name"] == "tiny"}
+    assert "| tiny | " + " | ".join(
+        f"{tiny[p, d]['ratio']:.2f} ({tiny[p, d]['convnb_gflops']:.3g})"
+        for d in ("float32", "float64") for p in ("forward", "backward")) + " |" in table
     machine = report["machine"]
     assert machine["threads"] == 1
     assert machine["cpu"] and machine["numpy"] and machine["torch"] and machine["python"]
