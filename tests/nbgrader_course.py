@@ -200,6 +200,38 @@ def sample_course(root: Path, extra: str = "", release: bool = True) -> Path:
     return labs
 
 
+def lab_course(root: Path, lab: str) -> Path:
+    """``root/labs``: a course with the repository's ``labs/nbgrader_config.py`` and ``lab``'s
+    source notebook, released by ``python -m autograder release``."""
+    from autograder.__main__ import main
+
+    labs = root / "labs"
+    (labs / "source").mkdir(parents=True)
+    shutil.copy(REPO / "labs" / "nbgrader_config.py", labs)
+    shutil.copytree(REPO / "labs" / "source" / lab, labs / "source" / lab)
+    assert main(["--course", str(labs), "release", lab]) == 0
+    return labs
+
+
+def solved(labs: Path, lab: str, edits: Mapping[str, Edit] | None = None
+           ) -> nbformat.NotebookNode:
+    """The released notebook of ``lab`` in the course ``labs`` with every solution cell solved,
+    except as ``edits`` say (:func:`solution_code`)."""
+    codes = solution_code(nbformat.read(labs / "source" / lab / f"{lab}.ipynb", as_version=4),
+                          edits)
+    nb = nbformat.read(labs / "release" / lab / f"{lab}.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.source = codes.get(_grade_id(cell), cell.source)
+    return nb
+
+
+def submit(labs: Path, lab: str, student: str, nb: nbformat.NotebookNode) -> None:
+    """Files ``nb`` as ``student``'s submission of ``lab`` (``submitted/<student>/<lab>/``)."""
+    folder = labs / "submitted" / student / lab
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"{lab}.ipynb")
+
+
 def submit_sample(labs: Path, student: str, nb_or_answers) -> None:
     """Files ``student``'s sample-lab notebook: a notebook, or the released one with the
     solution cells named in a dict of answers replaced (``sample_lab.answer``)."""
@@ -207,6 +239,4 @@ def submit_sample(labs: Path, student: str, nb_or_answers) -> None:
 
     if not isinstance(nb_or_answers, nbformat.NotebookNode):
         nb_or_answers = answer(labs / "release" / LAB / f"{LAB}.ipynb", nb_or_answers)
-    folder = labs / "submitted" / student / LAB
-    folder.mkdir(parents=True)
-    nbformat.write(nb_or_answers, folder / f"{LAB}.ipynb")
+    submit(labs, LAB, student, nb_or_answers)

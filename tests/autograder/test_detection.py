@@ -14,7 +14,6 @@ from __future__ import annotations
 import builtins
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -26,10 +25,9 @@ import pytest
 from lab_suite import hidden_calls, solution, written_by_student
 from lab_table import LABS, lab
 from nbformat.v4 import new_code_cell, new_notebook, new_output
-from nbgrader_course import solution_code
+from nbgrader_course import lab_course, solved, submit
 
 import convnb
-from autograder.__main__ import main
 from autograder.checks import MIME, Check, compare, core, lab01, lab02, lab04, lab07, records
 from autograder.checks.detect import COURSE_RULES, CallTracer, fake_result
 from autograder.course import Course
@@ -437,20 +435,9 @@ FLAG = ("lab01_correlation/hidden_correlate2d: scored 0, flagged by the check: c
 def graded(tmp_path_factory) -> Path:
     """lab01 graded by ``python -m autograder grade`` (sandboxed kernels): the solution, and a
     student whose correlate2d calls convnb."""
-    labs = tmp_path_factory.mktemp("detect") / "labs"
-    (labs / "source").mkdir(parents=True)
-    shutil.copy(REPO / "labs" / "nbgrader_config.py", labs)
-    shutil.copytree(REPO / "labs" / "source" / LAB01, labs / "source" / LAB01)
-    assert main(["--course", str(labs), "release", LAB01]) == 0
-    source = nbformat.read(labs / "source" / LAB01 / f"{LAB01}.ipynb", as_version=4)
+    labs = lab_course(tmp_path_factory.mktemp("detect"), LAB01)
     for student, edits in {"solution": {}, "cheater": {"correlate2d": CHEAT}}.items():
-        codes = solution_code(source, edits)
-        nb = nbformat.read(labs / "release" / LAB01 / f"{LAB01}.ipynb", as_version=4)
-        for cell in nb.cells:
-            cell.source = codes.get(cell.metadata.get("nbgrader", {}).get("grade_id"),
-                                    cell.source)
-        (labs / "submitted" / student / LAB01).mkdir(parents=True)
-        nbformat.write(nb, labs / "submitted" / student / LAB01 / f"{LAB01}.ipynb")
+        submit(labs, LAB01, student, solved(labs, LAB01, edits))
     tmp = labs.parent / "tmp"
     tmp.mkdir()
     proc = subprocess.run([sys.executable, "-m", "autograder", "--course", str(labs), "grade",

@@ -10,11 +10,11 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader_course import lab_course, submit
 
 from autograder.__main__ import main
 from autograder.checks import MIME
@@ -70,18 +70,12 @@ def _hidden_lines() -> list[str]:
 
 @pytest.fixture(scope="module")
 def labs(tmp_path_factory) -> Path:
-    labs = tmp_path_factory.mktemp("course") / "labs"
-    (labs / "source").mkdir(parents=True)
-    shutil.copy(REPO / "labs" / "nbgrader_config.py", labs)
-    shutil.copytree(SOURCE.parent, labs / "source" / LAB)
-    assert main(["--course", str(labs), "release", LAB]) == 0
+    labs = lab_course(tmp_path_factory.mktemp("course"), LAB)
     released = labs / "release" / LAB / f"{LAB}.ipynb"
     for student, nb in {"solution": _submission(released),
                         "blank": nbformat.read(released, as_version=4),
                         "tamper": _submission(released, TAMPER)}.items():
-        folder = labs / "submitted" / student / LAB
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{LAB}.ipynb")
+        submit(labs, LAB, student, nb)
     assert main(["--course", str(labs), "grade", LAB, "--jobs", "2", "--no-progress"]) == 0
     return labs
 

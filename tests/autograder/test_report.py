@@ -12,24 +12,20 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import nbformat
 import pytest
 from bs4 import BeautifulSoup
 from lab_cases.lab01 import STUDENTS, TAMPER, TAMPERED
-from nbgrader_course import solution_code
+from nbgrader_course import lab_course, solved, submit
 
 from autograder.__main__ import main
 from autograder.checks import HINTS
 from autograder.report import histogram
 
-REPO = Path(__file__).resolve().parents[2]
 LAB = "lab01_correlation"
-SOURCE = REPO / "labs" / "source" / LAB / f"{LAB}.ipynb"
 TWICE = "noflip"
 """Submitted by two students: its hints count 2."""
 DOUBLED = ("def correlate1d(x, w):\n    K = len(w)\n"
@@ -43,31 +39,14 @@ def planted() -> dict[str, dict[str, str]]:
     return hints | {f"{TWICE}2": hints[TWICE], "solution": {}, "tamper": {}, "doubled": {}}
 
 
-def _submission(released: nbformat.NotebookNode, edits: dict) -> nbformat.NotebookNode:
-    codes = solution_code(nbformat.read(SOURCE, as_version=4), edits)
-    nb = nbformat.from_dict(json.loads(json.dumps(released)))
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in codes:
-            cell.source = codes[grade_id]
-    return nb
-
-
 @pytest.fixture(scope="module")
 def labs(tmp_path_factory) -> Path:
-    labs = tmp_path_factory.mktemp("report") / "labs"
-    (labs / "source").mkdir(parents=True)
-    shutil.copy(REPO / "labs" / "nbgrader_config.py", labs)
-    shutil.copytree(SOURCE.parent, labs / "source" / LAB)
-    assert main(["--course", str(labs), "release", LAB]) == 0
-    released = nbformat.read(labs / "release" / LAB / f"{LAB}.ipynb", as_version=4)
+    labs = lab_course(tmp_path_factory.mktemp("report"), LAB)
     edits = {student: code for student, (code, _) in STUDENTS.items()}
     edits |= {f"{TWICE}2": edits[TWICE], "solution": {}, "doubled": {"correlate1d": DOUBLED},
               "tamper": {"correlate1d": STUDENTS["flipcorr"][0]["correlate1d"] + "\n" + TAMPER}}
     for student, change in edits.items():
-        folder = labs / "submitted" / student / LAB
-        folder.mkdir(parents=True)
-        nbformat.write(_submission(released, change), folder / f"{LAB}.ipynb")
+        submit(labs, LAB, student, solved(labs, LAB, change))
     assert main(["--course", str(labs), "grade", LAB, "--jobs", "2", "--no-progress"]) == 0
     return labs
 

@@ -23,7 +23,7 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.converters import GenerateAssignment
 from nbgrader.utils import capture_log
-from nbgrader_course import TEST_SECRET, GradedCourse
+from nbgrader_course import TEST_SECRET, GradedCourse, lab_course
 
 from autograder.__main__ import main
 from autograder.calls import check_calls
@@ -58,12 +58,7 @@ def _stored_sources(labs: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
     """A course folder with the repository's configuration, lab01 released by the CLI."""
-    labs = tmp_path_factory.mktemp("course") / "labs"
-    (labs / "source").mkdir(parents=True)
-    shutil.copy(REPO / "labs" / "nbgrader_config.py", labs)
-    shutil.copytree(REPO / "labs" / "source" / LAB, labs / "source" / LAB)
-    assert main(["--course", str(labs), "release", LAB]) == 0
-    return labs
+    return lab_course(tmp_path_factory.mktemp("course"), LAB)
 
 
 def _copy(labs: Path, tmp_path: Path) -> Path:
