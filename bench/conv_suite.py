@@ -345,9 +345,10 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.axvline(1.0, color="black", linewidth=1)
-    for (name, value), style in zip(TARGETS.items(), (":", "--", "-.", (0, (1, 3))), strict=True):
-        ax.axvline(value, color="grey", linestyle=style, linewidth=1,
-                   label=f"target {name} {value}")
+    for (name, value), colour in zip(TARGETS.items(), ("tab:purple", "tab:red", "tab:brown",
+                                                         "tab:olive"), strict=True):
+        ax.axvline(value, color=colour, linestyle="--", linewidth=1,
+                   label=f"target: {name} {value} (float32)")
     ax.set_xlabel("time convnb / PyTorch (log scale; below 1: convnb faster)")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
