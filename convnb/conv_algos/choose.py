@@ -25,12 +25,11 @@ def rule(g: ConvGeometry, backward: bool = False) -> str:
     * Forward passes otherwise: ``"im2col"``: one matrix product per example does nearly all the
       work; direct's per-tap products over ``C/groups`` channels are slower on every other row
       of the bench suite (by 1.1x on "dilated" to 20x on "mnist-c1", one input channel).
-    * Backward passes at stride 1 with dilation, or with kernels of 5 x 5 or more and at least 4
-      channels per group: ``"direct"``. Adding im2col's columns back (col2im) moves runs of only
-      ``W_out`` numbers per tap; direct was faster on "lenet-c2" (5.6 ms against 8.8) and
-      "dilated" (1.9 against 3.0), and about as fast on "mid" and "deep".
-    * Other backward passes: ``"im2col"`` (few channels: "cifar-stem" 9.6 ms against 26,
-      "mnist-c1" 6.6 against 13; stride 2: "stem-7x7" 7.8 against 11).
+    * Backward passes of dilated layers at stride 1: ``"direct"``. With dilation im2col's
+      gathering and adding back of the patches jump between rows; direct was faster on
+      "dilated" (2.0 ms against 3.2).
+    * Other backward passes: ``"im2col"``; direct was 1.2x ("mid") to 2.1x ("cifar-stem", three
+      input channels) slower.
 
     The timings (float32, 2-core AMD EPYC, NumPy with OpenBLAS on 1 thread, 2026-11-27) are of
     this project's bench suite, see ``DESIGN.md``; the FFT was slower on all of them (kernels of
@@ -38,10 +37,8 @@ def rule(g: ConvGeometry, backward: bool = False) -> str:
     """
     if g.C == g.groups and g.F == g.groups:
         return "direct"
-    if backward and g.stride == (1, 1):
-        per_group = g.C // g.groups
-        if g.dilation != (1, 1) or (g.KH * g.KW >= 25 and per_group >= 4):
-            return "direct"
+    if backward and g.stride == (1, 1) and g.dilation != (1, 1):
+        return "direct"
     return "im2col"
 
 

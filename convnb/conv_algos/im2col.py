@@ -76,35 +76,55 @@ def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
     return out.reshape(g.N, g.F, g.H_out, g.W_out)
 
 
-# --- the backward passes: examples second ------------------------------------------------------
+# --- the backward passes: one matrix product per group and chunk --------------------------------
 #
 # Both gradients are sums over examples and pixels, so here each group's patches form one
-# (C/groups*KH*KW, n*H_out*W_out) matrix, and each gradient is one matrix product per group and
-# chunk. Moving the examples' axis behind the channels' copies runs of H_out*W_out numbers.
+# (C/groups*KH*KW, n*H_out*W_out) matrix. Its columns come in one of two orders. Examples second,
+# (n, H_out, W_out): gathering the patches and adding them back (col2im) copy runs of W_out
+# numbers. Batch last, (H_out, W_out, n): runs of W_out*n numbers, after moving the batch axis of
+# the input and of ``dout`` to the end, copies that pay only for narrow outputs.
 
-def im2col_by_channel(xpad: Array, g: ConvGeometry) -> Array:
+BATCH_LAST_BELOW = 16  # output widths below which the gradients put the batch last
+
+
+def _batch_last(g: ConvGeometry) -> bool:
+    return g.W_out < BATCH_LAST_BELOW
+
+
+def patches_for_grads(xpad: Array, g: ConvGeometry) -> Array:
     """Shapes: xpad (n, C, Hp, Wp) -> (groups, C/groups*KH*KW, n*H_out*W_out), contiguous"""
     xp = get_array_module(xpad)
+    if _batch_last(g):
+        xpad = xp.ascontiguousarray(xpad.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
     windows = sliding_windows(xpad, (g.KH, g.KW), g.stride, g.dilation, (g.H_out, g.W_out))
-    cols = xp.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3))  # (C, KH, KW, n, Ho, Wo)
+    order = (1, 4, 5, 2, 3, 0) if _batch_last(g) else (1, 4, 5, 0, 2, 3)
+    cols = xp.ascontiguousarray(windows.transpose(*order))  # (C, KH, KW, columns...)
     return cols.reshape(g.groups, patch_rows(g), -1)
 
 
-def col2im_by_channel(cols: Array, g: ConvGeometry, n: int) -> Array:
-    """Adjoint of :func:`im2col_by_channel`.
+def col2im_for_grads(cols: Array, g: ConvGeometry, n: int) -> Array:
+    """Adjoint of :func:`patches_for_grads`.
 
     Shapes: cols (groups, C/groups*KH*KW, n*H_out*W_out) -> (n, C, Hp, Wp), a view
     """
     xp = get_array_module(cols)
-    windows = cols.reshape(g.C, g.KH, g.KW, n, g.H_out, g.W_out).transpose(0, 3, 4, 5, 1, 2)
-    by_channel = xp.zeros((g.C, n, *g.padded_size), dtype=cols.dtype)
-    fold_windows(windows, g.padded_size, g.stride, g.dilation, out=by_channel)
-    return by_channel.transpose(1, 0, 2, 3)
+    Hp, Wp = g.padded_size
+    if _batch_last(g):
+        windows = cols.reshape(g.C, g.KH, g.KW, g.H_out, g.W_out, n).transpose(0, 5, 3, 4, 1, 2)
+        padded = xp.zeros((g.C, Hp, Wp, n), dtype=cols.dtype).transpose(0, 3, 1, 2)
+    else:
+        windows = cols.reshape(g.C, g.KH, g.KW, n, g.H_out, g.W_out).transpose(0, 3, 4, 5, 1, 2)
+        padded = xp.zeros((g.C, n, Hp, Wp), dtype=cols.dtype)
+    fold_windows(windows, (Hp, Wp), g.stride, g.dilation, out=padded)  # padded: (C, n, Hp, Wp)
+    return padded.transpose(1, 0, 2, 3)
 
 
-def _dout_by_channel(xp, dout: Array, g: ConvGeometry) -> Array:
-    """Shapes: dout (n, F, H_out, W_out) -> (groups, F/groups, n*H_out*W_out), contiguous"""
-    rows = xp.ascontiguousarray(dout.transpose(1, 0, 2, 3))
+def _dout_rows(xp, dout: Array, g: ConvGeometry) -> Array:
+    """``dout`` with its columns in the order of :func:`patches_for_grads`.
+
+    Shapes: dout (n, F, H_out, W_out) -> (groups, F/groups, n*H_out*W_out), contiguous
+    """
+    rows = xp.ascontiguousarray(dout.transpose((1, 2, 3, 0) if _batch_last(g) else (1, 0, 2, 3)))
     return rows.reshape(g.groups, g.F // g.groups, -1)
 
 
@@ -119,8 +139,8 @@ def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
     dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
     top, _, left, _ = g.pads
     for part in chunks(g, dout.dtype.itemsize):
-        cols = xp.matmul(w_cols, _dout_by_channel(xp, dout[part], g))
-        dxpad = col2im_by_channel(cols, g, part.stop - part.start)
+        cols = xp.matmul(w_cols, _dout_rows(xp, dout[part], g))
+        dxpad = col2im_for_grads(cols, g, part.stop - part.start)
         dx[part] = dxpad[:, :, top:top + g.H, left:left + g.W]
     return dx
 
@@ -134,6 +154,6 @@ def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
     xpad = pad2d(x, g.pads)
     dw = xp.zeros((g.groups, g.F // g.groups, patch_rows(g)), dtype=x.dtype)
     for part in chunks(g, x.dtype.itemsize):
-        cols = im2col_by_channel(xpad[part], g)
-        dw += xp.matmul(_dout_by_channel(xp, dout[part], g), cols.transpose(0, 2, 1))
+        cols = patches_for_grads(xpad[part], g)
+        dw += xp.matmul(_dout_rows(xp, dout[part], g), cols.transpose(0, 2, 1))
     return dw.reshape(g.F, g.C // g.groups, g.KH, g.KW)

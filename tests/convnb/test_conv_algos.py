@@ -65,6 +65,16 @@ def test_chunk_by_chunk_equals_the_loops(algo, case):
         assert_conv2d_matches_the_loops(case, algo)
 
 
+@settings(max_examples=50)
+@given(case=conv2d_cases(max_batch=3, padding_modes=PADDING_MODES))
+def test_im2col_gradients_match_the_loops_in_both_column_orders(case):
+    # These small cases have outputs narrower than BATCH_LAST_BELOW: the batch goes last. With
+    # the limit at 0 the examples come second, as for wider outputs.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "BATCH_LAST_BELOW", 0)
+        assert_conv2d_matches_the_loops(case, "im2col")
+
+
 @pytest.mark.parametrize("algo", ALGOS)
 @settings(max_examples=40)
 @given(case=transposed_cases())
@@ -135,8 +145,7 @@ def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
     ((32, 32, 32, 32), (32, 1, 3, 3), {"groups": 32}, "direct", "direct"),  # depthwise
     ((64, 32, 16, 16), (64, 32, 3, 3), {}, "im2col", "im2col"),
     ((2, 4, 8, 8), (8, 1, 3, 3), {"groups": 4}, "im2col", "im2col"),  # two filters per group
-    ((128, 6, 14, 14), (16, 6, 5, 5), {}, "im2col", "direct"),          # 5 x 5, 6 channels
-    ((128, 3, 14, 14), (16, 3, 5, 5), {}, "im2col", "im2col"),          # 5 x 5, 3 channels
+    ((128, 6, 14, 14), (16, 6, 5, 5), {}, "im2col", "im2col"),
     ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2}, "im2col", "direct"),
     ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "stride": 2}, "im2col", "im2col"),
 ])
