@@ -67,6 +67,8 @@ def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
     xp = get_array_module(x, w)
     xpad = pad2d(x, g.pads)
     w_rows = w.reshape(g.groups, g.F // g.groups, patch_rows(g))
+    if _batch_last(g):  # narrow outputs: one product per group and chunk, as the gradients
+        return _forward_batch_last(xp, xpad, w_rows, g)
     out = xp.empty((g.N, g.groups, g.F // g.groups, g.H_out * g.W_out), dtype=x.dtype)
     parts = chunks(g, x.dtype.itemsize)
     buffer = _buffer(xp, g, parts, x.dtype)
@@ -126,6 +128,19 @@ def _dout_rows(xp, dout: Array, g: ConvGeometry) -> Array:
     """
     rows = xp.ascontiguousarray(dout.transpose((1, 2, 3, 0) if _batch_last(g) else (1, 0, 2, 3)))
     return rows.reshape(g.groups, g.F // g.groups, -1)
+
+
+def _forward_batch_last(xp, xpad: Array, w_rows: Array, g: ConvGeometry) -> Array:
+    """:func:`forward` with the columns of :func:`patches_for_grads`, the batch last.
+
+    Shapes: xpad (N, C, Hp, Wp), w_rows (groups, F/groups, C/groups*KH*KW)
+    -> out (N, F, H_out, W_out)
+    """
+    out = xp.empty((g.N, g.F, g.H_out, g.W_out), dtype=xpad.dtype)
+    for part in chunks(g, xpad.dtype.itemsize):
+        products = xp.matmul(w_rows, patches_for_grads(xpad[part], g))
+        out[part] = products.reshape(g.F, g.H_out, g.W_out, -1).transpose(3, 0, 1, 2)
+    return out
 
 
 def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
