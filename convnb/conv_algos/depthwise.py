@@ -8,7 +8,8 @@ input is a contiguous slice of one array, and the tap is one multiply by each ch
 one addition, over runs of ``N*Hp*Wp`` numbers: no matrix product, no patch matrix, no short rows.
 The frame computes every kernel placement on the padded input and the output keeps every
 ``stride``-th; placements near the right and bottom edges read across into the next row or image
-and are among those dropped. The extra memory is a few frame-sized arrays.
+and are among those dropped. The batch is done a chunk of examples at a time, each chunk's frame
+about :data:`CHUNK_BYTES` (1 MiB), so that the few arrays of a chunk stay in the cache.
 """
 
 from __future__ import annotations

@@ -4,11 +4,13 @@ For example ``n`` the patch matrix ``cols[n]``, shaped (groups, C/groups*KH*KW, 
 in column ``(i, j)`` the patch that output pixel ``(i, j)`` reads, rows numbered ``(c, u, v)``.
 Then ``out[n] = w (groups, F/groups, C/groups*KH*KW) @ cols[n]``: one ``matmul`` call does every
 example and every group (no Python loop over groups), and its result is already in
-(N, F, H_out, W_out) order, so nothing is transposed afterwards.
+(N, F, H_out, W_out) order, so nothing is transposed afterwards. Outputs narrower than
+:data:`BATCH_LAST_BELOW` put the columns of all examples side by side instead, the batch
+innermost, as the gradients below do: copying rows of ``W_out`` numbers is slow when they are short.
 
 Memory. The patch matrices of a whole batch hold ``KH*KW / (sh*sw)`` times the input (9 times for
-a 3 x 3 "same" layer). They are built for a chunk of examples at a time in one reused buffer of at
-most :data:`SCRATCH_BYTES` (64 MiB), or one example's patches when those alone are larger: the
+a 3 x 3 "same" layer). They are built for a chunk of examples at a time, at most
+:data:`SCRATCH_BYTES` (64 MiB) of them, or one example's patches when those alone are larger: the
 extra memory of a forward pass is that buffer plus the zero-padded input. The backward passes
 chunk the same way.
 """
