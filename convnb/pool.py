@@ -346,27 +346,38 @@ def route_to_max(dout: Array, out: Array, offset: Array, g: PoolGeometry) -> Arr
     """
     xp = get_array_module(dout, out, offset)
     dout = xp.where(out == -math.inf, 0, dout)
+    if not _tiles_the_input(g):
+        return _add_at_switches(dout, offset, g)
+    dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)  # each input in one window at most
+    dx[..., g.H_out * g.kernel[0]:, :] = 0  # rows and columns no window reaches
+    dx[..., g.W_out * g.kernel[1]:] = 0
     # Multiplying by the 0/1 mask is several times faster than a data-dependent ``where``,
     # but would turn a non-finite dout entry into NaN at the other offsets too.
     finite = bool(xp.isfinite(dout).all())
-    if _tiles_the_input(g):  # each input in one window at most: write, no need to add or crop
-        dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
-        dx[..., g.H_out * g.kernel[0]:, :] = 0  # rows and columns no window reaches
-        dx[..., g.W_out * g.kernel[1]:] = 0
-        for k, view in enumerate(offset_views(dx, g)):
-            hit = offset == k
-            view[...] = dout * hit if finite else xp.where(hit, dout, 0)
-        return dx
-    rows = []  # overlapping windows add up: the columns of each row offset u, then the rows
-    for u, out_r, in_r in inside_slices(g, 0):
-        cols = []
-        for v, out_c, in_c in inside_slices(g, 1):
-            hit = offset[..., out_c] == u * g.kernel[1] + v
-            part = dout[..., out_c]
-            cols.append((in_c, part * hit if finite else xp.where(hit, part, 0)))
-        across = add_up(cols, (g.N, g.C, g.H_out, g.W), -1, g.stride[1])
-        rows.append((in_r, across[..., out_r, :]))
-    return add_up(rows, (g.N, g.C, g.H, g.W), -2, g.stride[0])
+    for k, view in enumerate(offset_views(dx, g)):
+        hit = offset == k
+        view[...] = dout * hit if finite else xp.where(hit, dout, 0)
+    return dx
+
+
+def _add_at_switches(dout: Array, offset: Array, g: PoolGeometry) -> Array:
+    """:func:`route_to_max` for overlapping windows, where several may pick the same input: a
+    histogram of the switches' positions in the whole input, weighted by ``dout``
+    (``bincount``, one pass; it adds in float64, and the result is cast back to ``dout``'s
+    dtype). Shapes: as there."""
+    xp = get_array_module(dout, offset)
+    KW, (sh, sw), (dh, dw), (ph, pw) = g.kernel[1], g.stride, g.dilation, g.padding
+    k = np.arange(g.kernel[0] * KW)
+    step = xp.asarray((k // KW) * dh * g.W + (k % KW) * dw)  # offset (u, v) -> flat distance
+    first = (np.arange(g.H_out)[:, None] * sh - ph) * g.W + np.arange(g.W_out) * sw - pw
+    plane = np.arange(g.N * g.C).reshape(g.N, g.C, 1, 1) * (g.H * g.W)
+    where = step[offset]  # from window (i, j)'s first entry (in the padding, perhaps) to its switch
+    where += xp.asarray(first)
+    where += xp.asarray(plane)
+    size = g.N * g.C * g.H * g.W
+    xp.clip(where, 0, size - 1, out=where)  # a window that saw only padding sends 0 from there
+    dx = xp.bincount(where.ravel(), weights=dout.ravel(), minlength=size)
+    return dx.astype(dout.dtype).reshape(g.N, g.C, g.H, g.W)
 
 
 def _max_switch_naive(x: Array, g: PoolGeometry, n: int, c: int, i: int,
