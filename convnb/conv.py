@@ -16,7 +16,6 @@ or ``"fft"`` (products of Fourier transforms); ``"auto"`` picks one by the layer
 from __future__ import annotations
 
 from types import ModuleType
-from typing import NamedTuple
 
 from ._checks import (
     check_array,
@@ -29,6 +28,7 @@ from ._checks import (
 from .backend import get_array_module
 from .conv_algos import ALGORITHMS, ALGOS
 from .conv_algos.choose import choose_algo
+from .geometry import ConvGeometry
 from .types import Array, IntOrPair
 from .windows import pad2d, pad2d_backward
 
@@ -36,30 +36,6 @@ __all__ = [
     "conv1d", "conv1d_backward", "conv1d_backward_naive", "conv1d_naive",
     "conv2d", "conv2d_backward", "conv2d_backward_naive", "conv2d_naive",
 ]
-
-
-class ConvGeometry(NamedTuple):
-    """Everything a convolution's loops need to know, checked once."""
-
-    N: int
-    C: int
-    H: int
-    W: int
-    F: int
-    KH: int
-    KW: int
-    groups: int
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
-    pads: tuple[int, int, int, int]  # top, bottom, left, right
-    padding_mode: str
-    H_out: int
-    W_out: int
-
-    @property
-    def padded_size(self) -> tuple[int, int]:
-        top, bottom, left, right = self.pads
-        return self.H + top + bottom, self.W + left + right
 
 
 def out_extent(fn: str, axis: str, size: int, pad_total: int, k: int, s: int, d: int) -> int:

@@ -32,7 +32,8 @@ from __future__ import annotations
 from ._checks import check_array, check_dout, check_same_dtype, pair
 from .arithmetic import conv_transpose_output_size
 from .backend import get_array_module
-from .conv import ConvGeometry, algorithm
+from .conv import algorithm
+from .geometry import ConvGeometry
 from .types import Array, IntOrPair
 from .windows import pad2d
 

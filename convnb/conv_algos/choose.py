@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..conv import ConvGeometry
+    from ..geometry import ConvGeometry
 
 
 def rule(g: ConvGeometry, backward: bool = False) -> str:

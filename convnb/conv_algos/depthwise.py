@@ -20,7 +20,7 @@ from ..backend import get_array_module
 from ..types import Array
 
 if TYPE_CHECKING:
-    from ..conv import ConvGeometry
+    from ..geometry import ConvGeometry
 
 
 def _offsets(g: ConvGeometry) -> list[tuple[int, int, int]]:

@@ -20,7 +20,7 @@ from ..types import Array
 from . import depthwise
 
 if TYPE_CHECKING:
-    from ..conv import ConvGeometry
+    from ..geometry import ConvGeometry
 
 
 def _axis_slices(size: int, pad: int, offset: int, stride: int, n_out: int):

@@ -20,7 +20,7 @@ from ..types import Array
 from ..windows import pad2d
 
 if TYPE_CHECKING:
-    from ..conv import ConvGeometry
+    from ..geometry import ConvGeometry
 
 
 def _spread(xp, dout: Array, g: ConvGeometry) -> Array:

@@ -24,7 +24,7 @@ from ..types import Array
 from ..windows import fold_windows, pad2d, sliding_windows
 
 if TYPE_CHECKING:
-    from ..conv import ConvGeometry
+    from ..geometry import ConvGeometry
 
 SCRATCH_BYTES = 64 * 2**20  # the largest patch buffer, in bytes (at least one example's patches)
 
