@@ -94,7 +94,9 @@ def test_every_algorithm_computes_conv_transpose2d_as_the_loops(algo, case):
     {"groups": 3, "stride": 2, "dilation": (1, 2), "padding": 2},  # depthwise, strided
     {"groups": 1, "stride": (1, 2), "padding": (2, 0)},
 ], ids=["depthwise", "depthwise-strided", "dense"])
-def test_every_algorithm_stays_on_the_device(algo, kw):
+@pytest.mark.parametrize("batch_last_below", [16, 0], ids=["batch-last", "per-example"])
+def test_every_algorithm_stays_on_the_device(algo, kw, batch_last_below, monkeypatch):
+    monkeypatch.setattr(im2col, "BATCH_LAST_BELOW", batch_last_below)  # both im2col layouts
     rng = np.random.default_rng(3)
     x, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal(3)
     w = rng.standard_normal((3, 3 // kw["groups"], 3, 2))
