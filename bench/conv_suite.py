@@ -241,7 +241,8 @@ def cpu_rows(torch, conv_rows, pool_rows, algo: str, repeats: int, sample_s: flo
 
 
 def gpu_rows(torch, conv_rows, pool_rows, algo: str, repeats: int, sample_s: float) -> dict | None:
-    """The convolution rows on CuPy against PyTorch CUDA, or None without CuPy and a device."""
+    """The convolution rows, two ResNet layers and the pooling rows on CuPy against PyTorch on
+    CUDA, or None without CuPy and a device that both see."""
     try:
         import cupy
         if cupy.cuda.runtime.getDeviceCount() < 1 or not torch.cuda.is_available():
@@ -296,19 +297,11 @@ def summary(rows: list[dict]) -> dict:
     return {key: {"median": float(np.median(v)), "worst": max(v)} for key, v in groups.items()}
 
 
-def markdown(report: dict) -> str:
-    """The tables for the README: convnb/PyTorch per row (convnb's GFLOP/s in brackets), and the
-    pooling rows with their times."""
-    m, gemm, rows = report["machine"], report["gemm_gflops"], report["rows"]
+def tables(rows: list[dict], medians: dict) -> list[str]:
+    """Markdown: convnb/PyTorch per convolution row (convnb's GFLOP/s in brackets) with the
+    medians, then the pooling rows with their times."""
     passes = [(p, d) for d in ("float32", "float64") for p in ("forward", "backward")]
-    lines = [f"{report['date']}; {m['cpu']}, {m['cores']} cores, threads: {m['threads']} for both "
-             f"libraries; NumPy {m['numpy']}, PyTorch {m['torch']}, Python {m['python']}; "
-             f"`algo=\"{report['algo']}\"`; medians of {report['repeats']}; the machine's matmul: "
-             f"{gemm['float32']:.0f} GFLOP/s float32, {gemm['float64']:.0f} float64; convnb at "
-             f"{report['source']['commit']}"
-             + (" with uncommitted changes" if report["source"]["convnb_changed"] else "") + ".",
-             "",
-             "| row | " + " | ".join(f"{p} {d}" for p, d in passes) + " |",
+    lines = ["| row | " + " | ".join(f"{p} {d}" for p, d in passes) + " |",
              "|---|" + "---|" * len(passes)]
     conv = {(r["name"], r["pass"], r["dtype"]): r for r in rows if r["kind"] == "conv"}
     for name in dict.fromkeys(r["name"] for r in rows if r["kind"] == "conv"):
@@ -318,7 +311,7 @@ def markdown(report: dict) -> str:
     if conv:
         lines.append("| median (worst) | " + " | ".join(
             f"{s['median']:.2f} ({s['worst']:.2f})"
-            for s in (report["summary"][f"{p} {d}"] for p, d in passes)) + " |")
+            for s in (medians[f"{p} {d}"] for p, d in passes)) + " |")
     lines += ["", "| pooling, forward+backward, float32 | x | convnb ms | PyTorch ms | ratio |",
               "|---|---|---|---|---|"]
     for r in rows:
@@ -327,6 +320,25 @@ def markdown(report: dict) -> str:
             lines.append(f"| {r['name']} ({options}) | {tuple(r['x'])} | "
                          f"{1e3 * r['convnb_s']:.2f} | {1e3 * r['torch_s']:.2f} | "
                          f"{r['ratio']:.2f} |")
+    return lines
+
+
+def markdown(report: dict) -> str:
+    """The README's tables: the CPU's, and the GPU's when there was one."""
+    m, gemm, source = report["machine"], report["gemm_gflops"], report["source"]
+    lines = [f"{report['date']}; {m['cpu']}, {m['cores']} cores, threads: {m['threads']} for both "
+             f"libraries; NumPy {m['numpy']}, PyTorch {m['torch']}, Python {m['python']}; "
+             f"`algo=\"{report['algo']}\"`; medians of {report['repeats']}; the machine's matmul: "
+             f"{gemm['float32']:.0f} GFLOP/s float32, {gemm['float64']:.0f} float64; convnb at "
+             f"{source['commit']}" + (" with uncommitted changes" if source["convnb_changed"]
+                                      else "") + ".", "",
+             *tables(report["rows"], report["summary"])]
+    gpu = report["gpu"]
+    if gpu:
+        lines += ["", f"GPU: {gpu['card']}; CuPy {gpu['cupy']} (CUDA runtime "
+                      f"{gpu['cuda_runtime']}) against PyTorch {m['torch']} on CUDA, cuDNN "
+                      f"{gpu['cudnn']}, TF32 off; the rows above and two ResNet layers.", "",
+                  *tables(gpu["rows"], gpu["summary"])]
     return "\n".join(lines) + "\n"
 
 
