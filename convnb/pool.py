@@ -202,26 +202,28 @@ def add_up(terms: list[tuple[slice, Array]], shape: tuple[int, ...], axis: int,
 
 def window_sum(x: Array, g: PoolGeometry) -> Array:
     """The sum of every window's entries inside the input, a row of offsets at a time
-    (separable: KW additions over the columns, then KH over the rows, instead of KH*KW).
+    (separable: KH additions over the rows, then KW over the columns, instead of KH*KW). Rows
+    first: a strided step over whole rows reads contiguous runs, so the input, the larger array,
+    takes that step, and the column step is left for the smaller one.
 
     Shapes: x (N, C, H, W) -> (N, C, H_out, W_out)
     """
-    across = add_up([(outs, x[..., ins]) for _, outs, ins in inside_slices(g, 1)],
-                    (g.N, g.C, g.H, g.W_out), -1, 1)
-    return add_up([(outs, across[..., ins, :]) for _, outs, ins in inside_slices(g, 0)],
-                  (g.N, g.C, g.H_out, g.W_out), -2, 1)
+    down = add_up([(outs, x[..., ins, :]) for _, outs, ins in inside_slices(g, 0)],
+                  (g.N, g.C, g.H_out, g.W), -2, 1)
+    return add_up([(outs, down[..., ins]) for _, outs, ins in inside_slices(g, 1)],
+                  (g.N, g.C, g.H_out, g.W_out), -1, 1)
 
 
 def window_sum_adjoint(share: Array, g: PoolGeometry) -> Array:
     """Adjoint of :func:`window_sum`: every input position collects the ``share`` of each window
-    it lies in.
+    it lies in (columns first, on the smaller array; then rows).
 
     Shapes: share (N, C, H_out, W_out) -> (N, C, H, W)
     """
-    across = add_up([(ins, share[..., outs, :]) for _, outs, ins in inside_slices(g, 0)],
-                    (g.N, g.C, g.H, g.W_out), -2, g.stride[0])
-    return add_up([(ins, across[..., outs]) for _, outs, ins in inside_slices(g, 1)],
-                  (g.N, g.C, g.H, g.W), -1, g.stride[1])
+    across = add_up([(ins, share[..., outs]) for _, outs, ins in inside_slices(g, 1)],
+                    (g.N, g.C, g.H_out, g.W), -1, g.stride[1])
+    return add_up([(ins, across[..., outs, :]) for _, outs, ins in inside_slices(g, 0)],
+                  (g.N, g.C, g.H, g.W), -2, g.stride[0])
 
 
 def _inside(pos: int, size: int) -> bool:
