@@ -28,8 +28,8 @@ def rule(g: ConvGeometry, backward: bool = False) -> str:
     * Backward passes of dilated layers at stride 1: ``"direct"``. With dilation im2col's
       gathering and adding back of the patches jump between rows; direct was faster on
       "dilated" (2.0 ms against 3.2).
-    * Other backward passes: ``"im2col"``; direct was 1.2x ("mid") to 2.1x ("cifar-stem", three
-      input channels) slower.
+    * Other backward passes: ``"im2col"``; direct was 1.2x ("mid", "deep") to 2.2x ("stem-7x7",
+      "cifar-stem": three input channels) slower.
 
     The timings (float32, 2-core AMD EPYC, NumPy with OpenBLAS on 1 thread, 2026-11-27) are of
     this project's bench suite, see ``DESIGN.md``; the FFT was slower on all of them (kernels of
