@@ -28,6 +28,7 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets import Bool, List, Unicode
 
 from .checks import MIME
+from .sandbox import KERNEL_HOME
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ANSI_SPLIT = re.compile(r"(\x1b\[[0-9;]*m)")
@@ -116,11 +117,16 @@ def _shown_path(path: str) -> str:
     found = _PACKAGES.search(path)
     if found:
         return path[found.end():]
-    full = os.path.expanduser(path)
-    for root in (_REPOSITORY, Path(sysconfig.get_paths()["stdlib"])):
-        if full.startswith(f"{root}{os.sep}"):
-            return full[len(str(root)) + 1:]
-    return os.path.basename(full)
+    # "~/..." is the home folder of the process that printed it: the grader's, or a sandboxed
+    # kernel's (a repository under /tmp shows as ~/... there).
+    fulls = [os.path.expanduser(path)]
+    if path.startswith("~/"):
+        fulls.append(KERNEL_HOME + path[1:])
+    for full in fulls:
+        for root in (_REPOSITORY, Path(sysconfig.get_paths()["stdlib"])):
+            if full.startswith(f"{root}{os.sep}"):
+                return full[len(str(root)) + 1:]
+    return os.path.basename(fulls[0])
 
 
 def server_paths_hidden(text: str) -> str:

@@ -57,6 +57,9 @@ ENVIRONMENT = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED
                "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 """The grader's environment variables a kernel keeps (locale, thread counts); no others."""
 
+KERNEL_HOME = "/tmp"
+"""``HOME`` of a sandboxed kernel (IPython writes a path under it as ``~/...``)."""
+
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime")
 
@@ -182,7 +185,7 @@ class Sandbox(Configurable):
         """The kernel's environment variables, and bwrap's own: bwrap's process stays in the
         sandbox as its init, where the kernel could read its environment."""
         path = [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
-        env = {"PATH": os.pathsep.join(path), "HOME": "/tmp", "TMPDIR": "/tmp",
+        env = {"PATH": os.pathsep.join(path), "HOME": KERNEL_HOME, "TMPDIR": "/tmp",
                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
                # The kernel's parent is the sandbox's init, pid 1, which lives as long as it:
                # no parent poller, and no banner on the grader's terminal.

@@ -23,9 +23,11 @@ import nbformat
 import pytest
 from browser import ARTIFACTS, chromium, local_only
 
+import autograder.feedback
 from autograder.__main__ import main
 from autograder.feedback import server_paths_hidden
 from autograder.feedback_html import SelfContainedHTML
+from autograder.sandbox import KERNEL_HOME
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = "lab01_correlation"
@@ -276,3 +278,12 @@ def test_without_mathjax_the_feedback_exporter_says_where_it_looked(tmp_path):
                        r"tex-svg-full\.js \(c\.SelfContainedHTML\.mathjax_source\)"):
         exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[
             nbformat.v4.new_markdown_cell("$$x^2$$")]))
+
+
+def test_a_repository_under_the_kernels_home_is_named_from_the_repository(monkeypatch):
+    """A sandboxed kernel's HOME is /tmp, so IPython prints a repository under /tmp (a CI
+    checkout, say) as ``~/...``: that is the kernel's home, not the grader's."""
+    monkeypatch.setattr(autograder.feedback, "_REPOSITORY", Path(KERNEL_HOME) / "course-repo")
+    frame = "File \x1b[32m~/course-repo/autograder/checks/core.py:383\x1b[39m, in Check.__call__"
+    assert server_paths_hidden(frame) == (
+        "File \x1b[32mautograder/checks/core.py:383\x1b[39m, in Check.__call__")

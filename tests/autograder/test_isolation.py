@@ -282,7 +282,8 @@ def _as_unprivileged_user(argv: list[str], uid: int = 65534) -> list[str]:
     private home), and a fresh /tmp; nothing else of the machine's files."""
     readable = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, REPO)})
     args = ["bwrap", "--die-with-parent", "--dev-bind", "/dev", "/dev", "--bind", "/proc",
-            "/proc", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+            "/proc", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+            "--perms", "1777", "--tmpfs", "/tmp"]  # first: the repository may be under /tmp
     for path in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
@@ -294,7 +295,7 @@ def _as_unprivileged_user(argv: list[str], uid: int = 65534) -> list[str]:
         args += ["--perms", "0755", "--dir", folder]
     for path in readable:
         args += ["--ro-bind", path, path]
-    return args + ["--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/", "--", "setpriv",
+    return args + ["--chdir", "/", "--", "setpriv",
                    f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *argv]
 
 
