@@ -33,7 +33,9 @@ def _literal(node: ast.expr | None, what: str, name: str, types: tuple[type, ...
     return value
 
 
-def _parse(source: str) -> ast.Module:
+def parse_cell(source: str) -> ast.Module:
+    """A notebook cell's source as Python's syntax tree, IPython's syntax (magics) turned into
+    Python first; raises ``SyntaxError`` for a cell that is neither."""
     try:
         return ast.parse(source)
     except SyntaxError:
@@ -46,7 +48,7 @@ def _parse(source: str) -> ast.Module:
 def check_calls(source: str) -> list[CheckCall]:
     """Every call of a function named ``check_*`` in ``source``, in source order."""
     calls = []
-    for node in ast.walk(_parse(source)):
+    for node in ast.walk(parse_cell(source)):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
@@ -63,5 +65,5 @@ def check_calls(source: str) -> list[CheckCall]:
 
 def last_expression_is_call(source: str) -> bool:
     """Whether the cell ends with an expression that is a call (nbgrader reads its value)."""
-    body = _parse(source).body
+    body = parse_cell(source).body
     return bool(body) and isinstance(body[-1], ast.Expr) and isinstance(body[-1].value, ast.Call)

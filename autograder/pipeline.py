@@ -305,11 +305,13 @@ def grade(course: Course, lab: str, student: str | None = None, jobs: int | None
     with course_kernel(), _kernel_threads(jobs):
         results = _run_batch(course, lab, students, jobs, progress)
     seconds = time.perf_counter() - start
-    with course.gradebook() as gb:  # from the scores as rescored
-        recompute_penalties(course.config, gb, lab, [r.student for r in results if r.graded])
-    csv = export_grades(course, lab)
     logs = _write_logs(course, lab, results)
     status = _merge_status(course, lab, results)
+    # From the scores as rescored, for every graded student: the CSV and the report cover them
+    # all, and a due date, an extension or a score changed in formgrader changes their penalty.
+    with course.gradebook() as gb:
+        recompute_penalties(course.config, gb, lab, [s for s, v in status.items() if v["graded"]])
+    csv = export_grades(course, lab)
     report, page, figure = write_report(course, lab, status, seconds=seconds, jobs=jobs,
                                         graded_now=len(results))
     return GradeRun(lab, results, seconds, jobs, csv, report, [page, figure, logs])

@@ -34,8 +34,10 @@ REPO = Path(__file__).resolve().parents[1]
 STUDENT_MODULES = ["__init__.py", "__main__.py", "selfcheck.py", "kernel.py", "usage.py"]
 """The files of ``autograder/`` itself in the wheel; ``autograder/checks/`` goes in whole."""
 
-NOTEBOOK_DEPENDENCIES = ["ipykernel>=6.29", "ipywidgets>=8.1", "nbclient>=0.10", "nbformat>=5.9"]
-"""What ``check`` and the notebooks need beyond convnb's own dependencies."""
+NOTEBOOK_DEPENDENCIES = ["ipykernel>=6", "ipywidgets>=8.1", "nbclient>=0.7", "nbformat>=5.7"]
+"""What ``check`` and the notebooks need beyond convnb's own dependencies. The lower bounds
+are loose where they can be (``check`` uses what these have had for years), so that a hosted
+Jupyter (Colab pins its own ipykernel) keeps its kernel; the explorers need ipywidgets 8."""
 
 DESCRIPTION = "convnb and the lab checks of the course, for students (no solutions, no nbgrader)"
 

@@ -41,6 +41,7 @@ import numpy as np  # noqa: E402
 import convnb  # noqa: E402
 import convnb.nn as nn  # noqa: E402
 from bench.lenet_epoch import blas_threads, cpu_model  # noqa: E402
+from convnb.conv_algos import ALGOS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -371,7 +372,7 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--algo", default="auto",
+    parser.add_argument("--algo", default="auto", choices=ALGOS,
                         help="convnb.conv2d's algo for every row (default: auto)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for both libraries (default: NumPy's BLAS default)")
@@ -397,6 +398,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.rows:
         conv_rows, pool_rows = ([r for r in rows if any(k in r.name for k in args.rows)]
                                 for rows in (conv_rows, pool_rows))
+        if not conv_rows and not pool_rows:
+            parser.error(f"--rows {' '.join(args.rows)}: no row's name contains any of these")
 
     today = datetime.date.today().isoformat()
     machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads,

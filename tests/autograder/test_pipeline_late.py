@@ -25,7 +25,7 @@ from traitlets import TraitError
 
 from autograder.__main__ import main
 from autograder.course import Course, UsageError
-from autograder.late import PenaltyPerDay, late_by, parse_due, recompute_penalties
+from autograder.late import PenaltyPerDay, late_by, parse_due
 from autograder.sample_lab import LAB, SOLUTIONS, answer
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -134,24 +134,31 @@ def test_the_reports_scores_are_after_the_penalties(labs):
     assert f"| min / max | {min(final.values()):g} / {max(final.values()):g} |" in report
 
 
-def test_a_penalty_follows_a_score_lowered_after_autograde(labs):
-    """What ``grade`` does after nbgrader's step, for scores the rescoring lowers (here a
-    grader's manual score, as formgrader writes it)."""
+def test_a_penalty_follows_a_score_changed_after_autograde(labs):
+    """A score lowered after nbgrader's penalty step (by the rescoring, or here by a grader in
+    formgrader) gets its penalty again at the next ``grade``, even one of another student."""
     course = Course.open(labs, "test")
-    with course.gradebook() as gb:
-        grade = gb.find_grade("test_square", LAB, LAB, "s002")
-        grade.manual_score = 1.0
-        gb.db.commit()
-        try:
-            recompute_penalties(course.config, gb, LAB, ["s002", "s001"])
+
+    def set_manual(score):
+        with course.gradebook() as gb:
+            gb.find_grade("test_square", LAB, LAB, "s002").manual_score = score
+            gb.db.commit()
+        assert main(["--course", str(labs), "grade", LAB, "--student", "s001",
+                     "--no-progress"]) == 0
+
+    set_manual(1.0)
+    try:
+        with course.gradebook() as gb:
             sub = gb.find_submission(LAB, "s002")
             assert sub.score == 3.0
             assert sub.late_submission_penalty == pytest.approx(
                 penalty(3.0, seconds_late("s002")))
             assert gb.find_submission(LAB, "s001").late_submission_penalty == 0
-        finally:  # the module's other tests read this gradebook
-            grade.manual_score = None
-            recompute_penalties(course.config, gb, LAB, ["s002"])
+        with (labs / "grades" / f"{LAB}.csv").open() as f:
+            row = next(r for r in csv.DictReader(f) if r["student_id"] == "s002")
+        assert float(row["score"]) == pytest.approx(3.0 - penalty(3.0, seconds_late("s002")))
+    finally:  # the module's other tests read this gradebook
+        set_manual(None)
 
 
 def test_without_a_due_date_the_lms_late_mark_is_reported_and_nothing_penalised(

@@ -246,6 +246,14 @@ def _slow(course) -> object:
     return course.submission({"pad2d": "import time\n\ntime.sleep(10)\n\n" + pad2d})
 
 
+def _explorer(course) -> object:
+    """The solution, whose pad2d cell also runs the check on three seeds of its own, as a
+    student exploring would: the reports it prints are real, not imitations."""
+    pad2d = course.solution_code()["pad2d"]
+    return course.submission({"pad2d": pad2d + "\n\nfor s in range(3):\n"
+                                              "    check_pad2d(pad2d, seed=s)\n"})
+
+
 def _tamper(course) -> object:
     flipped = STUDENTS["flipcorr"][0]["correlate1d"]
     return course.submission({"correlate1d": flipped + "\n" + TAMPER})
@@ -253,7 +261,7 @@ def _tamper(course) -> object:
 
 TAMPERED = {"hidden_correlate1d": "claimed 3 points", "hidden_convolve1d": "no grading record"}
 
-EXTRA = {"noisy": Extra(_noisy), "slow": Extra(_slow),
+EXTRA = {"noisy": Extra(_noisy), "slow": Extra(_slow), "explorer": Extra(_explorer),
          "tamper": Extra(_tamper, honest=False, flagged=TAMPERED),
          "cheats": Extra(lambda course: course.submission(CHEATS), honest=False,
                          flagged=CHEATED),
