@@ -1,6 +1,6 @@
 """convnb's convolution and pooling operators against ``torch.nn.functional``, timed in one process.
 
-The rows are those of the performance suite (``../shared/DESIGN.md``, kept here as data): each
+The rows are the course's performance suite (``CONV_ROWS`` and ``POOL_ROWS`` below): each
 convolution forward and backward (dx, dw and db, PyTorch's ``convolution_backward``), in float32
 and float64; then max and average pooling, forward and backward together (convnb's layers, whose
 forward keeps what backward needs, against autograd), in float32. Both libraries run with the same

@@ -32,8 +32,8 @@ def rule(g: ConvGeometry, backward: bool = False) -> str:
       "cifar-stem": three input channels) slower.
 
     The timings (float32, 2-core AMD EPYC, NumPy with OpenBLAS on 1 thread, 2026-11-27) are of
-    this project's bench suite, see ``DESIGN.md``; the FFT was slower on all of them (kernels of
-    3 x 3 to 7 x 7), so ``"auto"`` never picks it.
+    this project's bench suite (``bench/conv_suite.py``); the FFT was slower on all of them
+    (kernels of 3 x 3 to 7 x 7), so ``"auto"`` never picks it.
     """
     if g.C == g.groups and g.F == g.groups:
         return "direct"
