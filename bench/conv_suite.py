@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 
 import convnb  # noqa: E402
 import convnb.nn as nn  # noqa: E402
-from bench.lenet_epoch import blas_threads, cpu_model  # noqa: E402
+from bench.lenet_epoch import blas_threads, cpu_model, torch_on_threads  # noqa: E402
 from convnb.conv_algos import ALGOS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -382,16 +382,7 @@ def main(argv: list[str] | None = None) -> dict:
                         help="only the rows whose name contains one of these (e.g. pool, mid)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON and PNG")
     args = parser.parse_args(argv)
-    try:
-        import torch
-    except ImportError:
-        sys.exit("bench.conv_suite needs PyTorch: pip install -e '.[bench]'")
-    if args.threads is not None:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.threads, user_api="blas")
-    threads = blas_threads() or os.cpu_count() or 1
-    torch.set_num_threads(threads)
+    torch, threads = torch_on_threads(args.threads, "bench.conv_suite")
     repeats = args.repeats or (3 if args.quick else 7)
     sample_s = 0.005 if args.quick else 0.05
     conv_rows, pool_rows = (QUICK_CONV, QUICK_POOL) if args.quick else (CONV_ROWS, POOL_ROWS)

@@ -57,6 +57,22 @@ def blas_threads() -> int | None:
     return max(counts) if counts else None
 
 
+def torch_on_threads(threads: int | None, benchmark: str):
+    """PyTorch, with it and NumPy's BLAS on ``threads`` threads (``None``: BLAS's own count):
+    ``(torch, threads)``. Exits naming ``benchmark`` and the install line without PyTorch."""
+    try:
+        import torch
+    except ImportError:
+        sys.exit(f"{benchmark} needs PyTorch: pip install -e '.[bench]'")
+    if threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads, user_api="blas")
+    threads = blas_threads() or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    return torch, threads
+
+
 def convnb_epoch(x: np.ndarray, y: np.ndarray, order: np.ndarray) -> float:
     nn.manual_seed(0)
     model = lenet5()
@@ -131,16 +147,7 @@ def main(argv: list[str] | None = None) -> dict:
                         help="epochs per library, alternating; the median is reported (3)")
     parser.add_argument("--profile", action="store_true", help="cProfile the convnb epoch")
     args = parser.parse_args(argv)
-    try:
-        import torch
-    except ImportError:
-        sys.exit("bench.lenet_epoch needs PyTorch: pip install -e '.[bench]'")
-    if args.threads is not None:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.threads, user_api="blas")
-    threads = blas_threads() or os.cpu_count() or 1
-    torch.set_num_threads(threads)
+    torch, threads = torch_on_threads(args.threads, "bench.lenet_epoch")
 
     x, y, source = inputs()
     order = np.random.default_rng(0).permutation(len(y))

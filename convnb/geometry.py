@@ -30,3 +30,11 @@ class ConvGeometry(NamedTuple):
     def padded_size(self) -> tuple[int, int]:
         top, bottom, left, right = self.pads
         return self.H + top + bottom, self.W + left + right
+
+
+def batch_chunks(n: int, per_example: int, budget: int) -> list[slice]:
+    """The batch ``0..n`` cut into runs of examples whose scratch memory, ``per_example`` bytes
+    each, stays within ``budget`` bytes (one example a run if even one is over it)."""
+    step = max(1, min(n, budget // max(per_example, 1)))
+    return [slice(n0, min(n0 + step, n)) for n0 in range(0, n, step)]
+

@@ -34,7 +34,7 @@ from ._checks import check_array, check_dout, pair
 from .arithmetic import pool_output_size
 from .backend import get_array_module
 from .types import Array, IntOrPair
-from .windows import sliding_windows
+from .windows import inside, sliding_windows
 
 __all__ = [
     "avg_pool2d", "avg_pool2d_backward", "avg_pool2d_backward_naive", "avg_pool2d_naive",
@@ -160,14 +160,8 @@ def inside_slices(g: PoolGeometry, axis: int) -> list[tuple[int, slice, slice]]:
     they add nothing to a sum, and never hold a gradient's switch."""
     size, k, s = (g.H, g.W)[axis], g.kernel[axis], g.stride[axis]
     d, p, out = g.dilation[axis], g.padding[axis], (g.H_out, g.W_out)[axis]
-    pairs = []
-    for u in range(k):  # output i reads input i*s + u*d - p
-        first = max(0, -(-(p - u * d) // s))
-        end = min(out, (size - 1 + p - u * d) // s + 1)
-        if end > first:
-            start = first * s + u * d - p
-            pairs.append((u, slice(first, end), slice(start, start + s * (end - first - 1) + 1, s)))
-    return pairs
+    spans = [(u, inside(size, p, u * d, s, out)) for u in range(k)]  # i reads i*s + u*d - p
+    return [(u, *span) for u, span in spans if span is not None]
 
 
 def add_up(terms: list[tuple[slice, Array]], shape: tuple[int, ...], axis: int,

@@ -130,3 +130,16 @@ def fold_windows(
             columns = slice(v * dw, v * dw + sw * (W_out - 1) + 1, sw)
             out[..., rows, columns] += cols[..., u, v]
     return out
+
+
+def inside(size: int, pad: int, offset: int, stride: int, n_out: int) -> tuple[slice, slice] | None:
+    """Along one axis: the outputs ``i`` whose window entry at ``offset`` lies inside the input,
+    ``0 <= i*stride + offset - pad < size``, and the input positions those entries are, as
+    ``(outputs, inputs)`` slices; ``None`` when that entry is padding for every output."""
+    first = max(0, -(-(pad - offset) // stride))
+    stop = min(n_out, (size - 1 + pad - offset) // stride + 1)
+    if stop <= first:
+        return None
+    start = first * stride + offset - pad
+    return slice(first, stop), slice(start, start + stride * (stop - first - 1) + 1, stride)
+

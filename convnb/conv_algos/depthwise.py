@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..backend import get_array_module
+from ..geometry import batch_chunks
 from ..types import Array
 
 if TYPE_CHECKING:
@@ -34,9 +35,7 @@ CHUNK_BYTES = 2**20  # frames of about this size, so that a chunk's arrays stay 
 
 
 def _chunks(g: ConvGeometry, itemsize: int) -> list[slice]:
-    per_example = g.C * g.padded_size[0] * g.padded_size[1] * itemsize
-    step = max(1, min(g.N, CHUNK_BYTES // per_example))
-    return [slice(n0, min(n0 + step, g.N)) for n0 in range(0, g.N, step)]
+    return batch_chunks(g.N, g.C * g.padded_size[0] * g.padded_size[1] * itemsize, CHUNK_BYTES)
 
 
 def _flat_frame(xp, a: Array, g: ConvGeometry, at_pixels: bool) -> Array:

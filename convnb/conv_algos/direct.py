@@ -17,27 +17,18 @@ from typing import TYPE_CHECKING
 
 from ..backend import get_array_module
 from ..types import Array
+from ..windows import inside
 from . import depthwise
 
 if TYPE_CHECKING:
     from ..geometry import ConvGeometry
 
 
-def _axis_slices(size: int, pad: int, offset: int, stride: int, n_out: int):
-    """Output positions ``i`` with ``0 <= i*stride + offset - pad < size``, and what they read."""
-    first = max(0, -(-(pad - offset) // stride))
-    stop = min(n_out, (size - 1 + pad - offset) // stride + 1)
-    if stop <= first:
-        return None
-    start = first * stride + offset - pad
-    return slice(first, stop), slice(start, start + stride * (stop - first - 1) + 1, stride)
-
-
 def tap_slices(g: ConvGeometry, u: int, v: int):
     """``(out_rows, out_cols), (x_rows, x_cols)`` for tap ``(u, v)``; ``None`` if it reads only
     padding."""
-    rows = _axis_slices(g.H, g.pads[0], u * g.dilation[0], g.stride[0], g.H_out)
-    cols = _axis_slices(g.W, g.pads[2], v * g.dilation[1], g.stride[1], g.W_out)
+    rows = inside(g.H, g.pads[0], u * g.dilation[0], g.stride[0], g.H_out)
+    cols = inside(g.W, g.pads[2], v * g.dilation[1], g.stride[1], g.W_out)
     if rows is None or cols is None:
         return None
     return (rows[0], cols[0]), (rows[1], cols[1])

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..backend import get_array_module
+from ..geometry import batch_chunks
 from ..types import Array
 from ..windows import fold_windows, pad2d, sliding_windows
 
@@ -36,9 +37,7 @@ def patch_rows(g: ConvGeometry) -> int:
 
 def chunks(g: ConvGeometry, itemsize: int) -> list[slice]:
     """The batch cut into runs of examples whose patches fit in :data:`SCRATCH_BYTES`."""
-    per_example = g.C * g.KH * g.KW * g.H_out * g.W_out * itemsize
-    step = max(1, min(g.N, SCRATCH_BYTES // max(per_example, 1)))
-    return [slice(n0, min(n0 + step, g.N)) for n0 in range(0, g.N, step)]
+    return batch_chunks(g.N, g.C * g.KH * g.KW * g.H_out * g.W_out * itemsize, SCRATCH_BYTES)
 
 
 def im2col(xpad: Array, g: ConvGeometry, out: Array | None = None) -> Array:
