@@ -1,19 +1,23 @@
-"""convnb's convolution and pooling operators against ``torch.nn.functional``, timed in one process.
+"""convnb's convolution and pooling operators against ``torch.nn.functional``, each library alone.
 
-The rows are the course's performance suite (``CONV_ROWS`` and ``POOL_ROWS`` below): each
-convolution forward and backward (dx, dw and db, PyTorch's ``convolution_backward``), in float32
-and float64; then max and average pooling, forward and backward together (convnb's layers, whose
-forward keeps what backward needs, against autograd), in float32. Both libraries run with the same
-number of threads (threadpoolctl for NumPy's BLAS, ``torch.set_num_threads``), alternately, and the
-median of the repeats is reported. A ratio is convnb's time divided by PyTorch's; GFLOP/s counts
+The rows are the course's performance suite (``CONV_ROWS`` and ``POOL_ROWS`` in
+:mod:`bench.conv_rows`): each convolution forward and backward (dx, dw and db, PyTorch's
+``convolution_backward``), in float32 and float64; then max and average pooling, forward and
+backward together (convnb's layers, whose forward keeps what backward needs, against autograd), in
+float32. Both libraries run with the same number of threads (threadpoolctl for NumPy's BLAS,
+``torch.set_num_threads``), each in processes of its own (:mod:`bench.conv_rows` says why), in
+alternating rounds so that a slow spell of the machine hits both; the median of all samples is
+reported. A ratio is convnb's time divided by PyTorch's. Beside it, "GEMM alone" is the time of
+just the matrix products im2col hands to NumPy's BLAS, divided by PyTorch's: no algorithm that
+computes the convolution through ``np.matmul`` gets below it. GFLOP/s counts
 ``2 * N * F * H_out * W_out * C/groups * KH * KW`` per forward and twice that per backward, beside
 the machine's measured matmul rate. With CuPy and a CUDA device, the rows and two ResNet layers are
 also timed against PyTorch on CUDA (cuDNN, TF32 off). Run from the repository root::
 
     python -m bench.conv_suite [--algo auto|im2col|...] [--threads N] [--quick] [--rows NAME...]
-                               [--out DIR]
+                               [--rounds R] [--out DIR]
 
-It prints a table and writes ``DATE-conv-suite-threadsN`` ``.json`` (every time), ``.md`` (the
+It prints a table and writes ``DATE-conv-suite-threadsN`` ``.json`` (every sample), ``.md`` (the
 README's tables) and ``.png`` (the ratios) into ``--out`` (``bench/results/``). ``--quick`` times
 one tiny row of each kind, for a smoke test; ``--rows`` picks rows by name.
 """
@@ -22,25 +26,22 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import inspect
+import importlib.util
 import json
 import os
 import platform
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+import tempfile
 from pathlib import Path
-from typing import NamedTuple
 
 if __package__ in (None, ""):  # run as a file: use the checkout's convnb
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-import convnb  # noqa: E402
-import convnb.nn as nn  # noqa: E402
-from bench.lenet_epoch import blas_threads, cpu_model, torch_on_threads  # noqa: E402
+from bench.conv_rows import ConvRow, conv_flops, pick_rows, samples  # noqa: E402
+from bench.lenet_epoch import blas_threads, cpu_model  # noqa: E402
 from convnb.conv_algos import ALGOS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,95 +50,49 @@ RESULTS = REPO / "bench" / "results"
 TARGETS = {"forward median": 1.3, "forward worst": 2.5, "backward median": 1.5, "pooling": 2.0}
 
 
-class ConvRow(NamedTuple):
-    name: str
-    x: tuple[int, int, int, int]  # (N, C, H, W)
-    w: tuple[int, int, int, int]  # (F, C/groups, KH, KW)
-    options: dict
+# --- timing: each library alone, in child processes --------------------------------------------
 
-
-class PoolRow(NamedTuple):
-    name: str
-    kind: str  # "max" or "avg"
-    x: tuple[int, int, int, int]
-    options: dict  # kernel_size, stride, padding
-
-
-CONV_ROWS = [
-    ConvRow("cifar-stem", (64, 3, 32, 32), (32, 3, 3, 3), dict(padding=1)),
-    ConvRow("mid", (64, 32, 16, 16), (64, 32, 3, 3), dict(padding=1)),
-    ConvRow("deep", (32, 64, 8, 8), (128, 64, 3, 3), dict(padding=1)),
-    ConvRow("mnist-c1", (128, 1, 28, 28), (8, 1, 5, 5), dict(padding=2)),
-    ConvRow("lenet-c2", (128, 6, 14, 14), (16, 6, 5, 5), {}),
-    ConvRow("stem-7x7", (16, 3, 64, 64), (16, 3, 7, 7), dict(stride=2, padding=3)),
-    ConvRow("depthwise", (32, 32, 32, 32), (32, 1, 3, 3), dict(groups=32, padding=1)),
-    ConvRow("dilated", (8, 16, 32, 32), (16, 16, 3, 3), dict(dilation=2, padding=2)),
-]
-RESNET_ROWS = [
-    ConvRow("resnet-56", (64, 64, 56, 56), (64, 64, 3, 3), dict(padding=1)),
-    ConvRow("resnet-14", (64, 256, 14, 14), (256, 256, 3, 3), dict(padding=1)),
-]
-POOL_ROWS = [
-    PoolRow(f"{kind}-{label}", kind, x, options)
-    for label, x, options in [
-        ("k2s2", (64, 32, 32, 32), dict(kernel_size=2, stride=2)),
-        ("k3s2p1", (64, 64, 16, 16), dict(kernel_size=3, stride=2, padding=1)),
-        ("lenet", (128, 6, 28, 28), dict(kernel_size=2, stride=2)),
-    ]
-    for kind in ("max", "avg")
-]
-QUICK_CONV = [ConvRow("tiny", (2, 3, 8, 8), (4, 3, 3, 3), dict(padding=1))]
-QUICK_POOL = [PoolRow(f"{kind}-tiny", kind, (2, 3, 8, 8), dict(kernel_size=2, stride=2))
-              for kind in ("max", "avg")]
-
-
-# --- timing ---------------------------------------------------------------------------------------
-
-def interleaved(calls: dict[str, Callable[[], object]], repeats: int, sample_s: float,
-                sync: Callable[[], None] = lambda: None) -> dict[str, list[float]]:
-    """Seconds per call of each function: ``repeats`` samples each, taken alternately so that a
-    slow spell of the machine hits every library; a sample runs the call often enough to last
-    about ``sample_s`` (counted once, on the first, warmed-up call)."""
-    numbers = {}
-    for name, call in calls.items():
-        call()  # warm up: caches, allocator, per-shape choices
-        sync()
-        start = time.perf_counter()
-        call()
-        sync()
-        once = time.perf_counter() - start
-        numbers[name] = max(1, int(sample_s / max(once, 1e-7)))
-    runs: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            for _ in range(numbers[name]):
-                call()
-            sync()
-            runs[name].append((time.perf_counter() - start) / numbers[name])
-    return runs
-
-
-def gemm_gflops(dtype: str, n: int, repeats: int, sample_s: float) -> float:
+def matmul_gflops(dtype: str, n: int, repeats: int, sample_s: float) -> float:
     """The machine's matmul rate: ``np.matmul`` of two n x n matrices, 2 n^3 flops, median."""
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
-    times = interleaved({"matmul": lambda: a @ b}, repeats, sample_s)["matmul"]
-    return 2 * n ** 3 / float(np.median(times)) / 1e9
+    return 2 * n ** 3 / float(np.median(samples(lambda: a @ b, repeats, sample_s))) / 1e9
 
 
-def conv_out_shape(row: ConvRow) -> tuple[int, int, int, int]:
-    """(N, F, H_out, W_out), with ``H_out = (H + 2*pad - dilation*(KH-1) - 1) // stride + 1``."""
-    (N, _, H, W), (F, _, KH, KW), o = row.x, row.w, row.options
-    s, p, d = o.get("stride", 1), o.get("padding", 0), o.get("dilation", 1)
-    return (N, F, (H + 2 * p - d * (KH - 1) - 1) // s + 1, (W + 2 * p - d * (KW - 1) - 1) // s + 1)
+def child(library: str, options: list[str], folder: Path) -> dict:
+    """:mod:`bench.conv_rows` for one library, in a process of its own: its JSON report."""
+    out = folder / f"{library}.json"
+    run = subprocess.run([sys.executable, "-m", "bench.conv_rows", "--library", library,
+                          str(out), *options], cwd=REPO)
+    if run.returncode:
+        sys.exit(f"bench.conv_suite: timing {library} failed (exit {run.returncode})")
+    return json.loads(out.read_text())
 
 
-def conv_flops(row: ConvRow) -> int:
-    """Multiply-adds of one forward pass, times two."""
-    N, F, H_out, W_out = conv_out_shape(row)
-    _, Cg, KH, KW = row.w
-    return 2 * N * F * H_out * W_out * Cg * KH * KW
+def merged(rounds: list[dict[str, dict]], section: str) -> list[dict] | None:
+    """One row per (row, pass, dtype) with every round's samples of each library:
+    ``runs[library]``, the medians ``convnb_s``, ``torch_s`` and ``gemm_s`` (im2col's matrix
+    products alone; None for pooling), and the ratios to PyTorch."""
+    if any(r[lib][section] is None for r in rounds for lib in r):
+        return None
+    rows = []
+    for row in rounds[0]["convnb"][section]:
+        key = (row["name"], row["pass"], row["dtype"])
+        runs = {}
+        for lib in rounds[0]:
+            for r in rounds:
+                found = [s for s in r[lib][section] if (s["name"], s["pass"], s["dtype"]) == key]
+                runs.setdefault(lib, []).extend(found[0]["runs"] if found else [])
+        medians = {f"{lib}_s": float(np.median(v)) if v else None for lib, v in runs.items()}
+        rows.append({k: v for k, v in row.items() if k != "runs"} | medians | {"runs": runs})
+    for r in rows:
+        r["ratio"] = r["convnb_s"] / r["torch_s"]
+        r["gemm_ratio"] = None if r.get("gemm_s") is None else r["gemm_s"] / r["torch_s"]
+        flops = None if r["kind"] != "conv" else conv_flops(ConvRow(
+            r["name"], tuple(r["x"]), tuple(r["w"]), r["options"])) * (
+            1 if r["pass"] == "forward" else 2)
+        r["convnb_gflops"] = None if flops is None else flops / r["convnb_s"] / 1e9
+    return rows
 
 
 def source() -> dict:
@@ -152,167 +107,65 @@ def source() -> dict:
         return {"commit": None, "convnb_changed": None}
 
 
-def accepts_algo(fn: Callable) -> bool:
-    return "algo" in inspect.signature(fn).parameters
-
-
-# --- the calls timed ------------------------------------------------------------------------------
-
-def conv_calls(torch, row: ConvRow, dtype: str, algo: str, xp=np, device: str = "cpu"):
-    """{pass: {library: call}} for one convolution row."""
-    rng = np.random.default_rng(0)
-    x, w = (rng.standard_normal(s).astype(dtype) for s in (row.x, row.w))
-    b = rng.standard_normal(row.w[0]).astype(dtype)
-    dout = rng.standard_normal(conv_out_shape(row)).astype(dtype)
-    xc, wc, bc, dc = (xp.asarray(a) for a in (x, w, b, dout))
-    xt, wt, bt, dt = (torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in (x, w, b, dout))
-    o = row.options
-    tstride, tpad, tdil = (_pair(o.get(k, v)) for k, v in (("stride", 1), ("padding", 0),
-                                                            ("dilation", 1)))
-    groups = o.get("groups", 1)
-    fwd = {"algo": algo} if accepts_algo(convnb.conv2d) else {}
-    bwd = {"algo": algo} if accepts_algo(convnb.conv2d_backward) else {}
-    return {
-        "forward": {
-            "convnb": lambda: convnb.conv2d(xc, wc, bc, **o, **fwd),
-            "torch": lambda: torch.nn.functional.conv2d(xt, wt, bt, **o),
-        },
-        "backward": {
-            "convnb": lambda: convnb.conv2d_backward(dc, xc, wc, **o, **bwd),
-            "torch": lambda: torch.ops.aten.convolution_backward(
-                dt, xt, wt, [row.w[0]], tstride, tpad, tdil, False, [0, 0], groups,
-                [True, True, True]),
-        },
-    }
-
-
-def _pair(v) -> list[int]:
-    return [v, v] if isinstance(v, int) else list(v)
-
-
-def pool_calls(torch, row: PoolRow, dtype: str, xp=np, device: str = "cpu"):
-    """{"forward+backward": {library: call}} for one pooling row: a layer's forward and backward
-    in convnb, the functional forward and autograd's backward in PyTorch."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(row.x).astype(dtype)
-    layer = (nn.MaxPool2d if row.kind == "max" else nn.AvgPool2d)(**row.options)
-    dout = rng.standard_normal(layer(x).shape).astype(dtype)
-    xc, dc = xp.asarray(x), xp.asarray(dout)
-    xt = torch.from_numpy(x).to(device).requires_grad_(True)
-    dt = torch.from_numpy(dout).to(device)
-    fn = getattr(torch.nn.functional, f"{row.kind}_pool2d")
-
-    def convnb_step():
-        layer(xc)
-        return layer.backward(dc)
-
-    def torch_step():
-        return torch.autograd.grad(fn(xt, **row.options), xt, dt)
-
-    return {"forward+backward": {"convnb": convnb_step, "torch": torch_step}}
-
-
-def measure(calls: dict, row, dtype: str, passname: str, repeats: int, sample_s: float,
-            flops: int | None, sync=lambda: None) -> dict:
-    runs = interleaved(calls, repeats, sample_s, sync)
-    convnb_s, torch_s = (float(np.median(runs[name])) for name in ("convnb", "torch"))
-    return {
-        "name": row.name, "kind": "conv" if isinstance(row, ConvRow) else f"{row.kind}_pool",
-        "pass": passname, "dtype": dtype, "x": list(row.x),
-        "w": list(row.w) if isinstance(row, ConvRow) else None, "options": row.options,
-        "convnb_s": convnb_s, "torch_s": torch_s, "ratio": convnb_s / torch_s,
-        "convnb_gflops": None if flops is None else flops / convnb_s / 1e9,
-        "runs": runs,
-    }
-
-
-def cpu_rows(torch, conv_rows, pool_rows, algo: str, repeats: int, sample_s: float) -> list[dict]:
-    results = []
-    for dtype in ("float32", "float64"):
-        for row in conv_rows:
-            for passname, calls in conv_calls(torch, row, dtype, algo).items():
-                flops = conv_flops(row) * (1 if passname == "forward" else 2)
-                results.append(measure(calls, row, dtype, passname, repeats, sample_s, flops))
-                print_row(results[-1])
-    for row in pool_rows:
-        for passname, calls in pool_calls(torch, row, "float32").items():
-            results.append(measure(calls, row, "float32", passname, repeats, sample_s, None))
-            print_row(results[-1])
-    return results
-
-
-def gpu_rows(torch, conv_rows, pool_rows, algo: str, repeats: int, sample_s: float) -> dict | None:
-    """The convolution rows, two ResNet layers and the pooling rows on CuPy against PyTorch on
-    CUDA, or None without CuPy and a device that both see."""
-    try:
-        import cupy
-        if cupy.cuda.runtime.getDeviceCount() < 1 or not torch.cuda.is_available():
-            return None
-    except Exception:  # no CuPy, no driver, no device: the CPU suite stands alone
-        return None
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.benchmark = True  # cuDNN picks its fastest algorithm per shape
-
-    def sync():
-        cupy.cuda.Device().synchronize()
-        torch.cuda.synchronize()
-
-    results = []
-    print("\nGPU: convnb on CuPy against PyTorch CUDA (cuDNN, TF32 off)")
-    for dtype in ("float32", "float64"):
-        for row in [*conv_rows, *RESNET_ROWS]:
-            calls = conv_calls(torch, row, dtype, algo, xp=cupy, device="cuda")
-            for passname, pair in calls.items():
-                flops = conv_flops(row) * (1 if passname == "forward" else 2)
-                results.append(measure(pair, row, dtype, passname, repeats, sample_s, flops, sync))
-                print_row(results[-1])
-    for row in pool_rows:
-        for passname, pair in pool_calls(torch, row, "float32", xp=cupy, device="cuda").items():
-            results.append(measure(pair, row, "float32", passname, repeats, sample_s, None, sync))
-            print_row(results[-1])
-    props = cupy.cuda.runtime.getDeviceProperties(0)
-    return {"card": props["name"].decode(), "cupy": cupy.__version__,
-            "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(),
-            "cudnn": torch.backends.cudnn.version(), "tf32": False, "rows": results,
-            "summary": summary(results)}
-
-
 # --- report ---------------------------------------------------------------------------------------
 
 HEADER = (f"| {'row':13} | {'pass':16} | {'dtype':7} | {'convnb ms':>9} | {'torch ms':>9} | "
-          f"{'ratio':>6} | {'GFLOP/s':>7} |")
+          f"{'ratio':>6} | {'GEMM alone':>10} | {'GFLOP/s':>7} |")
 
 
-def print_row(r: dict) -> None:
-    gflops = "" if r["convnb_gflops"] is None else f"{r['convnb_gflops']:7.1f}"
-    print(f"| {r['name']:13} | {r['pass']:16} | {r['dtype']:7} | {1e3 * r['convnb_s']:9.3f} | "
-          f"{1e3 * r['torch_s']:9.3f} | {r['ratio']:6.2f} | {gflops:>7} |", flush=True)
+def print_rows(rows: list[dict]) -> None:
+    print(HEADER)
+    print("|" + "|".join("-" * len(column) for column in HEADER.split("|")[1:-1]) + "|")
+    for r in rows:
+        gflops = "" if r["convnb_gflops"] is None else f"{r['convnb_gflops']:7.1f}"
+        gemm = "" if r["gemm_ratio"] is None else f"{r['gemm_ratio']:10.2f}"
+        print(f"| {r['name']:13} | {r['pass']:16} | {r['dtype']:7} | {1e3 * r['convnb_s']:9.3f} |"
+              f" {1e3 * r['torch_s']:9.3f} | {r['ratio']:6.2f} | {gemm:>10} | {gflops:>7} |")
 
 
 def summary(rows: list[dict]) -> dict:
-    """Median and worst ratio per (pass, dtype), as the targets are stated."""
-    groups: dict[str, list[float]] = {}
+    """Median and worst ratio per (pass, dtype), as the targets are stated, and the median of
+    "GEMM alone" where the rows have it."""
+    groups: dict[str, list[dict]] = {}
     for r in rows:
-        groups.setdefault(f"{r['pass']} {r['dtype']}", []).append(r["ratio"])
-    return {key: {"median": float(np.median(v)), "worst": max(v)} for key, v in groups.items()}
+        groups.setdefault(f"{r['pass']} {r['dtype']}", []).append(r)
+    found = {}
+    for key, group in groups.items():
+        ratios, floors = [r["ratio"] for r in group], [r["gemm_ratio"] for r in group]
+        found[key] = {"median": float(np.median(ratios)), "worst": max(ratios),
+                      "gemm_median": None if None in floors else float(np.median(floors))}
+    return found
 
 
 def tables(rows: list[dict], medians: dict) -> list[str]:
-    """Markdown: convnb/PyTorch per convolution row (convnb's GFLOP/s in brackets) with the
-    medians, then the pooling rows with their times."""
-    passes = [(p, d) for d in ("float32", "float64") for p in ("forward", "backward")]
-    lines = ["| row | " + " | ".join(f"{p} {d}" for p, d in passes) + " |",
-             "|---|" + "---|" * len(passes)]
+    """Markdown: convnb/PyTorch per convolution row (convnb's GFLOP/s in brackets; for float32,
+    the "GEMM alone" ratio beside) with the medians, then the pooling rows with their times."""
+    columns = [("forward", "float32", False), ("forward", "float32", True),
+               ("backward", "float32", False), ("backward", "float32", True),
+               ("forward", "float64", False), ("backward", "float64", False)]
+    lines = ["| row | " + " | ".join(f"{p} {d}" + (", GEMM alone" if g else "")
+                                     for p, d, g in columns) + " |",
+             "|---|" + "---|" * len(columns)]
     conv = {(r["name"], r["pass"], r["dtype"]): r for r in rows if r["kind"] == "conv"}
+
+    def cell(r: dict, gemm: bool) -> str:
+        if gemm:
+            return "" if r["gemm_ratio"] is None else f"{r['gemm_ratio']:.2f}"
+        return f"{r['ratio']:.2f} ({r['convnb_gflops']:.3g})"
+
     for name in dict.fromkeys(r["name"] for r in rows if r["kind"] == "conv"):
-        cells = [conv[name, p, d] for p, d in passes]
-        lines.append(f"| {name} | " + " | ".join(
-            f"{r['ratio']:.2f} ({r['convnb_gflops']:.3g})" for r in cells) + " |")
+        lines.append(f"| {name} | " + " | ".join(cell(conv[name, p, d], g)
+                                                 for p, d, g in columns) + " |")
+
+    def median(p: str, d: str, gemm: bool) -> str:
+        s = medians[f"{p} {d}"]
+        if gemm:
+            return "" if s["gemm_median"] is None else f"{s['gemm_median']:.2f}"
+        return f"{s['median']:.2f} ({s['worst']:.2f})"
+
     if conv:
-        lines.append("| median (worst) | " + " | ".join(
-            f"{s['median']:.2f} ({s['worst']:.2f})"
-            for s in (medians[f"{p} {d}"] for p, d in passes)) + " |")
+        lines.append("| median (worst) | " + " | ".join(median(p, d, g)
+                                                        for p, d, g in columns) + " |")
     lines += ["", "| pooling, forward+backward, float32 | x | convnb ms | PyTorch ms | ratio |",
               "|---|---|---|---|---|"]
     for r in rows:
@@ -328,8 +181,9 @@ def markdown(report: dict) -> str:
     """The README's tables: the CPU's, and the GPU's when there was one."""
     m, gemm, source = report["machine"], report["gemm_gflops"], report["source"]
     lines = [f"{report['date']}; {m['cpu']}, {m['cores']} cores, threads: {m['threads']} for both "
-             f"libraries; NumPy {m['numpy']}, PyTorch {m['torch']}, Python {m['python']}; "
-             f"`algo=\"{report['algo']}\"`; medians of {report['repeats']}; the machine's matmul: "
+             f"libraries, each library in processes of its own; NumPy {m['numpy']}, PyTorch "
+             f"{m['torch']}, Python {m['python']}; `algo=\"{report['algo']}\"`; medians of "
+             f"{report['repeats']} samples from {report['rounds']} rounds; the machine's matmul: "
              f"{gemm['float32']:.0f} GFLOP/s float32, {gemm['float64']:.0f} float64; convnb at "
              f"{source['commit']}" + (" with uncommitted changes" if source["convnb_changed"]
                                       else "") + ".", "",
@@ -376,46 +230,69 @@ def main(argv: list[str] | None = None) -> dict:
                         help="convnb.conv2d's algo for every row (default: auto)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for both libraries (default: NumPy's BLAS default)")
-    parser.add_argument("--repeats", type=int, default=None, help="samples per library (7)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds of one process per library (3; --quick: 2)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="samples per library, row and round (3; --quick: 2)")
     parser.add_argument("--quick", action="store_true", help="one tiny row of each kind")
     parser.add_argument("--rows", nargs="+", default=None, metavar="NAME",
                         help="only the rows whose name contains one of these (e.g. pool, mid)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON and PNG")
     args = parser.parse_args(argv)
-    torch, threads = torch_on_threads(args.threads, "bench.conv_suite")
-    repeats = args.repeats or (3 if args.quick else 7)
+    if importlib.util.find_spec("torch") is None:
+        sys.exit("bench.conv_suite needs PyTorch: pip install -e '.[bench]'")
+    if not any(pick_rows(args.quick, args.rows)):
+        parser.error(f"--rows {' '.join(args.rows)}: no row's name contains any of these")
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads, user_api="blas")
+    threads = args.threads or blas_threads() or os.cpu_count() or 1
+    rounds = args.rounds or (2 if args.quick else 3)
+    repeats = args.repeats or (2 if args.quick else 3)
     sample_s = 0.005 if args.quick else 0.05
-    conv_rows, pool_rows = (QUICK_CONV, QUICK_POOL) if args.quick else (CONV_ROWS, POOL_ROWS)
-    if args.rows:
-        conv_rows, pool_rows = ([r for r in rows if any(k in r.name for k in args.rows)]
-                                for rows in (conv_rows, pool_rows))
-        if not conv_rows and not pool_rows:
-            parser.error(f"--rows {' '.join(args.rows)}: no row's name contains any of these")
+    options = ["--threads", str(threads), "--algo", args.algo, "--repeats", str(repeats),
+               "--sample-s", str(sample_s), *(["--quick"] if args.quick else ["--gpu"]),
+               *(["--rows", *args.rows] if args.rows else [])]
 
     today = datetime.date.today().isoformat()
-    machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads,
-               "python": platform.python_version(), "numpy": np.__version__,
-               "torch": torch.__version__, "blas_threads": blas_threads()}
-    print(f"convnb/PyTorch, algo={args.algo}, median of {repeats}; {machine['cpu']}, "
-          f"{machine['cores']} cores, {threads} threads; numpy {np.__version__}, torch "
-          f"{torch.__version__}, python {machine['python']}; {today}")
+    print(f"convnb/PyTorch, algo={args.algo}, {rounds} rounds of {repeats} samples; "
+          f"{cpu_model()}, {os.cpu_count()} cores, {threads} threads; {today}")
     n = 256 if args.quick else 2048
-    gemm = {dtype: gemm_gflops(dtype, n, repeats, 4 * sample_s) for dtype in ("float32", "float64")}
+    gemm = {dtype: matmul_gflops(dtype, n, 2 * repeats, 4 * sample_s)
+            for dtype in ("float32", "float64")}
     print(f"machine's matmul ({n}x{n}): {gemm['float32']:.1f} GFLOP/s float32, "
-          f"{gemm['float64']:.1f} GFLOP/s float64\n")
-    print(HEADER)
-    print("|" + "|".join("-" * len(column) for column in HEADER.split("|")[1:-1]) + "|")
-    rows = cpu_rows(torch, conv_rows, pool_rows, args.algo, repeats, sample_s)
-    gpu = None if args.quick else gpu_rows(torch, conv_rows, pool_rows, args.algo, repeats,
-                                           sample_s)
+          f"{gemm['float64']:.1f} GFLOP/s float64", flush=True)
+    libraries = ["convnb", "torch", "gemm"]
+    with tempfile.TemporaryDirectory() as folder:
+        timed = []
+        for i in range(rounds):
+            order = libraries[i % 2:] + libraries[:i % 2]  # who goes first alternates
+            print(f"round {i + 1} of {rounds}: {', '.join(order)}", flush=True)
+            timed.append({lib: child(lib, options, Path(folder)) for lib in order})
+    rows, gpu_rows = merged(timed, "cpu"), merged(timed, "gpu")
+    found = {k: v for lib in libraries for k, v in timed[0][lib]["versions"].items()}
+    machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads,
+               "python": platform.python_version(), "numpy": found["numpy"],
+               "torch": found["torch"], "blas_threads": found["blas_threads"],
+               "torch_threads": found["torch_threads"]}
+    gpu = None if gpu_rows is None else {
+        "card": found["card"], "cupy": found["cupy"], "cuda_runtime": found["cuda_runtime"],
+        "cudnn": found.get("cudnn"), "tf32": False, "rows": gpu_rows,
+        "summary": summary(gpu_rows)}
     report = {"date": today, "machine": machine, "source": source(), "algo": args.algo,
-              "quick": args.quick,
-              "repeats": repeats, "targets": TARGETS,
-              "gemm_gflops": gemm, "gemm_size": n, "rows": rows, "summary": summary(rows),
-              "gpu": gpu}
+              "quick": args.quick, "rounds": rounds, "repeats": rounds * repeats,
+              "targets": TARGETS, "gemm_gflops": gemm, "gemm_size": n, "rows": rows,
+              "summary": summary(rows), "gpu": gpu}
+    print()
+    print_rows(rows)
+    if gpu:
+        print(f"\nGPU ({gpu['card']}): convnb on CuPy against PyTorch CUDA (cuDNN, TF32 off)")
+        print_rows(gpu_rows)
     print()
     for key, s in report["summary"].items():
-        print(f"{key:26} median ratio {s['median']:5.2f}, worst {s['worst']:5.2f}")
+        floor = "" if s["gemm_median"] is None else f"; GEMM alone {s['gemm_median']:5.2f}"
+        print(f"{key:26} median ratio {s['median']:5.2f}, worst {s['worst']:5.2f}{floor}")
     args.out.mkdir(parents=True, exist_ok=True)
     stem = (f"{today}-conv-suite" + ("-quick" if args.quick else "")
             + ("" if args.algo == "auto" else f"-{args.algo}") + f"-threads{threads}")

@@ -44,13 +44,20 @@ def test_quick_run_writes_dated_json_markdown_and_png(quick_run):
     table = (out / f"{stem}.md").read_text()
     assert table in stdout
     tiny = {(r["pass"], r["dtype"]): r for r in report["rows"] if r["name"] == "tiny"}
-    assert "| tiny | " + " | ".join(
-        f"{tiny[p, d]['ratio']:.2f} ({tiny[p, d]['convnb_gflops']:.3g})"
-        for d in ("float32", "float64") for p in ("forward", "backward")) + " |" in table
+    assert "| tiny | " + " | ".join([
+        f"{tiny['forward', 'float32']['ratio']:.2f} ({tiny['forward', 'float32']['convnb_gflops']:.3g})",
+        f"{tiny['forward', 'float32']['gemm_ratio']:.2f}",
+        f"{tiny['backward', 'float32']['ratio']:.2f} ({tiny['backward', 'float32']['convnb_gflops']:.3g})",
+        f"{tiny['backward', 'float32']['gemm_ratio']:.2f}",
+        f"{tiny['forward', 'float64']['ratio']:.2f} ({tiny['forward', 'float64']['convnb_gflops']:.3g})",
+        f"{tiny['backward', 'float64']['ratio']:.2f} ({tiny['backward', 'float64']['convnb_gflops']:.3g})",
+    ]) + " |" in table
     machine = report["machine"]
     assert machine["threads"] == 1
     assert machine["cpu"] and machine["numpy"] and machine["torch"] and machine["python"]
+    assert machine["blas_threads"] == machine["torch_threads"] == 1  # as each child reported
     assert report["algo"] == "auto" and report["quick"] is True and report["gpu"] is None
+    assert (report["rounds"], report["repeats"]) == (2, 4)  # --quick: 2 rounds of 2 samples
     assert set(report["gemm_gflops"]) == {"float32", "float64"}
     assert all(rate > 0 for rate in report["gemm_gflops"].values())
 
@@ -65,14 +72,17 @@ def test_ratios_and_rates_follow_from_the_reported_times(quick_run):
     report, _, stdout = quick_run
     for r in report["rows"]:
         assert len(r["runs"]["convnb"]) == len(r["runs"]["torch"]) == report["repeats"]
-        assert r["convnb_s"] == statistics.median(r["runs"]["convnb"])
-        assert r["torch_s"] == statistics.median(r["runs"]["torch"])
+        assert r["convnb_s"] == pytest.approx(statistics.median(r["runs"]["convnb"]), rel=1e-12)
+        assert r["torch_s"] == pytest.approx(statistics.median(r["runs"]["torch"]), rel=1e-12)
         assert r["ratio"] == pytest.approx(r["convnb_s"] / r["torch_s"], rel=1e-12)
         if r["kind"] == "conv":
             flops = TINY_FORWARD_FLOPS * (1 if r["pass"] == "forward" else 2)
             assert r["convnb_gflops"] == pytest.approx(flops / r["convnb_s"] / 1e9, rel=1e-12)
-        else:
-            assert r["convnb_gflops"] is None
+            assert len(r["runs"]["gemm"]) == report["repeats"]
+            assert r["gemm_s"] == pytest.approx(statistics.median(r["runs"]["gemm"]), rel=1e-12)
+            assert r["gemm_ratio"] == pytest.approx(r["gemm_s"] / r["torch_s"], rel=1e-12)
+        else:  # pooling has no GEMM to time
+            assert r["convnb_gflops"] is None and r["gemm_s"] is None and r["gemm_ratio"] is None
         printed = f"| {r['name']:13} | {r['pass']:16} | {r['dtype']:7} |"
         line = next(line for line in stdout.splitlines() if line.startswith(printed))
         assert f"| {r['ratio']:6.2f} |" in line
@@ -80,3 +90,28 @@ def test_ratios_and_rates_follow_from_the_reported_times(quick_run):
         ratios = [r["ratio"] for r in report["rows"] if f"{r['pass']} {r['dtype']}" == key]
         assert s["median"] == pytest.approx(statistics.median(ratios), rel=1e-12)
         assert s["worst"] == max(ratios)
+        floors = [r["gemm_ratio"] for r in report["rows"] if f"{r['pass']} {r['dtype']}" == key]
+        if None in floors:
+            assert s["gemm_median"] is None
+        else:
+            assert s["gemm_median"] == pytest.approx(statistics.median(floors), rel=1e-12)
+
+
+def test_the_gemm_floor_multiplies_what_im2col_multiplies_for_every_row():
+    """"GEMM alone" times im2col's products: for each row, forward ``(groups, F/groups, K)`` by
+    ``(groups, K, N*H_out*W_out)``, K = C/groups*KH*KW, with the output size PyTorch gives, and
+    the backward's two products each as many multiply-adds as the forward."""
+    torch = pytest.importorskip("torch", reason="PyTorch gives each row's output shape")
+    from bench.conv_rows import CONV_ROWS, conv_flops, gemm_calls
+
+    for row in CONV_ROWS:
+        x = torch.zeros(row.x)
+        N, F, H_out, W_out = torch.nn.functional.conv2d(x, torch.zeros(row.w), **row.options).shape
+        _, Cg, KH, KW = row.w
+        groups, K = row.options.get("groups", 1), Cg * KH * KW
+        calls = gemm_calls(row, "float32")
+        product = calls["forward"]()
+        assert product.shape == (groups, F // groups, N * H_out * W_out)
+        assert 2 * product.size * K == conv_flops(row) == 2 * N * F * H_out * W_out * K
+        dcols, dw = calls["backward"]()
+        assert dcols.shape == (groups, K, N * H_out * W_out) and dw.shape == (groups, F // groups, K)
