@@ -11,9 +11,9 @@ modes are padded first by :mod:`convnb.conv`), without bias, checked by its call
 algorithm for ``"auto"``.
 """
 
-from . import choose, direct, fft, im2col
+from . import choose, direct, fft, flat, im2col
 
-ALGORITHMS = {"direct": direct, "im2col": im2col, "fft": fft}
+ALGORITHMS = {"direct": direct, "im2col": im2col, "flat": flat, "fft": fft}
 ALGOS = ("auto", *ALGORITHMS)
 
 __all__ = ["ALGORITHMS", "ALGOS", "choose"]  # choose: the module behind "auto"

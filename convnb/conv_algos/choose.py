@@ -2,7 +2,7 @@
 
 cuDNN's benchmark mode times every algorithm on the first call with a new shape and remembers the
 winner; timing inside a student's training step would make runs irreproducible, so ``"auto"``
-applies a fixed rule instead, derived from timings of the three algorithms on a 2-core CPU
+applies a fixed rule instead, derived from timings of the algorithms on a 2-core CPU
 (float32; see :func:`rule`), and remembers its answer per shape, dtype and array module.
 """
 
@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from ..geometry import ConvGeometry
 
 
+FLAT_WIDTH = 1.25  # "flat" while the padded rows are at most this many times the output's
+FLAT_CHANNELS = 8  # ... and the layer has at least this many input channels per group
+
+
 def rule(g: ConvGeometry, backward: bool = False) -> str:
     """The algorithm for a layer of geometry ``g``, for its forward pass or (``backward``) for
     both of its gradients.
@@ -22,23 +26,33 @@ def rule(g: ConvGeometry, backward: bool = False) -> str:
     * Depthwise layers (one input channel and one filter per group): ``"direct"``, one
       multiply-add per tap, where im2col would run ``N*groups`` matrix products of one row
       (bench row "depthwise", 1 thread: forward 3.1 ms against 8.4 ms, backward 6.6 against 30).
-    * Forward passes otherwise: ``"im2col"``: one matrix product per example does nearly all the
-      work; direct's per-tap products over ``C/groups`` channels are slower on every other row
-      of the bench suite (by 1.1x on "dilated" to 20x on "mnist-c1", one input channel).
     * Backward passes of dilated layers at stride 1: ``"direct"``. With dilation im2col's
-      gathering and adding back of the patches jump between rows; direct was faster on
-      "dilated" (2.0 ms against 3.2).
-    * Other backward passes: ``"im2col"``; direct was 1.2x ("mid", "deep") to 2.2x ("stem-7x7",
-      "cifar-stem": three input channels) slower.
+      gathering and adding back of the patches jump between rows; on "dilated" direct took
+      2.0 ms at one and at two threads, "flat" 2.7 and 2.2, im2col 3.3 and 2.5.
+    * Layers at stride 1 with at least :data:`FLAT_CHANNELS` input channels per group and
+      padded rows at most :data:`FLAT_WIDTH` times as wide as the output's: ``"flat"``. Its patch
+      matrices are copied in long runs; it pays for ``Wp / W_out`` times the arithmetic. Two
+      threads, forward and backward: "mid" (18 columns for 16) 6.3 and 18.0 ms against im2col's
+      7.8 and 20.8; "deep" (10 for 8) 2.9 and 7.2 against 3.2 and 7.6; "dilated" forward 0.8
+      against 1.0. Wider padding loses: "lenet-c2" (14 for 10) 1.7 and 5.4 against 1.5 and 4.5.
+      First layers (one to six channels) gain little or lose, their patch matrices being short:
+      "cifar-stem" backward 10.0 against 8.0.
+    * Everything else: ``"im2col"``, one matrix product per chunk of examples; direct's
+      per-tap products over ``C/groups`` channels are slower on every other row of the suite
+      (1.1x on "dilated" to 20x on "mnist-c1", one input channel).
 
-    The timings (float32, 2-core AMD EPYC, NumPy with OpenBLAS on 1 thread, 2026-11-27) are of
-    this project's bench suite (``bench/conv_suite.py``); the FFT was slower on all of them
-    (kernels of 3 x 3 to 7 x 7), so ``"auto"`` never picks it.
+    The timings (float32, 2-core AMD EPYC, NumPy with OpenBLAS, 2026-11-27; the fastest of three
+    processes' medians, as the machine has slow spells) are of this project's bench suite
+    (``bench/conv_suite.py``); the FFT was slower on all of them (kernels of 3 x 3 to 7 x 7), so
+    ``"auto"`` never picks it.
     """
     if g.C == g.groups and g.F == g.groups:
         return "direct"
     if backward and g.stride == (1, 1) and g.dilation != (1, 1):
         return "direct"
+    if (g.stride == (1, 1) and g.C // g.groups >= FLAT_CHANNELS
+            and g.padded_size[1] <= FLAT_WIDTH * g.W_out):
+        return "flat"
     return "im2col"
 
 

@@ -272,7 +272,7 @@ def test_strided_convolution_is_equivariant_to_shifts_by_the_stride(a, b, seed):
 def test_float32_stays_float32_and_close_to_float64():
     rng = np.random.default_rng(7)
     x, w = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((4, 3, 3, 3))
-    for algo in ("im2col", "fft"):
+    for algo in ("im2col", "flat", "fft"):
         out = conv2d(x.astype(np.float32), w.astype(np.float32), padding=1, algo=algo)
         assert out.dtype == np.float32
         np.testing.assert_allclose(out, conv2d(x, w, padding=1), rtol=1e-4, atol=1e-4)
@@ -288,7 +288,7 @@ def test_non_contiguous_inputs():
     np.testing.assert_allclose(conv2d(x, w, stride=2), conv2d(x.copy(), w.copy(), stride=2))
 
 
-@pytest.mark.parametrize("algo", ["direct", "im2col", "fft"])
+@pytest.mark.parametrize("algo", ["direct", "im2col", "flat", "fft"])
 def test_conv2d_runs_on_the_backend_of_its_input(to_backend, host, algo):
     rng = np.random.default_rng(9)
     x, w, b = rng.standard_normal((2, 4, 6, 7)), rng.standard_normal((4, 2, 3, 3)), np.ones(4)

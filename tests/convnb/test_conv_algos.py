@@ -17,10 +17,10 @@ from strategies import PADDING_MODES, conv2d_cases, transposed_cases
 import convnb
 from convnb import conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
 from convnb.conv import conv2d_weight_backward, conv_geometry
-from convnb.conv_algos import choose, depthwise, im2col
+from convnb.conv_algos import choose, depthwise, flat, im2col
 
-ALGOS = ("direct", "im2col", "fft")
-TOLERANCE = {"direct": 1e-10, "im2col": 1e-10, "fft": 1e-9, "auto": 1e-10}
+ALGOS = ("direct", "im2col", "flat", "fft")
+TOLERANCE = {"direct": 1e-10, "im2col": 1e-10, "flat": 1e-10, "fft": 1e-9, "auto": 1e-10}
 
 
 def assert_conv2d_matches_the_loops(case, algo, dtype=np.float64):
@@ -61,6 +61,7 @@ def test_every_algorithm_matches_the_loops_in_float32(algo, case):
 def test_chunk_by_chunk_equals_the_loops(algo, case):
     with pytest.MonkeyPatch.context() as patch:  # bounds of one byte: one example per chunk
         patch.setattr(im2col, "SCRATCH_BYTES", 1)
+        patch.setattr(flat, "SCRATCH_BYTES", 1)
         patch.setattr(depthwise, "CHUNK_BYTES", 1)
         assert_conv2d_matches_the_loops(case, algo)
 
@@ -93,7 +94,8 @@ def test_every_algorithm_computes_conv_transpose2d_as_the_loops(algo, case):
     {"groups": 3, "padding": 1},                                 # depthwise
     {"groups": 3, "stride": 2, "dilation": (1, 2), "padding": 2},  # depthwise, strided
     {"groups": 1, "stride": (1, 2), "padding": (2, 0)},
-], ids=["depthwise", "depthwise-strided", "dense"])
+    {"groups": 1, "padding": (2, 0), "dilation": (1, 2)},
+], ids=["depthwise", "depthwise-strided", "dense", "dense-stride-1"])
 @pytest.mark.parametrize("batch_last_below", [16, 0], ids=["batch-last", "per-example"])
 def test_every_algorithm_stays_on_the_device(algo, kw, batch_last_below, monkeypatch):
     monkeypatch.setattr(im2col, "BATCH_LAST_BELOW", batch_last_below)  # both im2col layouts
@@ -145,15 +147,20 @@ def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
 
 @pytest.mark.parametrize("x_shape, w_shape, kw, forward, backward", [
     ((32, 32, 32, 32), (32, 1, 3, 3), {"groups": 32}, "direct", "direct"),  # depthwise
-    ((64, 32, 16, 16), (64, 32, 3, 3), {}, "im2col", "im2col"),
+    ((64, 32, 16, 16), (64, 32, 3, 3), {"padding": 1}, "flat", "flat"),  # rows of 18 for 16
+    ((32, 64, 8, 8), (128, 64, 3, 3), {"padding": 1}, "flat", "flat"),  # 10 for 8: the limit
+    ((32, 64, 8, 8), (128, 64, 3, 3), {}, "im2col", "im2col"),  # 8 for 6
+    ((8, 16, 14, 14), (16, 16, 5, 5), {}, "im2col", "im2col"),  # 14 for 10
+    ((64, 3, 32, 32), (32, 3, 3, 3), {"padding": 1}, "im2col", "im2col"),  # three channels
+    ((2, 32, 8, 8), (8, 8, 3, 3), {"groups": 4, "padding": 1}, "flat", "flat"),  # 8 per group
     ((2, 4, 8, 8), (8, 1, 3, 3), {"groups": 4}, "im2col", "im2col"),  # two filters per group
     ((128, 6, 14, 14), (16, 6, 5, 5), {}, "im2col", "im2col"),
-    ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2}, "im2col", "direct"),
+    ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "padding": 2}, "flat", "direct"),
     ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "stride": 2}, "im2col", "im2col"),
 ])
 def test_auto_rule(x_shape, w_shape, kw, forward, backward):
     g = conv_geometry("test", np.zeros(x_shape), np.zeros(w_shape), None, kw.get("stride", 1),
-                      0, kw.get("dilation", 1), kw.get("groups", 1), "zeros")
+                      kw.get("padding", 0), kw.get("dilation", 1), kw.get("groups", 1), "zeros")
     assert (choose.rule(g), choose.rule(g, backward=True)) == (forward, backward)
     assert choose.choose_algo(g, np.float32, "numpy", backward=True) == backward
 
@@ -182,5 +189,5 @@ def test_a_bad_algo_is_named(call, request):
     x, w = np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3))
     function = request.node.callspec.id  # the function the call makes, which must name itself
     with pytest.raises(ValueError, match=rf"^{function}: algo must be one of \('auto', "
-                                         r"'direct', 'im2col', 'fft'\), got 'winograd'"):
+                                         r"'direct', 'im2col', 'flat', 'fft'\), got 'winograd'"):
         call(x, w)

@@ -1,0 +1,153 @@
+"""im2col on the flattened image: patch rows that are slices of one long row (stride 1).
+
+Flatten each channel of the zero-padded input, example after example, into one row ``xf[c]`` of
+``N*Hp*Wp`` numbers. At stride 1 the input that output pixel ``(i, j)`` of example ``n`` reads
+through tap ``(u, v)`` is ``xf[c, n*Hp*Wp + (i + u*dh)*Wp + (j + v*dw)]``: the tap only adds
+``u*dh*Wp + v*dw`` to the pixel's flat position. So if the outputs are computed on rows as wide
+as the padded input, ``Wp`` instead of ``W_out`` (the last ``Wp - W_out`` of each row read past
+its end, into the next row, and are thrown away), the patch-matrix row of channel ``c`` and tap
+``(u, v)`` is one slice of ``xf[c]``, shifted by that amount. Building the patch matrix then
+copies runs of ``H_out*Wp`` numbers, where :mod:`.im2col` copies runs of ``W_out``, and one matrix
+product does the rest, as in im2col. The price is ``Wp / W_out`` times the arithmetic (1.125 for
+a 3 x 3 "same" layer on 16 x 16 inputs), which is why ``"auto"`` takes this path only for layers
+whose padding is narrow against their width (:func:`.choose.rule`). The patch buffer is kept small
+(4 MiB: on the 2-core machine 2-4 MiB chunks ran 15-25 % faster than 8 MiB ones, which leave
+the caches before the product reads them).
+
+The gradients use the same slices: ``dw`` multiplies ``dout`` (widened to rows of ``Wp`` with
+zeros) by the patch rows; ``dx`` adds each row of ``w.T @ dout`` back onto its slice, one ``+=``
+per tap. Strided layers go to :mod:`.im2col`.
+
+Memory: the flattened input, plus patch matrices for a chunk of examples of at most
+:data:`SCRATCH_BYTES` (one example's when those alone are larger) and the product of that chunk.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ..geometry import ConvGeometry, batch_chunks
+from ..types import Array
+from . import im2col
+
+SCRATCH_BYTES = 4 * 2**20  # the largest patch buffer, in bytes (at least one example's patches)
+
+
+def flattened(x: Array, g: ConvGeometry) -> Array:
+    """The zero-padded input, each channel one row, with ``dw*(KW-1)`` zeros at the end for the
+    last example's thrown-away outputs to read.
+
+    Shapes: x (N, C, H, W) -> xf (C, N*Hp*Wp + dw*(KW-1))
+    """
+    xp = get_array_module(x)
+    Hp, Wp = g.padded_size
+    top, _, left, _ = g.pads
+    xf = xp.zeros((g.C, g.N * Hp * Wp + g.dilation[1] * (g.KW - 1)), dtype=x.dtype)
+    padded = xf[:, :g.N * Hp * Wp].reshape(g.C, g.N, Hp, Wp)
+    padded[:, :, top:top + g.H, left:left + g.W] = x.transpose(1, 0, 2, 3)
+    return xf
+
+
+def taps(xf: Array, g: ConvGeometry, part: slice) -> Array:
+    """The patch rows of examples ``part``, as a view of ``xf``: ``[c, u, v, n]`` is the run of
+    ``H_out*Wp`` inputs that tap ``(u, v)`` of channel ``c`` brings to example ``n``'s outputs.
+
+    Shapes: xf (C, N*Hp*Wp + tail) -> (C, KH, KW, n, H_out*Wp)
+    """
+    xp = get_array_module(xf)
+    Hp, Wp = g.padded_size
+    (dh, dw), step = g.dilation, xf.strides[1]
+    start = xf[:, part.start * Hp * Wp:]
+    return xp.lib.stride_tricks.as_strided(
+        start, shape=(g.C, g.KH, g.KW, part.stop - part.start, g.H_out * Wp),
+        strides=(xf.strides[0], dh * Wp * step, dw * step, Hp * Wp * step, step))
+
+
+def chunks(g: ConvGeometry, itemsize: int) -> list[slice]:
+    """The batch cut into runs of examples whose patch rows fit in :data:`SCRATCH_BYTES`."""
+    per_example = g.C * g.KH * g.KW * g.H_out * g.padded_size[1] * itemsize
+    return batch_chunks(g.N, per_example, SCRATCH_BYTES)
+
+
+def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
+    """Zero-padded convolution without bias, chunk by chunk (strided layers: :mod:`.im2col`).
+
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW) -> out (N, F, H_out, W_out)
+    """
+    if g.stride != (1, 1):
+        return im2col.forward(x, w, g)
+    xp = get_array_module(x, w)
+    xf, Wp, L = flattened(x, g), g.padded_size[1], g.H_out * g.padded_size[1]
+    w_rows = w.reshape(g.groups, g.F // g.groups, im2col.patch_rows(g))
+    out = xp.empty((g.N, g.F, g.H_out, g.W_out), dtype=x.dtype)
+    parts = chunks(g, x.dtype.itemsize)
+    most = parts[0].stop - parts[0].start
+    cols = xp.empty((g.groups, im2col.patch_rows(g), most * L), dtype=x.dtype)
+    products = xp.empty((g.groups, g.F // g.groups, most * L), dtype=x.dtype)
+    for part in parts:
+        n = part.stop - part.start
+        xp.copyto(cols[:, :, :n * L].reshape(g.C, g.KH, g.KW, n, L), taps(xf, g, part))
+        xp.matmul(w_rows, cols[:, :, :n * L], out=products[:, :, :n * L])
+        rows = products[:, :, :n * L].reshape(g.F, n, g.H_out, Wp)
+        out[part] = rows[..., :g.W_out].transpose(1, 0, 2, 3)
+    return out
+
+
+def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
+    """``dx``: the columns of ``w.T @ dout`` (``dout`` widened to rows of ``Wp`` with zeros) added
+    back onto the flattened input, one slice per channel and tap (strided layers: :mod:`.im2col`).
+
+    Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW) -> dx (N, C, H, W)
+    """
+    if g.stride != (1, 1):
+        return im2col.input_grad(dout, w, g)
+    xp = get_array_module(dout, w)
+    Hp, Wp = g.padded_size
+    L, (top, _, left, _) = g.H_out * Wp, g.pads
+    wide = widened(dout, g)
+    w_cols = w.reshape(g.groups, g.F // g.groups, im2col.patch_rows(g)).transpose(0, 2, 1)
+    dxf = xp.zeros((g.C, g.N * Hp * Wp + g.dilation[1] * (g.KW - 1)), dtype=dout.dtype)
+    parts = chunks(g, dout.dtype.itemsize)
+    most = parts[0].stop - parts[0].start
+    cols = xp.empty((g.groups, im2col.patch_rows(g), most * L), dtype=dout.dtype)
+    for part in parts:
+        n = part.stop - part.start
+        xp.matmul(w_cols, wide[:, :, part.start * L:part.stop * L], out=cols[:, :, :n * L])
+        found, back = cols[:, :, :n * L].reshape(g.C, g.KH, g.KW, n, L), taps(dxf, g, part)
+        for u in range(g.KH):
+            for v in range(g.KW):
+                back[:, u, v] += found[:, u, v]
+    padded = dxf[:, :g.N * Hp * Wp].reshape(g.C, g.N, Hp, Wp)
+    return padded[:, :, top:top + g.H, left:left + g.W].transpose(1, 0, 2, 3)
+
+
+def widened(dout: Array, g: ConvGeometry) -> Array:
+    """``dout`` on rows of ``Wp``, zeros where the outputs were thrown away.
+
+    Shapes: dout (N, F, H_out, W_out) -> (groups, F/groups, N*H_out*Wp)
+    """
+    xp = get_array_module(dout)
+    wide = xp.zeros((g.F, g.N, g.H_out, g.padded_size[1]), dtype=dout.dtype)
+    wide[..., :g.W_out] = dout.transpose(1, 0, 2, 3)
+    return wide.reshape(g.groups, g.F // g.groups, -1)
+
+
+def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
+    """``dw``: ``dout``, widened to rows of ``Wp`` with zeros, times the patch rows, summed over
+    examples (strided layers: :mod:`.im2col`).
+
+    Shapes: dout (N, F, H_out, W_out), x (N, C, H, W) -> dw (F, C/groups, KH, KW)
+    """
+    if g.stride != (1, 1):
+        return im2col.weight_grad(dout, x, g)
+    xp = get_array_module(dout, x)
+    xf, wide, L = flattened(x, g), widened(dout, g), g.H_out * g.padded_size[1]
+    dw = xp.zeros((g.groups, g.F // g.groups, im2col.patch_rows(g)), dtype=x.dtype)
+    parts = chunks(g, x.dtype.itemsize)
+    most = parts[0].stop - parts[0].start
+    cols = xp.empty((g.groups, im2col.patch_rows(g), most * L), dtype=x.dtype)
+    for part in parts:
+        n = part.stop - part.start
+        xp.copyto(cols[:, :, :n * L].reshape(g.C, g.KH, g.KW, n, L), taps(xf, g, part))
+        dw += xp.matmul(wide[:, :, part.start * L:part.stop * L],
+                        cols[:, :, :n * L].transpose(0, 2, 1))
+    return dw.reshape(g.F, g.C // g.groups, g.KH, g.KW)
