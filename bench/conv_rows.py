@@ -160,16 +160,17 @@ def conv_calls(library: str, row: ConvRow, dtype: str, algo: str, xp=np, torch=N
 def gemm_calls(row: ConvRow, dtype: str, xp=np) -> dict[str, Callable[[], object]]:
     """The matrix products of im2col for one row, on operands already built: forward
     ``w (groups, F/groups, K) @ patches (groups, K, M)``; backward ``w.T @ dout`` (for dx) and
-    ``dout @ patches.T`` (for dw), with ``K = C/groups*KH*KW`` and ``M = N*H_out*W_out``."""
+    ``patches @ dout.T`` (for dw, transposed, the order im2col uses), with
+    ``K = C/groups*KH*KW`` and ``M = N*H_out*W_out``."""
     N, F, H_out, W_out = conv_out_shape(row)
     _, Cg, KH, KW = row.w
     groups, K, M = row.options.get("groups", 1), Cg * KH * KW, N * H_out * W_out
     rng = np.random.default_rng(0)
     shapes = ((groups, F // groups, K), (groups, K, M), (groups, F // groups, M))
     w, patches, dout = (xp.asarray(rng.standard_normal(s).astype(dtype)) for s in shapes)
-    w_t, patches_t = (xp.ascontiguousarray(a.transpose(0, 2, 1)) for a in (w, patches))
+    w_t, dout_t = (xp.ascontiguousarray(a.transpose(0, 2, 1)) for a in (w, dout))
     return {"forward": lambda: xp.matmul(w, patches),
-            "backward": lambda: (xp.matmul(w_t, dout), xp.matmul(dout, patches_t))}
+            "backward": lambda: (xp.matmul(w_t, dout), xp.matmul(patches, dout_t))}
 
 
 def pool_calls(library: str, row: PoolRow, xp=np, torch=None,

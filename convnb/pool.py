@@ -32,7 +32,7 @@ import numpy as np
 
 from ._checks import check_array, check_dout, pair
 from .arithmetic import pool_output_size
-from .backend import get_array_module
+from .backend import get_array_module, is_device_array
 from .types import Array, IntOrPair
 from .windows import inside, sliding_windows
 
@@ -255,7 +255,10 @@ def switches(x: Array, g: PoolGeometry) -> tuple[Array, Array]:
         larger = stacked[k] > best
         offset += larger * (offset.dtype.type(k) - offset)
         xp.maximum(best, stacked[k], out=best)  # NaN wins
-    if bool((best != best).any()):  # a NaN maximum: the last NaN, as PyTorch's loop finds it
+    # A NaN maximum: the last NaN, as PyTorch's loop finds it. The host asks first whether
+    # there is one (free on the CPU); a device always runs the pass, since asking would make
+    # the host wait for the device in every training step.
+    if is_device_array(best) or bool((best != best).any()):
         for k in range(K):
             nan = stacked[k] != stacked[k]
             offset = offset * ~nan + offset.dtype.type(k) * nan
@@ -347,9 +350,10 @@ def route_to_max(dout: Array, out: Array, offset: Array, g: PoolGeometry) -> Arr
     dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)  # each input in one window at most
     dx[..., g.H_out * g.kernel[0]:, :] = 0  # rows and columns no window reaches
     dx[..., g.W_out * g.kernel[1]:] = 0
-    # Multiplying by the 0/1 mask is several times faster than a data-dependent ``where``,
-    # but would turn a non-finite dout entry into NaN at the other offsets too.
-    finite = bool(xp.isfinite(dout).all())
+    # On the CPU, multiplying by the 0/1 mask is several times faster than a data-dependent
+    # ``where``, but would turn a non-finite dout entry into NaN at the other offsets too. A
+    # device always takes ``where`` (one kernel, and no wait for the device to answer).
+    finite = not is_device_array(dout) and bool(xp.isfinite(dout).all())
     for k, view in enumerate(offset_views(dx, g)):
         hit = offset == k
         view[...] = dout * hit if finite else xp.where(hit, dout, 0)
@@ -360,7 +364,9 @@ def _add_at_switches(dout: Array, offset: Array, g: PoolGeometry) -> Array:
     """:func:`route_to_max` for overlapping windows, where several may pick the same input: a
     histogram of the switches' positions in the whole input, weighted by ``dout``
     (``bincount``, one pass; it adds in float64, and the result is cast back to ``dout``'s
-    dtype). Shapes: as there."""
+    dtype). A device adds with ``add.at`` instead (atomic adds in ``dout``'s dtype), since CuPy's
+    ``bincount`` reads the largest position back to size its result, a wait for the device.
+    Shapes: as there."""
     xp = get_array_module(dout, offset)
     KW, (sh, sw), (dh, dw), (ph, pw) = g.kernel[1], g.stride, g.dilation, g.padding
     k = np.arange(g.kernel[0] * KW)
@@ -372,8 +378,12 @@ def _add_at_switches(dout: Array, offset: Array, g: PoolGeometry) -> Array:
     where += xp.asarray(plane)
     size = g.N * g.C * g.H * g.W
     xp.clip(where, 0, size - 1, out=where)  # a window that saw only padding sends 0 from there
-    dx = xp.bincount(where.ravel(), weights=dout.ravel(), minlength=size)
-    return dx.astype(dout.dtype).reshape(g.N, g.C, g.H, g.W)
+    if is_device_array(dout):
+        dx = xp.zeros(size, dtype=dout.dtype)
+        xp.add.at(dx, where.ravel(), dout.ravel())
+    else:
+        dx = xp.bincount(where.ravel(), weights=dout.ravel(), minlength=size).astype(dout.dtype)
+    return dx.reshape(g.N, g.C, g.H, g.W)
 
 
 def _max_switch_naive(x: Array, g: PoolGeometry, n: int, c: int, i: int,

@@ -45,6 +45,7 @@ __all__ = [
 MODELS = ("lenet5", "mlp")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine")
+SHOW_LOSS_EVERY = 25  # steps between the progress bar's loss readings on a GPU
 
 
 # --- the data path ------------------------------------------------------------------------------
@@ -145,7 +146,26 @@ def _to(a: np.ndarray, like: Array) -> Array:
 
 def _correct(logits: Array, target: Array) -> tuple[int, int]:
     """Right predictions (argmax over the class axis 1) and how many there were."""
-    return int((logits.argmax(axis=1) == target).sum()), int(target.size)
+    return int(_right(logits, target)), int(target.size)
+
+
+def _right(logits: Array, target: Array) -> Array:
+    """Right predictions (argmax over the class axis 1), a 0-d array on the logits' device."""
+    return (logits.argmax(axis=1) == target).sum()
+
+
+def _check_targets(classes: int, **targets: np.ndarray | None) -> None:
+    """fit's targets, on the host: integer classes in ``[0, classes)`` (the loss checks its own
+    only on the CPU; see :class:`~convnb.nn.CrossEntropyLoss`)."""
+    for name, y in targets.items():
+        if y is None or not len(y):
+            continue
+        y = np.asarray(y)
+        if y.dtype.kind not in "iu" or int(y.min()) < 0 or int(y.max()) >= classes:
+            low, high = (int(y.min()), int(y.max())) if y.dtype.kind in "iuf" else ("?", "?")
+            raise ValueError(f"fit: the {name} targets must be integer classes in "
+                             f"[0, {classes}) for the model's {classes} outputs, got dtype "
+                             f"{y.dtype} with values from {low} to {high}")
 
 
 def evaluate(model: Module, x: np.ndarray, y: np.ndarray, batch_size: int = 256,
@@ -235,6 +255,7 @@ def fit(model: Module, train: tuple[np.ndarray, np.ndarray],
     if lr_schedule not in SCHEDULES:
         raise ValueError(f"fit: lr_schedule must be one of {SCHEDULES}, got {lr_schedule!r}")
     base_lr = opt.lr
+    on_device = is_device_array(like)
     rng = np.random.default_rng(seed)
     history = History()
     steps = -(-len(y) // batch_size)
@@ -245,25 +266,31 @@ def fit(model: Module, train: tuple[np.ndarray, np.ndarray],
             if lr_schedule == "cosine":
                 opt.lr = base_lr * (1 + math.cos(math.pi * (epoch - 1) / epochs)) / 2
             model.train()
+            # On a GPU the sums stay on the device: reading a number back makes the host wait
+            # for the device, so a step reads nothing (the progress bar, every SHOW_LOSS_EVERY).
             total_loss, correct, count = 0.0, 0, 0
-            for xb, yb in batches(x, y, batch_size, seed=rng):
+            for step, (xb, yb) in enumerate(batches(x, y, batch_size, seed=rng)):
                 if transform is not None:
                     xb = transform(xb, rng)
                 xb, yb = _to(xb, like), _to(yb, like)
                 logits = model(xb)
-                loss = float(criterion(logits, yb))
+                if epoch == step + 1 == 1 and isinstance(criterion, CrossEntropyLoss):
+                    _check_targets(logits.shape[1], train=y, test=None if test is None
+                                   else test[1])
+                loss = criterion(logits, yb)
                 opt.zero_grad()
                 model.backward_params(criterion.backward())  # the data needs no gradient
                 opt.step()
-                total_loss += loss * len(yb)
-                right, n = _correct(logits, yb)
-                correct, count = correct + right, count + n
+                total_loss = total_loss + (loss.astype("float64") if on_device
+                                           else float(loss)) * len(yb)
+                correct, count = correct + _right(logits, yb), count + int(yb.size)
                 bar.set_description(f"epoch {epoch}/{epochs}", refresh=False)
-                bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+                if progress and (not on_device or step % SHOW_LOSS_EVERY == 0):
+                    bar.set_postfix(loss=f"{float(loss):.3f}", refresh=False)
                 bar.update()
             history.epoch.append(epoch)
-            history.train_loss.append(total_loss / len(y))
-            history.train_accuracy.append(correct / count)
+            history.train_loss.append(float(total_loss) / len(y))
+            history.train_accuracy.append(int(correct) / count)
             if test is not None:
                 result = evaluate(model, *test, criterion=criterion)
                 history.test_loss.append(result.loss)

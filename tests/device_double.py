@@ -102,9 +102,14 @@ def _inplace(name: str):
 
 
 class DeviceArray:
-    """An array "on the device": the data is a NumPy array the outside cannot reach implicitly."""
+    """An array "on the device": the data is a NumPy array the outside cannot reach implicitly.
+
+    ``DeviceArray.host_reads`` counts the reads that would make the host wait for a real device
+    (``bool``, ``float``, ``int``, ``operator.index``, ``.item()``, ``.tolist()``, ``.get()``).
+    """
 
     __array_ufunc__ = None  # NumPy ufuncs and host-array operators refuse device arrays
+    host_reads = 0
 
     def __init__(self, data: np.ndarray):
         self._data = data
@@ -117,11 +122,14 @@ class DeviceArray:
         return xp
 
     def get(self) -> np.ndarray:
+        DeviceArray.host_reads += 1
         return self._data.copy()
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # no __array_interface__, __array_struct__, ...: no way to host
             raise AttributeError(name)
+        if name in ("item", "tolist"):
+            DeviceArray.host_reads += 1
         attr = getattr(self._data, name)
         if callable(attr):
             return _device_function(attr, name)
@@ -140,15 +148,19 @@ class DeviceArray:
         return (wrap(row) for row in self._data)
 
     def __float__(self):
+        DeviceArray.host_reads += 1
         return float(self._data)
 
     def __int__(self):
+        DeviceArray.host_reads += 1
         return int(self._data)
 
     def __bool__(self):
+        DeviceArray.host_reads += 1
         return bool(self._data)
 
     def __index__(self):
+        DeviceArray.host_reads += 1
         return self._data.__index__()
 
     def __neg__(self):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import get_array_module
+from ..backend import get_array_module, is_device_array
 from ..types import Array
 from .module import Module
 
@@ -36,6 +36,11 @@ class CrossEntropyLoss(Module):
     segmentation, logits (N, K, H, W) with targets (N, H, W) score every pixel. Targets are moved
     to the logits' device. Forward caches the softmax and the targets.
 
+    A target outside ``[0, K)`` raises a ``ValueError`` on the CPU. On a GPU, asking would make
+    the host wait for the device at every step, so there such a target gets a NaN loss (and NaN
+    gradients), which the mean carries to the number you read; :func:`~convnb.train.fit` checks
+    all its targets on the host before it starts.
+
     Shapes: logits (N, K) or (N, K, d1, ...), target (N,) or (N, d1, ...) ints in [0, K) -> ()
     """
 
@@ -54,15 +59,22 @@ class CrossEntropyLoss(Module):
             raise TypeError(f"CrossEntropyLoss: targets must be integer class indices, got "
                             f"dtype {target.dtype}")
         K = logits.shape[1]
-        if int(target.min()) < 0 or int(target.max()) >= K:
+        on_device = is_device_array(target)
+        if not on_device and (int(target.min()) < 0 or int(target.max()) >= K):
             raise ValueError(f"CrossEntropyLoss: targets must lie in [0, {K}) for {K} classes, "
                              f"got values from {int(target.min())} to {int(target.max())}")
         z = xp.moveaxis(logits, 1, -1).reshape(-1, K)  # one row of K logits per prediction
         y = target.reshape(-1, 1)
+        if on_device:  # checked without a wait for the device: a bad target's loss is NaN
+            valid = (y >= 0) & (y < K)
+            y = xp.where(valid, y, 0)
         shifted = z - z.max(axis=1, keepdims=True)
         log_norm = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         losses = log_norm - xp.take_along_axis(shifted, y, axis=1)
-        self._cache = (xp.exp(shifted - log_norm), y, tuple(logits.shape))
+        probs = xp.exp(shifted - log_norm)
+        if on_device:
+            losses, probs = xp.where(valid, losses, xp.nan), xp.where(valid, probs, xp.nan)
+        self._cache = (probs, y, tuple(logits.shape))
         return losses.mean() if self.reduction == "mean" else losses.sum()
 
     def backward(self, dout: Array | float = 1.0) -> Array:

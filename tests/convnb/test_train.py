@@ -174,6 +174,31 @@ def test_fit_trains_a_model_on_a_device():
     assert device.test_accuracy == host.test_accuracy
 
 
+def test_fit_on_a_device_reads_numbers_back_once_per_epoch_not_per_step():
+    """Losses and right answers are summed on the device and read at the end of the epoch: the
+    same number of host reads for three steps as for six (with no test set or progress bar)."""
+    x, y = small_task(48)
+    reads = []
+    for batch_size in (16, 8):
+        nn.manual_seed(0)
+        model = lenet5()._apply(DeviceArray)
+        before = DeviceArray.host_reads
+        fit(model, (lenet_input(x), y), epochs=1, batch_size=batch_size, progress=False)
+        reads.append(DeviceArray.host_reads - before)
+    assert reads[0] == reads[1] <= 2
+
+
+def test_fit_checks_its_targets_on_the_host_before_training():
+    x, y = small_task(16)
+    bad = y.copy()
+    bad[3] = 10  # lenet5 has 10 outputs: classes 0..9
+    for train_y, test_y, name in ((bad, y, "train"), (y, bad, "test")):
+        with pytest.raises(ValueError, match=rf"^fit: the {name} targets must be integer classes "
+                                             r"in \[0, 10\) .* values from 0 to 10$"):
+            fit(lenet5(), (lenet_input(x), train_y), (lenet_input(x), test_y), epochs=1,
+                batch_size=8, progress=False)
+
+
 def test_plot_history_draws_loss_and_accuracy():
     history = train_once(0)
     fig = plot_history(history)

@@ -87,7 +87,8 @@ def every_layer_net(seed: int) -> nn.Sequential:
 @pytest.mark.parametrize("optimiser, kind", [("sgd", "cross-entropy"), ("adam", "mse")])
 def test_model_on_a_device_trains_there(optimiser, kind):
     """A model moved to a device-like array (no implicit host conversion) trains with the same
-    numbers as on the host, and everything it holds stays on the device."""
+    numbers as on the host, everything it holds stays on the device, and a training step reads
+    nothing back from it (on a GPU each read would make the host wait for the device)."""
     host, device = every_layer_net(3), every_layer_net(3)
     device._apply(DeviceArray)
     rng = np.random.default_rng(0)
@@ -99,11 +100,14 @@ def test_model_on_a_device_trains_there(optimiser, kind):
         criterion = nn.CrossEntropyLoss() if kind == "cross-entropy" else nn.MSELoss()
         opt = (nn.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
                if optimiser == "sgd" else nn.Adam(net.parameters(), lr=0.01))
+        batch, target = to(x), to(y)
+        reads = DeviceArray.host_reads
         for _ in range(2):
-            loss = criterion(net(to(x)), to(y))
+            loss = criterion(net(batch), target)
             opt.zero_grad()
             net.backward(criterion.backward())
             opt.step()
+        assert DeviceArray.host_reads == reads, "a training step read a number from the device"
         results.append((float(loss), net))
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-5)
     for p in device.parameters():

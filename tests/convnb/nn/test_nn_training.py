@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from device_double import DeviceArray
 
 import convnb.nn as nn
 from convnb import gradcheck, numerical_gradient
@@ -153,6 +154,28 @@ def test_clear_errors_for_common_slips():
         nn.SGD(conv.parameters(), lr=0.1, nesterov=True)
     with pytest.raises(TypeError, match="Sequential: every layer must be a Module"):
         nn.Sequential(nn.ReLU(), np.zeros(3))
+
+
+def test_cross_entropy_on_a_device_gives_a_bad_target_nan_without_reading_it():
+    """On a device the target check would make the host wait, so a target outside [0, K) gets
+    a NaN loss and NaN gradients in its own row; the other rows keep the host's numbers (the
+    loss for the good targets is -log softmax, written out here)."""
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((3, 4))
+    target = np.array([2, 4, 0])  # 4 is out of range for K = 4
+    ce = nn.CrossEntropyLoss(reduction="sum")
+    reads = DeviceArray.host_reads
+    loss = ce(DeviceArray(logits), DeviceArray(target))
+    grad = ce.backward()
+    assert DeviceArray.host_reads == reads
+    assert np.isnan(float(loss))
+    grad = grad.get()
+    assert np.isnan(grad[1]).all() and np.isfinite(grad[[0, 2]]).all()
+    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    good = nn.CrossEntropyLoss(reduction="sum")(DeviceArray(logits[[0, 2]]),
+                                                DeviceArray(target[[0, 2]]))
+    np.testing.assert_allclose(float(good), -np.log(softmax[[0, 2], [2, 0]]).sum(), rtol=1e-12)
+    np.testing.assert_allclose(grad[[0, 2]], softmax[[0, 2]] - np.eye(4)[[2, 0]], rtol=1e-12)
 
 
 def test_sequential_is_a_list_of_layers():
