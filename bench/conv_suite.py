@@ -6,13 +6,16 @@ The rows are the course's performance suite (``CONV_ROWS`` and ``POOL_ROWS`` in
 backward together (convnb's layers, whose forward keeps what backward needs, against autograd), in
 float32. Both libraries run with the same number of threads (threadpoolctl for NumPy's BLAS,
 ``torch.set_num_threads``), each in processes of its own (:mod:`bench.conv_rows` says why), in
-alternating rounds so that a slow spell of the machine hits both; the median of all samples is
-reported. A ratio is convnb's time divided by PyTorch's. Beside it, "GEMM alone" is the time of
-just the matrix products im2col hands to NumPy's BLAS, divided by PyTorch's: no algorithm that
-computes the convolution through ``np.matmul`` gets below it. GFLOP/s counts
+alternating rounds. A library's time for a row is the median of its samples in its least
+disturbed round: this 2-core machine has slow spells of several seconds that make every operation
+1.5-3x slower.
+
+A ratio is convnb's time divided by PyTorch's. Beside it, "GEMM alone" is the time of just the
+matrix products im2col hands to NumPy's BLAS, divided by PyTorch's: no algorithm that computes the
+convolution through ``np.matmul`` gets below it. GFLOP/s counts
 ``2 * N * F * H_out * W_out * C/groups * KH * KW`` per forward and twice that per backward, beside
-the machine's measured matmul rate. With CuPy and a CUDA device, the rows and two ResNet layers are
-also timed against PyTorch on CUDA (cuDNN, TF32 off). Run from the repository root::
+the machine's measured matmul rate. With CuPy and a CUDA device, the rows and two ResNet layers
+are also timed against PyTorch on CUDA (cuDNN, TF32 off). Run from the repository root::
 
     python -m bench.conv_suite [--algo auto|im2col|...] [--threads N] [--quick] [--rows NAME...]
                                [--rounds R] [--out DIR]
@@ -70,21 +73,25 @@ def child(library: str, options: list[str], folder: Path) -> dict:
 
 
 def merged(rounds: list[dict[str, dict]], section: str) -> list[dict] | None:
-    """One row per (row, pass, dtype) with every round's samples of each library:
-    ``runs[library]``, the medians ``convnb_s``, ``torch_s`` and ``gemm_s`` (im2col's matrix
-    products alone; None for pooling), and the ratios to PyTorch."""
+    """One row per (row, pass, dtype) with each library's samples, round by round
+    (``runs[library]``, a list per round); its time (``convnb_s``, ``torch_s``, ``gemm_s``: im2col's
+    matrix products alone, None for pooling) is the median of a round's samples, in the least
+    disturbed round (the smallest median); and the ratios to PyTorch."""
     if any(r[lib][section] is None for r in rounds for lib in r):
         return None
     rows = []
     for row in rounds[0]["convnb"][section]:
         key = (row["name"], row["pass"], row["dtype"])
-        runs = {}
+        runs: dict[str, list[list[float]]] = {}
         for lib in rounds[0]:
             for r in rounds:
                 found = [s for s in r[lib][section] if (s["name"], s["pass"], s["dtype"]) == key]
-                runs.setdefault(lib, []).extend(found[0]["runs"] if found else [])
-        medians = {f"{lib}_s": float(np.median(v)) if v else None for lib, v in runs.items()}
-        rows.append({k: v for k, v in row.items() if k != "runs"} | medians | {"runs": runs})
+                if found:
+                    runs.setdefault(lib, []).append(found[0]["runs"])
+        times = {f"{lib}_s": None for lib in rounds[0]} | {
+            f"{lib}_s": min(float(np.median(samples)) for samples in per_round)
+            for lib, per_round in runs.items()}
+        rows.append({k: v for k, v in row.items() if k != "runs"} | times | {"runs": runs})
     for r in rows:
         r["ratio"] = r["convnb_s"] / r["torch_s"]
         r["gemm_ratio"] = None if r.get("gemm_s") is None else r["gemm_s"] / r["torch_s"]
@@ -182,8 +189,9 @@ def markdown(report: dict) -> str:
     m, gemm, source = report["machine"], report["gemm_gflops"], report["source"]
     lines = [f"{report['date']}; {m['cpu']}, {m['cores']} cores, threads: {m['threads']} for both "
              f"libraries, each library in processes of its own; NumPy {m['numpy']}, PyTorch "
-             f"{m['torch']}, Python {m['python']}; `algo=\"{report['algo']}\"`; medians of "
-             f"{report['repeats']} samples from {report['rounds']} rounds; the machine's matmul: "
+             f"{m['torch']}, Python {m['python']}; `algo=\"{report['algo']}\"`; each time the "
+             f"median of {report['repeats']} samples in the fastest of {report['rounds']} rounds; "
+             f"the machine's matmul: "
              f"{gemm['float32']:.0f} GFLOP/s float32, {gemm['float64']:.0f} float64; convnb at "
              f"{source['commit']}" + (" with uncommitted changes" if source["convnb_changed"]
                                       else "") + ".", "",
@@ -231,7 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for both libraries (default: NumPy's BLAS default)")
     parser.add_argument("--rounds", type=int, default=None,
-                        help="rounds of one process per library (3; --quick: 2)")
+                        help="rounds of one process per library (4; --quick: 2)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="samples per library, row and round (3; --quick: 2)")
     parser.add_argument("--quick", action="store_true", help="one tiny row of each kind")
@@ -248,7 +256,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         threadpool_limits(args.threads, user_api="blas")
     threads = args.threads or blas_threads() or os.cpu_count() or 1
-    rounds = args.rounds or (2 if args.quick else 3)
+    rounds = args.rounds or (2 if args.quick else 4)
     repeats = args.repeats or (2 if args.quick else 3)
     sample_s = 0.005 if args.quick else 0.05
     options = ["--threads", str(threads), "--algo", args.algo, "--repeats", str(repeats),
@@ -281,7 +289,7 @@ def main(argv: list[str] | None = None) -> dict:
         "cudnn": found.get("cudnn"), "tf32": False, "rows": gpu_rows,
         "summary": summary(gpu_rows)}
     report = {"date": today, "machine": machine, "source": source(), "algo": args.algo,
-              "quick": args.quick, "rounds": rounds, "repeats": rounds * repeats,
+              "quick": args.quick, "rounds": rounds, "repeats": repeats,
               "targets": TARGETS, "gemm_gflops": gemm, "gemm_size": n, "rows": rows,
               "summary": summary(rows), "gpu": gpu}
     print()
