@@ -117,7 +117,7 @@ def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
             for v in range(g.KW):
                 back[:, u, v] += found[:, u, v]
     padded = dxf[:, :g.N * Hp * Wp].reshape(g.C, g.N, Hp, Wp)
-    return padded[:, :, top:top + g.H, left:left + g.W].transpose(1, 0, 2, 3)
+    return xp.ascontiguousarray(padded[:, :, top:top + g.H, left:left + g.W].transpose(1, 0, 2, 3))
 
 
 def widened(dout: Array, g: ConvGeometry) -> Array:
