@@ -19,7 +19,8 @@ zeros) by the patch rows; ``dx`` adds each row of ``w.T @ dout`` back onto its s
 per tap. Strided layers go to :mod:`.im2col`.
 
 Memory: the flattened input, plus patch matrices for a chunk of examples of at most
-:data:`SCRATCH_BYTES` (one example's when those alone are larger) and the product of that chunk.
+:data:`SCRATCH_BYTES` (one example's when those alone are larger) and the product of that chunk;
+the gradients also hold ``dout`` widened to rows of ``Wp``, and ``dx`` its flattened padded sum.
 """
 
 from __future__ import annotations
