@@ -157,6 +157,10 @@ def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
     ((128, 6, 14, 14), (16, 6, 5, 5), {}, "im2col", "im2col"),
     ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "padding": 2}, "flat", "direct"),
     ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "stride": 2}, "im2col", "im2col"),
+    ((64, 16, 28, 28), (16, 16, 2, 2), {"stride": 2}, "im2col", "direct"),  # windows tile
+    ((8, 3, 64, 64), (32, 3, 4, 4), {"stride": 4}, "im2col", "direct"),
+    ((8, 3, 64, 64), (32, 3, 4, 4), {"stride": 2}, "im2col", "im2col"),  # they overlap
+    ((64, 16, 28, 28), (16, 16, 2, 2), {"stride": 2, "dilation": 2}, "im2col", "im2col"),
 ])
 def test_auto_rule(x_shape, w_shape, kw, forward, backward):
     g = conv_geometry("test", np.zeros(x_shape), np.zeros(w_shape), None, kw.get("stride", 1),
