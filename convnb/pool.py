@@ -437,7 +437,7 @@ def max_pool2d_backward_naive(dout: Array, x: Array, kernel_size: IntOrPair,
             for i in range(g.H_out):
                 for j in range(g.W_out):
                     best, switch = _max_switch_naive(x, g, n, c, i, j)
-                    if best > -math.inf:
+                    if best != -math.inf:  # a NaN maximum takes the gradient, as in PyTorch
                         dx[n, c, switch] += dout[n, c, i, j]
     return dx.reshape(x.shape)
 

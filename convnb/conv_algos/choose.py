@@ -35,7 +35,7 @@ def rule(g: ConvGeometry, backward: bool = False) -> str:
       im2col's col2im adds each tap back through a strided view. ``conv_transpose2d`` of
       x (16, 64, 16, 16) by w (64, 32, 2, 2), stride 2, two threads: 1.3 ms against 9.1; the
       whole conv2d backward of (64, 16, 28, 28) by (16, 16, 2, 2): 2.1 ms against 4.6 (one
-      thread: 2.1 against 3.4).
+      thread: 2.1 against 3.4); each the median of one process.
     * Layers at stride 1 with at least :data:`FLAT_CHANNELS` input channels per group and
       padded rows at most :data:`FLAT_WIDTH` times as wide as the output's: ``"flat"``. Its patch
       matrices are copied in long runs; it pays for ``Wp / W_out`` times the arithmetic. Two

@@ -25,6 +25,8 @@ the gradients also hold ``dout`` widened to rows of ``Wp``, and ``dx`` its flatt
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ..backend import get_array_module
 from ..geometry import ConvGeometry, batch_chunks
 from ..types import Array
@@ -33,16 +35,22 @@ from . import im2col
 SCRATCH_BYTES = 4 * 2**20  # the largest patch buffer, in bytes (at least one example's patches)
 
 
+def flat_length(g: ConvGeometry) -> int:
+    """Numbers in one flattened channel: ``N*Hp*Wp``, then ``dw*(KW-1)`` zeros for the last
+    example's thrown-away outputs to read."""
+    Hp, Wp = g.padded_size
+    return g.N * Hp * Wp + g.dilation[1] * (g.KW - 1)
+
+
 def flattened(x: Array, g: ConvGeometry) -> Array:
-    """The zero-padded input, each channel one row, with ``dw*(KW-1)`` zeros at the end for the
-    last example's thrown-away outputs to read.
+    """The zero-padded input, each channel one row (:func:`flat_length` numbers).
 
     Shapes: x (N, C, H, W) -> xf (C, N*Hp*Wp + dw*(KW-1))
     """
     xp = get_array_module(x)
     Hp, Wp = g.padded_size
     top, _, left, _ = g.pads
-    xf = xp.zeros((g.C, g.N * Hp * Wp + g.dilation[1] * (g.KW - 1)), dtype=x.dtype)
+    xf = xp.zeros((g.C, flat_length(g)), dtype=x.dtype)
     padded = xf[:, :g.N * Hp * Wp].reshape(g.C, g.N, Hp, Wp)
     padded[:, :, top:top + g.H, left:left + g.W] = x.transpose(1, 0, 2, 3)
     return xf
@@ -69,6 +77,27 @@ def chunks(g: ConvGeometry, itemsize: int) -> list[slice]:
     return batch_chunks(g.N, per_example, SCRATCH_BYTES)
 
 
+def by_chunk(xp, g: ConvGeometry, dtype) -> Iterator[tuple[slice, Array]]:
+    """Each chunk of examples, with a patch buffer for it (the same memory every time).
+
+    Shapes: -> (part, (groups, C/groups*KH*KW, n*H_out*Wp)) for the n examples of ``part``
+    """
+    parts, L = chunks(g, dtype.itemsize), g.H_out * g.padded_size[1]
+    most = parts[0].stop - parts[0].start
+    buffer = xp.empty((g.groups, im2col.patch_rows(g), most * L), dtype=dtype)
+    for part in parts:
+        yield part, buffer[:, :, :(part.stop - part.start) * L]
+
+
+def patches_by_chunk(xf: Array, g: ConvGeometry) -> Iterator[tuple[slice, Array]]:
+    """:func:`by_chunk`'s buffers filled with the patch rows of their examples."""
+    xp = get_array_module(xf)
+    for part, cols in by_chunk(xp, g, xf.dtype):
+        n = part.stop - part.start
+        xp.copyto(cols.reshape(g.C, g.KH, g.KW, n, -1), taps(xf, g, part))
+        yield part, cols
+
+
 def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
     """Zero-padded convolution without bias, chunk by chunk (strided layers: :mod:`.im2col`).
 
@@ -77,18 +106,14 @@ def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
     if g.stride != (1, 1):
         return im2col.forward(x, w, g)
     xp = get_array_module(x, w)
-    xf, Wp, L = flattened(x, g), g.padded_size[1], g.H_out * g.padded_size[1]
     w_rows = w.reshape(g.groups, g.F // g.groups, im2col.patch_rows(g))
     out = xp.empty((g.N, g.F, g.H_out, g.W_out), dtype=x.dtype)
-    parts = chunks(g, x.dtype.itemsize)
-    most = parts[0].stop - parts[0].start
-    cols = xp.empty((g.groups, im2col.patch_rows(g), most * L), dtype=x.dtype)
-    products = xp.empty((g.groups, g.F // g.groups, most * L), dtype=x.dtype)
-    for part in parts:
-        n = part.stop - part.start
-        xp.copyto(cols[:, :, :n * L].reshape(g.C, g.KH, g.KW, n, L), taps(xf, g, part))
-        xp.matmul(w_rows, cols[:, :, :n * L], out=products[:, :, :n * L])
-        rows = products[:, :, :n * L].reshape(g.F, n, g.H_out, Wp)
+    products = None
+    for part, cols in patches_by_chunk(flattened(x, g), g):
+        if products is None:  # the first chunk is the largest
+            products = xp.empty((g.groups, g.F // g.groups, cols.shape[2]), dtype=x.dtype)
+        found = xp.matmul(w_rows, cols, out=products[:, :, :cols.shape[2]])
+        rows = found.reshape(g.F, part.stop - part.start, g.H_out, g.padded_size[1])
         out[part] = rows[..., :g.W_out].transpose(1, 0, 2, 3)
     return out
 
@@ -106,14 +131,11 @@ def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
     L, (top, _, left, _) = g.H_out * Wp, g.pads
     wide = widened(dout, g)
     w_cols = w.reshape(g.groups, g.F // g.groups, im2col.patch_rows(g)).transpose(0, 2, 1)
-    dxf = xp.zeros((g.C, g.N * Hp * Wp + g.dilation[1] * (g.KW - 1)), dtype=dout.dtype)
-    parts = chunks(g, dout.dtype.itemsize)
-    most = parts[0].stop - parts[0].start
-    cols = xp.empty((g.groups, im2col.patch_rows(g), most * L), dtype=dout.dtype)
-    for part in parts:
-        n = part.stop - part.start
-        xp.matmul(w_cols, wide[:, :, part.start * L:part.stop * L], out=cols[:, :, :n * L])
-        found, back = cols[:, :, :n * L].reshape(g.C, g.KH, g.KW, n, L), taps(dxf, g, part)
+    dxf = xp.zeros((g.C, flat_length(g)), dtype=dout.dtype)
+    for part, cols in by_chunk(xp, g, dout.dtype):
+        xp.matmul(w_cols, wide[:, :, part.start * L:part.stop * L], out=cols)
+        found = cols.reshape(g.C, g.KH, g.KW, part.stop - part.start, L)
+        back = taps(dxf, g, part)
         for u in range(g.KH):
             for v in range(g.KW):
                 back[:, u, v] += found[:, u, v]
@@ -141,15 +163,9 @@ def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
     if g.stride != (1, 1):
         return im2col.weight_grad(dout, x, g)
     xp = get_array_module(dout, x)
-    xf, wide, L = flattened(x, g), widened(dout, g), g.H_out * g.padded_size[1]
+    wide, L = widened(dout, g), g.H_out * g.padded_size[1]
     dw_t = xp.zeros((g.groups, im2col.patch_rows(g), g.F // g.groups), dtype=x.dtype)
-    parts = chunks(g, x.dtype.itemsize)
-    most = parts[0].stop - parts[0].start
-    cols = xp.empty((g.groups, im2col.patch_rows(g), most * L), dtype=x.dtype)
-    for part in parts:
-        n = part.stop - part.start
-        xp.copyto(cols[:, :, :n * L].reshape(g.C, g.KH, g.KW, n, L), taps(xf, g, part))
+    for part, cols in patches_by_chunk(flattened(x, g), g):
         # dw.T = cols @ dout.T, the faster order (see im2col.weight_grad)
-        dw_t += xp.matmul(cols[:, :, :n * L],
-                          wide[:, :, part.start * L:part.stop * L].transpose(0, 2, 1))
+        dw_t += xp.matmul(cols, wide[:, :, part.start * L:part.stop * L].transpose(0, 2, 1))
     return dw_t.transpose(0, 2, 1).reshape(g.F, g.C // g.groups, g.KH, g.KW)

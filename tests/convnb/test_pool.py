@@ -301,6 +301,7 @@ def test_max_pool_with_nans_and_ties_matches_torch(kw):
         np.testing.assert_array_equal(idx, idx_t.numpy())
     np.testing.assert_array_equal(max_pool2d(x, **kw), out_t.detach().numpy())
     close(max_pool2d_backward(dout, x, **kw), xt.grad.numpy())  # overlaps add in another order
+    close(max_pool2d_backward_naive(dout, x, **kw), xt.grad.numpy())
     layer = nn.MaxPool2d(**kw)
     layer(x)
     close(layer.backward(dout), xt.grad.numpy())
@@ -657,6 +658,28 @@ def test_pooling_runs_on_the_backend_of_its_input(name, to_backend, host):
             np.testing.assert_allclose(host(got), want, rtol=1e-13, atol=0)
         else:
             np.testing.assert_array_equal(host(got), want)
+
+
+@pytest.mark.parametrize("options", [{"kernel_size": 2}, POOL], ids=["tiles", "overlaps"])
+def test_max_pooling_takes_its_device_paths_without_reading_back(options):
+    """On a device max pooling always runs its NaN pass, routes gradients with ``where`` and
+    adds overlapping ones with ``add.at`` (the host asks first, or uses ``bincount``): same
+    numbers as the loops, with NaNs, -inf windows, a non-finite dout and shared switches, and
+    no read from the device."""
+    x = X.copy()
+    x[0, 0, 1, 1] = np.nan
+    x[1, 2, :3, :3] = -np.inf
+    x[1, 1] = 1.0  # ties: every window's first entry is its switch, shared by overlapping ones
+    out = max_pool2d_naive(x, **options)
+    dout = np.random.default_rng(4).standard_normal(out.shape)
+    dout[0, 1, 0, 0] = np.inf
+    reads = DeviceArray.host_reads
+    got, got_dx = (max_pool2d(DeviceArray(x), **options),
+                   max_pool2d_backward(DeviceArray(dout), DeviceArray(x), **options))
+    assert DeviceArray.host_reads == reads
+    np.testing.assert_array_equal(got.get(), out)
+    np.testing.assert_allclose(got_dx.get(), max_pool2d_backward_naive(dout, x, **options),
+                               rtol=1e-15, atol=0)
 
 
 def test_naive_twins_run_on_the_device_double():
