@@ -8,7 +8,7 @@ a while, and whichever library runs next shares them (measured on the 2-core mac
 3.9 ms alternating). Run from the repository root::
 
     python -m bench.conv_rows --library convnb|torch|gemm OUT.json [--threads N] [--algo A]
-                              [--repeats R] [--quick] [--rows NAME...]
+                              [--repeats R] [--quick] [--rows NAME...] [--gpu | --gpu-only]
 
 ``gemm`` times, for every convolution row, the matrix products that im2col hands to NumPy's BLAS
 (the patches already built): a floor for any algorithm of :mod:`convnb.conv_algos` that works
@@ -266,6 +266,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rows", nargs="+", default=None)
     parser.add_argument("--gpu", action="store_true", help="also the rows on a CUDA device")
+    parser.add_argument("--gpu-only", action="store_true", help="the rows on a CUDA device only")
     args = parser.parse_args(argv)
     if args.threads is not None:
         from threadpoolctl import threadpool_limits
@@ -279,9 +280,10 @@ def main(argv: list[str] | None = None) -> None:
     conv_rows, pool_rows = pick_rows(args.quick, args.rows)
     timing = dict(algo=args.algo, repeats=args.repeats, sample_s=args.sample_s)
     report = {"versions": versions(args.library, torch),
-              "cpu": time_rows(args.library, conv_rows, pool_rows, torch=torch, **timing),
+              "cpu": [] if args.gpu_only else time_rows(args.library, conv_rows, pool_rows,
+                                                        torch=torch, **timing),
               "gpu": None}
-    on_gpu = gpu(args.library, torch) if args.gpu else None
+    on_gpu = gpu(args.library, torch) if args.gpu or args.gpu_only else None
     if on_gpu:
         xp, device, sync = on_gpu
         report["gpu"] = time_rows(args.library, [*conv_rows, *RESNET_ROWS], pool_rows,

@@ -18,11 +18,12 @@ the machine's measured matmul rate. With CuPy and a CUDA device, the rows and tw
 are also timed against PyTorch on CUDA (cuDNN, TF32 off). Run from the repository root::
 
     python -m bench.conv_suite [--algo auto|im2col|...] [--threads N] [--quick] [--rows NAME...]
-                               [--rounds R] [--out DIR]
+                               [--rounds R] [--gpu-only] [--out DIR]
 
 It prints a table and writes ``DATE-conv-suite-threadsN`` ``.json`` (every sample), ``.md`` (the
 README's tables) and ``.png`` (the ratios) into ``--out`` (``bench/results/``). ``--quick`` times
-one tiny row of each kind, for a smoke test; ``--rows`` picks rows by name.
+one tiny row of each kind, for a smoke test; ``--rows`` picks rows by name; ``--gpu-only`` times
+the GPU's rows alone (``DATE-conv-suite-gpu`` ``.json``, ``.md``, ``.png``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 # Targets of issue 14 (CPU, float32): forward median and worst row, backward median, pooling rows.
 TARGETS = {"forward median": 1.3, "forward worst": 2.5, "backward median": 1.5, "pooling": 2.0}
+# ... and on a GPU, against cuDNN (float32; the suite's rows and two ResNet layers).
+GPU_TARGETS = {"forward median": 2.0, "backward median": 2.5}
 
 
 # --- timing: each library alone, in child processes --------------------------------------------
@@ -187,16 +190,25 @@ def tables(rows: list[dict], medians: dict) -> list[str]:
 def markdown(report: dict) -> str:
     """The README's tables: the CPU's, and the GPU's when there was one."""
     m, gemm, source = report["machine"], report["gemm_gflops"], report["source"]
+    commit = f"convnb at {source['commit']}" + (
+        " with uncommitted changes" if source["convnb_changed"] else "")
+    gpu = report["gpu"]
+    if not report["rows"]:  # --gpu-only
+        return "\n".join([
+            f"{report['date']}; GPU: {gpu['card']}; CuPy {gpu['cupy']} (CUDA runtime "
+            f"{gpu['cuda_runtime']}) against PyTorch {m['torch']} on CUDA, cuDNN {gpu['cudnn']}, "
+            f"TF32 off; `algo=\"{report['algo']}\"`; each time the median of "
+            f"{report['repeats']} samples in the fastest of {report['rounds']} rounds, each "
+            f"library in processes of its own; {commit}. \"GEMM alone\": cuBLAS's products of "
+            f"im2col's shapes through `cupy.matmul`.", "", *tables(gpu["rows"], gpu["summary"])]
+        ) + "\n"
     lines = [f"{report['date']}; {m['cpu']}, {m['cores']} cores, threads: {m['threads']} for both "
              f"libraries, each library in processes of its own; NumPy {m['numpy']}, PyTorch "
              f"{m['torch']}, Python {m['python']}; `algo=\"{report['algo']}\"`; each time the "
              f"median of {report['repeats']} samples in the fastest of {report['rounds']} rounds; "
              f"the machine's matmul: "
-             f"{gemm['float32']:.0f} GFLOP/s float32, {gemm['float64']:.0f} float64; convnb at "
-             f"{source['commit']}" + (" with uncommitted changes" if source["convnb_changed"]
-                                      else "") + ".", "",
-             *tables(report["rows"], report["summary"])]
-    gpu = report["gpu"]
+             f"{gemm['float32']:.0f} GFLOP/s float32, {gemm['float64']:.0f} float64; {commit}.",
+             "", *tables(report["rows"], report["summary"])]
     if gpu:
         lines += ["", f"GPU: {gpu['card']}; CuPy {gpu['cupy']} (CUDA runtime "
                       f"{gpu['cuda_runtime']}) against PyTorch {m['torch']} on CUDA, cuDNN "
@@ -205,7 +217,7 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(rows: list[dict], path: Path, title: str) -> None:
+def plot(rows: list[dict], path: Path, title: str, targets: dict[str, float]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -220,8 +232,8 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.axvline(1.0, color="black", linewidth=1)
-    for (name, value), colour in zip(TARGETS.items(), ("tab:purple", "tab:red", "tab:brown",
-                                                         "tab:olive"), strict=True):
+    colours = ("tab:purple", "tab:red", "tab:brown", "tab:olive")
+    for (name, value), colour in zip(targets.items(), colours[:len(targets)], strict=True):
         ax.axvline(value, color=colour, linestyle="--", linewidth=1,
                    label=f"target: {name} {value} (float32)")
     ax.set_xlabel("time convnb / PyTorch (log scale; below 1: convnb faster)")
@@ -245,6 +257,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="one tiny row of each kind")
     parser.add_argument("--rows", nargs="+", default=None, metavar="NAME",
                         help="only the rows whose name contains one of these (e.g. pool, mid)")
+    parser.add_argument("--gpu-only", action="store_true",
+                        help="only the rows on a CUDA device (CuPy against PyTorch CUDA)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON and PNG")
     args = parser.parse_args(argv)
     if importlib.util.find_spec("torch") is None:
@@ -260,7 +274,8 @@ def main(argv: list[str] | None = None) -> dict:
     repeats = args.repeats or (2 if args.quick else 3)
     sample_s = 0.005 if args.quick else 0.05
     options = ["--threads", str(threads), "--algo", args.algo, "--repeats", str(repeats),
-               "--sample-s", str(sample_s), *(["--quick"] if args.quick else ["--gpu"]),
+               "--sample-s", str(sample_s),
+               *(["--quick"] if args.quick else ["--gpu-only" if args.gpu_only else "--gpu"]),
                *(["--rows", *args.rows] if args.rows else [])]
 
     today = datetime.date.today().isoformat()
@@ -279,6 +294,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"round {i + 1} of {rounds}: {', '.join(order)}", flush=True)
             timed.append({lib: child(lib, options, Path(folder)) for lib in order})
     rows, gpu_rows = merged(timed, "cpu"), merged(timed, "gpu")
+    if args.gpu_only and gpu_rows is None:
+        sys.exit("bench.conv_suite --gpu-only: CuPy or PyTorch found no CUDA device")
     found = {k: v for lib in libraries for k, v in timed[0][lib]["versions"].items()}
     machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads,
                "python": platform.python_version(), "numpy": found["numpy"],
@@ -292,22 +309,31 @@ def main(argv: list[str] | None = None) -> dict:
               "quick": args.quick, "rounds": rounds, "repeats": repeats,
               "targets": TARGETS, "gemm_gflops": gemm, "gemm_size": n, "rows": rows,
               "summary": summary(rows), "gpu": gpu}
-    print()
-    print_rows(rows)
+    if rows:
+        print()
+        print_rows(rows)
     if gpu:
         print(f"\nGPU ({gpu['card']}): convnb on CuPy against PyTorch CUDA (cuDNN, TF32 off)")
         print_rows(gpu_rows)
-    print()
-    for key, s in report["summary"].items():
-        floor = "" if s["gemm_median"] is None else f"; GEMM alone {s['gemm_median']:5.2f}"
-        print(f"{key:26} median ratio {s['median']:5.2f}, worst {s['worst']:5.2f}{floor}")
+    for device, found in (("CPU", report["summary"]), ("GPU", gpu and gpu["summary"])):
+        print()
+        for key, s in (found or {}).items():
+            floor = "" if s["gemm_median"] is None else f"; GEMM alone {s['gemm_median']:5.2f}"
+            print(f"{device} {key:26} median ratio {s['median']:5.2f}, worst {s['worst']:5.2f}"
+                  f"{floor}")
     args.out.mkdir(parents=True, exist_ok=True)
     stem = (f"{today}-conv-suite" + ("-quick" if args.quick else "")
-            + ("" if args.algo == "auto" else f"-{args.algo}") + f"-threads{threads}")
+            + ("" if args.algo == "auto" else f"-{args.algo}")
+            + ("-gpu" if args.gpu_only else f"-threads{threads}"))
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
     (args.out / f"{stem}.md").write_text(markdown(report))
-    plot(rows, args.out / f"{stem}.png",
-         f"convnb / PyTorch on the CPU ({machine['cpu']}, {threads} threads, {today})")
+    if rows:
+        plot(rows, args.out / f"{stem}.png",
+             f"convnb / PyTorch on the CPU ({machine['cpu']}, {threads} threads, {today})",
+             TARGETS)
+    if gpu:
+        plot(gpu_rows, args.out / (stem + ("" if args.gpu_only else "-gpu") + ".png"),
+             f"convnb (CuPy) / PyTorch (cuDNN) on {gpu['card']}, {today}", GPU_TARGETS)
     print("\n" + markdown(report))
     print(f"wrote {args.out / stem}.json, .md and .png")
     return report

@@ -1,11 +1,14 @@
-"""One training epoch of LeNet-5 in convnb and in PyTorch on the CPU, timed in one process.
+"""One training epoch of LeNet-5 in convnb and in PyTorch, on the CPU or a GPU, in one process.
 
 60,000 inputs of 28x28 (MNIST when it is cached, else random images of the same shape: the time
 does not depend on the values), batches of 64, SGD with momentum, float32, the same batch order
 for both, and the same number of threads: NumPy's BLAS threads (threadpoolctl sets and reads
-them) and ``torch.set_num_threads``. Run from the repository root::
+them) and ``torch.set_num_threads``. With ``--device gpu``, convnb runs on CuPy and PyTorch on
+CUDA (cuDNN, TF32 off), the whole training set on the device before the clock starts, and each
+epoch's time ends when the device has finished. Run from the repository root::
 
     python -m bench.lenet_epoch [--threads N] [--batches B] [--repeats R] [--profile]
+                                [--device cpu|gpu]
 
 ``--batches B`` times the first B batches only and scales to the epoch; ``--profile`` adds
 cProfile's view of 100 batches in convnb (its functions, by time spent in them and below).
@@ -73,9 +76,15 @@ def torch_on_threads(threads: int | None, benchmark: str):
     return torch, threads
 
 
-def convnb_epoch(x: np.ndarray, y: np.ndarray, order: np.ndarray) -> float:
+def convnb_epoch(x: np.ndarray, y: np.ndarray, order: np.ndarray, device: str = "cpu") -> float:
     nn.manual_seed(0)
-    model = lenet5()
+    model = lenet5().to(device)
+    sync = lambda: None  # noqa: E731
+    if device == "gpu":
+        import cupy
+
+        x, y, order = cupy.asarray(x), cupy.asarray(y), cupy.asarray(order)
+        sync = cupy.cuda.Device().synchronize
     criterion, opt = nn.CrossEntropyLoss(), nn.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
     def step(idx: np.ndarray) -> None:
@@ -84,10 +93,11 @@ def convnb_epoch(x: np.ndarray, y: np.ndarray, order: np.ndarray) -> float:
         model.backward_params(criterion.backward())  # as PyTorch: no gradient for the data
         opt.step()
 
-    return timed(step, order)
+    return timed(step, order, sync)
 
 
-def torch_epoch(torch, x: np.ndarray, y: np.ndarray, order: np.ndarray) -> float:
+def torch_epoch(torch, x: np.ndarray, y: np.ndarray, order: np.ndarray,
+                device: str = "cpu") -> float:
     torch.manual_seed(0)
     tnn = torch.nn
     model = tnn.Sequential(
@@ -95,27 +105,31 @@ def torch_epoch(torch, x: np.ndarray, y: np.ndarray, order: np.ndarray) -> float
         tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
         tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(), tnn.Linear(84, 10))
     criterion = tnn.CrossEntropyLoss()
+    on = "cuda" if device == "gpu" else "cpu"
+    model.to(on)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    xt, yt, order = (torch.from_numpy(a).to(on) for a in (x, y, order))
 
-    def step(idx: np.ndarray) -> None:
-        index = torch.from_numpy(idx)
+    def step(index) -> None:
         loss = criterion(model(xt[index]), yt[index])
         opt.zero_grad()
         loss.backward()
         opt.step()
 
-    return timed(step, order)
+    return timed(step, order, torch.cuda.synchronize if device == "gpu" else lambda: None)
 
 
-def timed(step, order: np.ndarray) -> float:
-    """Seconds for the batches of ``order`` (after 3 untimed warm-up batches)."""
+def timed(step, order, sync=lambda: None) -> float:
+    """Seconds for the batches of ``order`` (after 3 untimed warm-up batches), until ``sync``
+    returns (the device has finished)."""
     batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
     for idx in batches[:3]:
         step(idx)
+    sync()
     start = time.perf_counter()
     for idx in batches:
         step(idx)
+    sync()
     return time.perf_counter() - start
 
 
@@ -129,9 +143,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def profile(x: np.ndarray, y: np.ndarray, order: np.ndarray, top: int = 25) -> str:
+def gpu_name(torch) -> str:
+    import cupy
+
+    return (f"{torch.cuda.get_device_name(0)}, CuPy {cupy.__version__}, "
+            f"cuDNN {torch.backends.cudnn.version()}, TF32 off")
+
+
+def profile(x: np.ndarray, y: np.ndarray, order: np.ndarray, device: str = "cpu",
+            top: int = 25) -> str:
     profiler = cProfile.Profile()
-    profiler.runcall(convnb_epoch, x, y, order)
+    profiler.runcall(convnb_epoch, x, y, order, device)
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats("convnb", top)
     return out.getvalue()
@@ -146,8 +168,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=3,
                         help="epochs per library, alternating; the median is reported (3)")
     parser.add_argument("--profile", action="store_true", help="cProfile the convnb epoch")
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
+                        help="gpu: convnb on CuPy against PyTorch on CUDA")
     args = parser.parse_args(argv)
     torch, threads = torch_on_threads(args.threads, "bench.lenet_epoch")
+    if args.device == "gpu":
+        if not torch.cuda.is_available():
+            sys.exit("bench.lenet_epoch --device gpu: PyTorch finds no CUDA device")
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
 
     x, y, source = inputs()
     order = np.random.default_rng(0).permutation(len(y))
@@ -156,8 +186,8 @@ def main(argv: list[str] | None = None) -> dict:
     scale = len(y) / len(order)
     runs: dict[str, list[float]] = {"PyTorch": [], "convnb": []}
     for _ in range(args.repeats):  # alternate, so a slow spell of the machine hits both
-        runs["PyTorch"].append(torch_epoch(torch, x, y, order) * scale)
-        runs["convnb"].append(convnb_epoch(x, y, order) * scale)
+        runs["PyTorch"].append(torch_epoch(torch, x, y, order, args.device) * scale)
+        runs["convnb"].append(convnb_epoch(x, y, order, args.device) * scale)
     seconds = {name: float(np.median(times)) for name, times in runs.items()}
     ratio = seconds["convnb"] / seconds["PyTorch"]
 
@@ -165,7 +195,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"LeNet-5, one epoch: {len(y):,} inputs 1x28x28, {source}; batch {BATCH}, "
           f"SGD(lr={LR}, momentum={MOMENTUM}), float32"
           + (f"; timed on {len(order):,} inputs, scaled" if scale != 1 else "")
-          + f"; median of {args.repeats} epochs each")
+          + f"; median of {args.repeats} epochs each"
+          + ("; on the GPU: " + gpu_name(torch) if args.device == "gpu" else ""))
     print(f"{cpu_model()}, {os.cpu_count()} cores; numpy {np.__version__} "
           f"({blas_threads() or '?'} BLAS threads), torch {torch.__version__} "
           f"({torch.get_num_threads()} threads); python {platform.python_version()}; "
@@ -178,8 +209,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"{s / seconds['PyTorch']:9.2f}x |")
     if args.profile:
         print()
-        print(profile(x, y, order[:100 * BATCH]))
-    report = {"convnb_seconds": round(seconds["convnb"], 2),
+        print(profile(x, y, order[:100 * BATCH], args.device))
+    report = {"device": args.device, "convnb_seconds": round(seconds["convnb"], 2),
               "torch_seconds": round(seconds["PyTorch"], 2), "ratio": round(ratio, 2),
               "threads": threads, "data": source.split(" ")[0],
               "runs": {name: [round(t, 2) for t in times] for name, times in runs.items()}}

@@ -2,7 +2,8 @@
 
 Every other convnb module asks :func:`get_array_module` for ``xp``, the module to compute with, so
 device logic lives here and nowhere else. A CuPy array keeps the whole computation on the GPU; a
-NumPy array keeps it on the CPU. No other module imports CuPy.
+NumPy array keeps it on the CPU. The one other module that imports CuPy is :mod:`convnb.cuda`,
+hand-written kernels that the array code calls for CuPy arrays (:func:`is_cupy_array`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from .types import Array
 DEVICES = ("cpu", "gpu")
 
 
-def _is_cupy_array(a: object) -> bool:
+def is_cupy_array(a: object) -> bool:
+    """True for a CuPy array: one that :mod:`convnb.cuda`'s kernels can take."""
     return type(a).__module__.split(".")[0] == "cupy"
 
 
@@ -41,7 +43,7 @@ def get_array_module(*arrays: Array | float | None) -> ModuleType:
     for a in arrays:
         if a is None or isinstance(a, np.ndarray | np.generic | int | float | bool):
             continue
-        if _is_cupy_array(a):
+        if is_cupy_array(a):
             return _cupy()
         namespace = getattr(a, "__array_namespace__", None)
         if namespace is not None:

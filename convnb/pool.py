@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import cuda
 from ._checks import check_array, check_dout, pair
 from .arithmetic import pool_output_size
 from .backend import get_array_module, is_device_array
@@ -233,6 +234,11 @@ def _tiles_the_input(g: PoolGeometry) -> bool:
             and g.extra == (0, 0))
 
 
+def _on_gpu(a: Array, g: PoolGeometry) -> bool:
+    """True where :mod:`convnb.cuda`'s kernels take ``a`` and the pooling's sizes."""
+    return cuda.usable(a, g.N * g.C * g.H * g.W, g.N * g.C * g.H_out * g.W_out)
+
+
 def switches(x: Array, g: PoolGeometry) -> tuple[Array, Array]:
     """Maximum of every window and its offset ``u * KW + v``: the first maximum in row-major
     order, or the last NaN (PyTorch's rules).
@@ -244,6 +250,8 @@ def switches(x: Array, g: PoolGeometry) -> tuple[Array, Array]:
     (int8 when the offsets fit)
     """
     xp = get_array_module(x)
+    if _on_gpu(x, g):  # one kernel for the whole search
+        return cuda.max_pool_switches(xp.ascontiguousarray(x), g)
     views = offset_views(pool_pad(x, g, -math.inf), g)
     K = len(views)
     stacked = xp.empty((K, g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
@@ -271,6 +279,8 @@ def window_max(x: Array, g: PoolGeometry) -> Array:
     Shapes: x (N, C, H, W) -> (N, C, H_out, W_out)
     """
     xp = get_array_module(x)
+    if _on_gpu(x, g):
+        return switches(x, g)[0]
     views = offset_views(pool_pad(x, g, -math.inf), g)
     best = views[0].copy()
     for view in views[1:]:
@@ -344,6 +354,8 @@ def route_to_max(dout: Array, out: Array, offset: Array, g: PoolGeometry) -> Arr
     Shapes: dout, out, offset (N, C, H_out, W_out) -> dx (N, C, H, W)
     """
     xp = get_array_module(dout, out, offset)
+    if _on_gpu(dout, g):  # one kernel: each input sums the windows that chose it
+        return cuda.max_pool_route(*map(xp.ascontiguousarray, (dout, out, offset)), g)
     dout = xp.where(out == -math.inf, 0, dout)
     if not _tiles_the_input(g):
         return _add_at_switches(dout, offset, g)

@@ -49,26 +49,5 @@ def host():
 
 
 def pytest_configure(config):
-    from lab_table import LABS
-
     config.addinivalue_line("markers", "pypi: installs packages from PyPI into a fresh virtual "
                                        "environment (needs the network or a warm pip cache)")
-
-    for lab in LABS:
-        config.addinivalue_line("markers", f"{lab.key}: the tests of {lab.name}")
-
-
-def pytest_collection_modifyitems(items):
-    """Mark each lab test with its lab (``pytest -m lab02``): the ``lab`` parameter of the
-    shared suite, or the file ``tests/autograder/labs/test_labNN.py``."""
-    import re
-
-    from lab_suite import Lab
-
-    for item in items:
-        lab = getattr(item, "callspec", None) and item.callspec.params.get("lab")
-        own = re.fullmatch(r"test_(lab\d+)", item.path.stem)
-        if isinstance(lab, Lab):
-            item.add_marker(lab.key)
-        elif own and item.path.parent.name == "labs":
-            item.add_marker(own[1])

@@ -3,7 +3,8 @@
 cuDNN's benchmark mode times every algorithm on the first call with a new shape and remembers the
 winner; timing inside a student's training step would make runs irreproducible, so ``"auto"``
 applies a fixed rule instead, derived from timings of the algorithms on a 2-core CPU
-(float32; see :func:`rule`), and remembers its answer per shape, dtype and array module.
+(float32; see :func:`rule`), or on a GPU :func:`gpu_rule`, and remembers its answer per shape,
+dtype and array module.
 """
 
 from __future__ import annotations
@@ -65,9 +66,18 @@ def rule(g: ConvGeometry, backward: bool = False) -> str:
     return "im2col"
 
 
+def gpu_rule(g: ConvGeometry) -> str:
+    """The algorithm for a layer of geometry ``g`` on a GPU (CuPy arrays), in both directions:
+    ``"direct"`` for depthwise layers, whose three functions are one kernel each there; else
+    ``"im2col"``, whose patch matrices one kernel gathers and one folds back around a GEMM.
+    ``"flat"`` only moves fewer, longer runs of memory, which a GPU's threads do not need, and
+    ``"direct"`` of a dense layer launches a product per kernel tap."""
+    return "direct" if g.C == g.groups and g.F == g.groups else "im2col"
+
+
 @lru_cache(maxsize=4096)
 def _cached(g: ConvGeometry, dtype: str, module: str, backward: bool) -> str:
-    return rule(g, backward)
+    return gpu_rule(g) if module == "cupy" else rule(g, backward)
 
 
 def choose_algo(g: ConvGeometry, dtype: object, module: str, backward: bool = False) -> str:

@@ -8,6 +8,11 @@ example and every group (no Python loop over groups), and its result is already 
 :data:`BATCH_LAST_BELOW` put the columns of all examples side by side instead, the batch
 innermost, as the gradients below do: copying rows of ``W_out`` numbers is slow when they are short.
 
+On a GPU (CuPy arrays) the same products run with the patch matrices of a chunk gathered by one
+kernel, :func:`convnb.cuda.patches`, straight from the unpadded input, and added back by one,
+:func:`convnb.cuda.fold`, where the array code launches a copy or an addition per kernel tap; the
+columns of a chunk are its examples' side by side, so each product is a single large GEMM.
+
 Memory. The patch matrices of a whole batch hold ``KH*KW / (sh*sw)`` times the input (9 times for
 a 3 x 3 "same" layer). They are built for a chunk of examples at a time, at most
 :data:`SCRATCH_BYTES` (64 MiB) of them, or one example's patches when those alone are larger: the
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .. import cuda
 from ..backend import get_array_module
 from ..geometry import batch_chunks
 from ..types import Array
@@ -65,6 +71,8 @@ def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
 
     Shapes: x (N, C, H, W), w (F, C/groups, KH, KW) -> out (N, F, H_out, W_out)
     """
+    if _on_gpu(x, g):
+        return _forward_gpu(x, w, g)
     xp = get_array_module(x, w)
     xpad = pad2d(x, g.pads)
     w_rows = w.reshape(g.groups, g.F // g.groups, patch_rows(g))
@@ -150,6 +158,8 @@ def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
 
     Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW) -> dx (N, C, H, W)
     """
+    if _on_gpu(dout, g):
+        return _input_grad_gpu(dout, w, g)
     xp = get_array_module(dout, w)
     w_cols = w.reshape(g.groups, g.F // g.groups, patch_rows(g)).transpose(0, 2, 1)
     dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
@@ -166,6 +176,8 @@ def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
 
     Shapes: dout (N, F, H_out, W_out), x (N, C, H, W) -> dw (F, C/groups, KH, KW)
     """
+    if _on_gpu(x, g):
+        return _weight_grad_gpu(dout, x, g)
     xp = get_array_module(dout, x)
     xpad = pad2d(x, g.pads)
     # dw.T = cols @ dout.T rather than dw = dout @ cols.T: the same products, but OpenBLAS ran
@@ -176,3 +188,68 @@ def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
         cols = patches_for_grads(xpad[part], g)
         dw_t += xp.matmul(cols, _dout_rows(xp, dout[part], g).transpose(0, 2, 1))
     return dw_t.transpose(0, 2, 1).reshape(g.F, g.C // g.groups, g.KH, g.KW)
+
+
+# --- on a GPU: the products above, the patch matrices gathered and folded by one kernel each ------
+
+def _on_gpu(a: Array, g: ConvGeometry) -> bool:
+    """True where :mod:`convnb.cuda`'s kernels take ``a`` and the layer's sizes."""
+    n = max(part.stop - part.start for part in chunks(g, a.dtype.itemsize))
+    return cuda.usable(a, g.N * g.C * g.H * g.W, g.N * g.F * g.H_out * g.W_out,
+                       g.C * g.KH * g.KW * n * g.H_out * g.W_out)
+
+
+def _matmul(a: Array, b: Array) -> Array:
+    """``a @ b`` per group; a single group is one 2-D product, which cuBLAS takes transposed
+    operands for without copying them.
+
+    Shapes: a (G, p, q), b (G, q, r) -> (G, p, r)
+    """
+    return (a[0] @ b[0])[None] if a.shape[0] == 1 else a @ b
+
+
+def _gpu_patches(x: Array, g: ConvGeometry) -> Array:
+    """Shapes: x (n, C, H, W), contiguous -> (groups, C/groups*KH*KW, n*H_out*W_out)"""
+    return cuda.patches(x, g).reshape(g.groups, patch_rows(g), -1)
+
+
+def _gpu_dout_rows(xp, dout: Array, g: ConvGeometry) -> Array:
+    """Shapes: dout (n, F, H_out, W_out) -> (groups, F/groups, n*H_out*W_out), contiguous"""
+    n = dout.shape[0]
+    rows = xp.ascontiguousarray(dout.reshape(n, g.F, -1).transpose(1, 0, 2))
+    return rows.reshape(g.groups, g.F // g.groups, -1)
+
+
+def _forward_gpu(x: Array, w: Array, g: ConvGeometry) -> Array:
+    """Shapes: x (N, C, H, W), w (F, C/groups, KH, KW) -> out (N, F, H_out, W_out)"""
+    xp = get_array_module(x, w)
+    x, M = xp.ascontiguousarray(x), g.H_out * g.W_out
+    w_rows = xp.ascontiguousarray(w).reshape(g.groups, g.F // g.groups, patch_rows(g))
+    out = xp.empty((g.N, g.F, M), dtype=x.dtype)
+    for part in chunks(g, x.dtype.itemsize):
+        products = _matmul(w_rows, _gpu_patches(x[part], g))  # (groups, F/groups, n*M)
+        out[part] = products.reshape(g.F, -1, M).transpose(1, 0, 2)
+    return out.reshape(g.N, g.F, g.H_out, g.W_out)
+
+
+def _input_grad_gpu(dout: Array, w: Array, g: ConvGeometry) -> Array:
+    """Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW) -> dx (N, C, H, W)"""
+    xp = get_array_module(dout, w)
+    w_cols = xp.ascontiguousarray(w).reshape(g.groups, g.F // g.groups, patch_rows(g))
+    w_cols = w_cols.transpose(0, 2, 1)
+    dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+    for part in chunks(g, dout.dtype.itemsize):
+        cols = _matmul(w_cols, _gpu_dout_rows(xp, dout[part], g))  # (groups, K, n*M)
+        cuda.fold(xp.ascontiguousarray(cols).reshape(g.C * g.KH * g.KW, -1), g, dx[part])
+    return dx
+
+
+def _weight_grad_gpu(dout: Array, x: Array, g: ConvGeometry) -> Array:
+    """Shapes: dout (N, F, H_out, W_out), x (N, C, H, W) -> dw (F, C/groups, KH, KW)"""
+    xp = get_array_module(dout, x)
+    x, dw = xp.ascontiguousarray(x), None
+    for part in chunks(g, x.dtype.itemsize):
+        cols = _gpu_patches(x[part], g)
+        products = _matmul(_gpu_dout_rows(xp, dout[part], g), cols.transpose(0, 2, 1))
+        dw = products if dw is None else dw + products  # (groups, F/groups, K)
+    return dw.reshape(g.F, g.C // g.groups, g.KH, g.KW)

@@ -10,11 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from .. import cuda
 from ..backend import get_array_module
 from ..types import Array
 from .module import Parameter, zero_grads
 
 __all__ = ["SGD", "Adam", "Optimizer"]
+
+
+def _fused(p: Parameter) -> bool:
+    """True when :mod:`convnb.cuda`'s fused step can update ``p`` (on a GPU, float)."""
+    return cuda.usable(p.data) and p.grad.dtype == p.data.dtype
 
 
 class Optimizer:
@@ -68,6 +74,12 @@ class SGD(Optimizer):
         self.weight_decay, self.nesterov = weight_decay, nesterov
 
     def update(self, p: Parameter, state: dict[str, Array | int]) -> None:
+        if _fused(p):  # one fused kernel instead of up to six
+            v = cuda.sgd_step(p.data, p.grad, self.lr, self.weight_decay, self.momentum,
+                              self.dampening, self.nesterov, state.get("momentum_buffer"))
+            if v is not None:
+                state["momentum_buffer"] = v
+            return
         g = p.grad
         if self.weight_decay:
             g = g + self.weight_decay * p.data
@@ -111,6 +123,10 @@ class Adam(Optimizer):
             state.update(step=0, exp_avg=xp.zeros_like(p.data), exp_avg_sq=xp.zeros_like(p.data))
         state["step"] += 1
         t = state["step"]
+        if _fused(p):  # one fused kernel instead of about twelve
+            cuda.adam_step(p.data, p.grad, state["exp_avg"], state["exp_avg_sq"], self.lr,
+                           self.betas, self.eps, self.weight_decay, t)
+            return
         state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
         state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
         denom = xp.sqrt(state["exp_avg_sq"]) / math.sqrt(1 - beta2**t) + self.eps

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The GPU checks in one go, for a machine with CUDA, CuPy, PyTorch, pytest, hypothesis and SciPy:
+# the GPU benchmarks (the convolution suite against cuDNN, a LeNet-5 epoch against PyTorch CUDA,
+# `python -m convnb train` on the GPU and on the CPU), then the tests that run on the GPU.
+# Run from the repository root:
+#
+#     bash bench/on_gpu.sh OUT_DIR [SECONDS]
+#
+# Every step writes its output into OUT_DIR; a step that would start after SECONDS (default 420)
+# have passed is skipped, so that a time-limited machine returns what it has.
+set -u
+out=${1:?usage: bash bench/on_gpu.sh OUT_DIR [SECONDS]}
+budget=${2:-420}
+mkdir -p "$out"
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+start=$SECONDS
+
+step() {  # step NAME TIMEOUT COMMAND...: run COMMAND into OUT_DIR/NAME.txt unless time is up
+  local name=$1 limit=$2
+  shift 2
+  if ((SECONDS - start + 10 > budget)); then
+    echo "skipped (time): $name" | tee -a "$out/steps.txt"
+    return
+  fi
+  local t0=$SECONDS
+  timeout "$limit" "$@" >"$out/$name.txt" 2>&1
+  echo "$name: exit $? after $((SECONDS - t0)) s" | tee -a "$out/steps.txt"
+}
+
+step versions 60 bash -c 'nvidia-smi; python - <<EOF
+import cupy, numpy, torch, platform
+print("python", platform.python_version(), "numpy", numpy.__version__, "cupy", cupy.__version__,
+      "torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())
+EOF
+python -c "import hypothesis, scipy; print(\"hypothesis\", hypothesis.__version__, \"scipy\", scipy.__version__)"'
+step conv_suite 200 python -m bench.conv_suite --gpu-only --rounds 2 --out "$out"
+step lenet_epoch 90 python -m bench.lenet_epoch --device gpu --batches 300 --repeats 3 --profile
+step train_gpu 90 python -m convnb train --device gpu --no-progress
+step train_cpu 90 python -m convnb train --device cpu --no-progress
+# The tests whose names say they run on a GPU (CuPy's backend, the kernels, device moves).
+step tests 240 python -m pytest tests/convnb -q -p no:cacheprovider -x --continue-on-collection-errors \
+  -k "cupy or gpu or cuda" -o addopts="-ra --import-mode=importlib"
+echo "total $((SECONDS - start)) s" | tee -a "$out/steps.txt"

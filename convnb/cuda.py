@@ -1,0 +1,375 @@
+"""Hand-written CUDA kernels: one launch where CuPy's array operations would take many.
+
+On a GPU a small layer's time goes mostly to launching kernels (each CuPy operation costs several
+microseconds of Python and driver work), not to arithmetic. convnb's array code, written once for
+NumPy and CuPy, launches one kernel per kernel tap or window offset and more: a 3 x 3 col2im is 9
+strided additions, max pooling's switches about five operations per window offset, an SGD step
+with momentum five per parameter. The kernels here do each of those in one launch and leave the
+arithmetic-heavy part, the matrix products, to cuBLAS through ``cupy.matmul``:
+
+* :func:`patches`, im2col's patch matrix read straight from the unpadded input (padding is a
+  test, never a copy), and :func:`fold`, its adjoint (col2im), in which each input pixel sums the
+  patch entries that read it: a gather, so no atomic additions and the same result every run;
+* :func:`depthwise_forward`, :func:`depthwise_input_grad` and :func:`depthwise_weight_grad`;
+* :func:`max_pool_switches` and :func:`max_pool_route`, max pooling's forward and backward;
+* :func:`sgd_step` and :func:`adam_step`, one fused elementwise kernel per parameter.
+
+Each computes exactly what the array code computes (the tests hold them to ``*_naive``) and is
+compiled once per dtype, by NVRTC through CuPy, on first use. Only :mod:`convnb.backend` and this
+module import CuPy, and this one only when a function here is called, which callers do for CuPy
+arrays only (:func:`convnb.backend.is_cupy_array`). Indices are 32-bit: callers check
+:func:`fits` first and otherwise keep to the array code.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+
+from .backend import is_cupy_array
+from .types import Array
+
+INT32_MAX = 2**31 - 1
+THREADS = 256  # threads per block
+
+_SOURCE = r"""
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+#ifndef NAN
+#define NAN __int_as_float(0x7fffffff)
+#endif
+
+extern "C" __global__ void patches(const T* x, T* cols, int n, int C, int H, int W, int KH,
+    int KW, int sh, int sw, int dh, int dw, int top, int left, int H_out, int W_out) {
+  // cols (C*KH*KW, n*H_out*W_out): row (c, u, v), column (b, i, j)
+  int M = H_out * W_out, NM = n * M, total = C * KH * KW * NM;
+  for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += gridDim.x * blockDim.x) {
+    int col = e % NM, row = e / NM;
+    int j = col % W_out, i = (col / W_out) % H_out, b = col / M;
+    int v = row % KW, u = (row / KW) % KH, c = row / (KH * KW);
+    int y = i * sh + u * dh - top, xq = j * sw + v * dw - left;
+    cols[e] = (y >= 0 && y < H && xq >= 0 && xq < W) ? x[((b * C + c) * H + y) * W + xq] : (T)0;
+  }
+}
+
+extern "C" __global__ void fold(const T* cols, T* dx, int n, int C, int H, int W, int KH,
+    int KW, int sh, int sw, int dh, int dw, int top, int left, int H_out, int W_out) {
+  // dx (n, C, H, W): each pixel adds the entries of cols that patches() copied from it
+  int NM = n * H_out * W_out, total = n * C * H * W;
+  for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += gridDim.x * blockDim.x) {
+    int xq = e % W, y = (e / W) % H, c = (e / (W * H)) % C, b = e / (W * H * C);
+    T acc = 0;
+    for (int u = 0; u < KH; u++) {
+      int yy = y + top - u * dh;
+      if (yy < 0) break;
+      if (yy % sh || yy / sh >= H_out) continue;
+      for (int v = 0; v < KW; v++) {
+        int xx = xq + left - v * dw;
+        if (xx < 0) break;
+        if (xx % sw || xx / sw >= W_out) continue;
+        acc += cols[((c * KH + u) * KW + v) * NM + (b * H_out + yy / sh) * W_out + xx / sw];
+      }
+    }
+    dx[e] = acc;
+  }
+}
+
+extern "C" __global__ void depthwise_forward(const T* x, const T* w, T* out, int n, int C,
+    int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int top, int left,
+    int H_out, int W_out) {
+  int total = n * C * H_out * W_out;
+  for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += gridDim.x * blockDim.x) {
+    int j = e % W_out, i = (e / W_out) % H_out, plane = e / (W_out * H_out), c = plane % C;
+    T acc = 0;
+    for (int u = 0; u < KH; u++) {
+      int y = i * sh + u * dh - top;
+      if (y < 0 || y >= H) continue;
+      for (int v = 0; v < KW; v++) {
+        int xq = j * sw + v * dw - left;
+        if (xq >= 0 && xq < W) acc += w[(c * KH + u) * KW + v] * x[(plane * H + y) * W + xq];
+      }
+    }
+    out[e] = acc;
+  }
+}
+
+extern "C" __global__ void depthwise_input_grad(const T* dout, const T* w, T* dx, int n,
+    int C, int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int top, int left,
+    int H_out, int W_out) {
+  int total = n * C * H * W;
+  for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += gridDim.x * blockDim.x) {
+    int xq = e % W, y = (e / W) % H, plane = e / (W * H), c = plane % C;
+    T acc = 0;
+    for (int u = 0; u < KH; u++) {
+      int yy = y + top - u * dh;
+      if (yy < 0) break;
+      if (yy % sh || yy / sh >= H_out) continue;
+      for (int v = 0; v < KW; v++) {
+        int xx = xq + left - v * dw;
+        if (xx < 0) break;
+        if (xx % sw || xx / sw >= W_out) continue;
+        acc += w[(c * KH + u) * KW + v] * dout[(plane * H_out + yy / sh) * W_out + xx / sw];
+      }
+    }
+    dx[e] = acc;
+  }
+}
+
+extern "C" __global__ void depthwise_weight_grad(const T* dout, const T* x, T* dw_out, int n,
+    int C, int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int top, int left,
+    int H_out, int W_out) {
+  // one block per weight (c, u, v): its threads share out the n*H_out*W_out products
+  __shared__ T partial[256];
+  int k = blockIdx.x, v = k % KW, u = (k / KW) % KH, c = k / (KH * KW);
+  int M = H_out * W_out;
+  T acc = 0;
+  for (int e = threadIdx.x; e < n * M; e += blockDim.x) {
+    int j = e % W_out, i = (e / W_out) % H_out, b = e / M;
+    int y = i * sh + u * dh - top, xq = j * sw + v * dw - left;
+    if (y >= 0 && y < H && xq >= 0 && xq < W)
+      acc += dout[(b * C + c) * M + i * W_out + j] * x[((b * C + c) * H + y) * W + xq];
+  }
+  partial[threadIdx.x] = acc;
+  __syncthreads();
+  for (int half = blockDim.x / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) dw_out[k] = partial[0];
+}
+
+extern "C" __global__ void max_pool_switches(const T* x, T* out, O* offset, int n, int C,
+    int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int top, int left,
+    int H_out, int W_out) {
+  // PyTorch's scan: a strictly larger value moves the switch; the last NaN wins over all
+  int total = n * C * H_out * W_out;
+  for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += gridDim.x * blockDim.x) {
+    int j = e % W_out, i = (e / W_out) % H_out, plane = e / (W_out * H_out);
+    T best = -INFINITY;
+    int at = 0, nan_at = -1;
+    for (int k = 0; k < KH * KW; k++) {
+      int y = i * sh + (k / KW) * dh - top, xq = j * sw + (k % KW) * dw - left;
+      T value = (y >= 0 && y < H && xq >= 0 && xq < W) ? x[(plane * H + y) * W + xq] : -INFINITY;
+      if (value != value) nan_at = k;
+      else if (value > best) { best = value; at = k; }
+    }
+    if (nan_at >= 0) { best = NAN; at = nan_at; }
+    out[e] = best;
+    offset[e] = (O)at;
+  }
+}
+
+extern "C" __global__ void max_pool_route(const T* dout, const T* out, const O* offset, T* dx,
+    int n, int C, int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int top,
+    int left, int H_out, int W_out) {
+  // dx (n, C, H, W): each pixel adds dout of the windows whose switch it is (none that saw
+  // only padding or -inf)
+  int total = n * C * H * W;
+  for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += gridDim.x * blockDim.x) {
+    int xq = e % W, y = (e / W) % H, plane = e / (W * H);
+    T acc = 0;
+    for (int u = 0; u < KH; u++) {
+      int yy = y + top - u * dh;
+      if (yy < 0) break;
+      if (yy % sh || yy / sh >= H_out) continue;
+      for (int v = 0; v < KW; v++) {
+        int xx = xq + left - v * dw;
+        if (xx < 0) break;
+        if (xx % sw || xx / sw >= W_out) continue;
+        int o = (plane * H_out + yy / sh) * W_out + xx / sw;
+        if (offset[o] == u * KW + v && out[o] != -INFINITY) acc += dout[o];
+      }
+    }
+    dx[e] = acc;
+  }
+}
+"""
+
+_TYPES = {"float32": "float", "float64": "double", "int8": "signed char", "int64": "long long"}
+
+
+@cache
+def _kernel(name: str, dtype: str, offset_dtype: str = "int8"):
+    import cupy
+
+    preamble = f"typedef {_TYPES[dtype]} T;\ntypedef {_TYPES[offset_dtype]} O;\n"
+    return cupy.RawKernel(preamble + _SOURCE, name)
+
+
+def usable(a: Array, *sizes: int) -> bool:
+    """True when ``a`` is a float32 or float64 CuPy array and every size (a count of array
+    entries) fits the kernels' 32-bit indices: then the kernels here can compute on it."""
+    return (is_cupy_array(a) and a.dtype.name in ("float32", "float64")
+            and max(sizes, default=0) <= INT32_MAX)
+
+
+def _launch(name: str, total: int, arrays: tuple[Array, ...], sizes: tuple[int, ...],
+            offset_dtype: str = "int8", blocks: int | None = None) -> None:
+    kernel = _kernel(name, str(arrays[0].dtype), offset_dtype)
+    if blocks is None:
+        blocks = max(1, min(math.ceil(total / THREADS), 2**20))
+    if total:
+        kernel((blocks,), (THREADS,), (*arrays, *(np.int32(s) for s in sizes)))
+
+
+def _layer(n: int, C: int, H: int, W: int, kernel, stride, dilation, top: int, left: int,
+           H_out: int, W_out: int) -> tuple[int, ...]:
+    return (n, C, H, W, *kernel, *stride, *dilation, top, left, H_out, W_out)
+
+
+def conv_sizes(g, n: int) -> tuple[int, ...]:
+    """The kernels' size arguments for ``n`` examples of convolution geometry ``g``."""
+    return _layer(n, g.C, g.H, g.W, (g.KH, g.KW), g.stride, g.dilation, g.pads[0], g.pads[2],
+                  g.H_out, g.W_out)
+
+
+def patches(x: Array, g) -> Array:
+    """im2col's patch matrix of the examples in ``x``, zero padding included.
+
+    Shapes: x (n, C, H, W), contiguous -> cols (C*KH*KW, n*H_out*W_out), rows (c, u, v)
+    """
+    import cupy
+
+    n = x.shape[0]
+    cols = cupy.empty((g.C * g.KH * g.KW, n * g.H_out * g.W_out), dtype=x.dtype)
+    _launch("patches", cols.size, (x, cols), conv_sizes(g, n))
+    return cols
+
+
+def fold(cols: Array, g, out: Array) -> Array:
+    """The adjoint of :func:`patches` into ``out``, contiguous (col2im, padding dropped).
+
+    Shapes: cols (C*KH*KW, n*H_out*W_out), contiguous -> out (n, C, H, W)
+    """
+    _launch("fold", out.size, (cols, out), conv_sizes(g, out.shape[0]))
+    return out
+
+
+def depthwise_forward(x: Array, w: Array, g) -> Array:
+    """Shapes: x (N, C, H, W), w (C, 1, KH, KW), both contiguous -> out (N, C, H_out, W_out)"""
+    import cupy
+
+    out = cupy.empty((g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
+    _launch("depthwise_forward", out.size, (x, w, out), conv_sizes(g, g.N))
+    return out
+
+
+def depthwise_input_grad(dout: Array, w: Array, g) -> Array:
+    """Shapes: dout (N, C, H_out, W_out), w (C, 1, KH, KW), contiguous -> dx (N, C, H, W)"""
+    import cupy
+
+    dx = cupy.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+    _launch("depthwise_input_grad", dx.size, (dout, w, dx), conv_sizes(g, g.N))
+    return dx
+
+
+def depthwise_weight_grad(dout: Array, x: Array, g) -> Array:
+    """Shapes: dout (N, C, H_out, W_out), x (N, C, H, W), contiguous -> dw (C, 1, KH, KW)"""
+    import cupy
+
+    dw = cupy.empty((g.C, 1, g.KH, g.KW), dtype=x.dtype)
+    _launch("depthwise_weight_grad", dw.size, (dout, x, dw), conv_sizes(g, g.N), blocks=dw.size)
+    return dw
+
+
+def pool_sizes(g) -> tuple[int, ...]:
+    """The kernels' size arguments for pooling geometry ``g``."""
+    return _layer(g.N, g.C, g.H, g.W, g.kernel, g.stride, g.dilation, *g.padding, g.H_out,
+                  g.W_out)
+
+
+def max_pool_switches(x: Array, g) -> tuple[Array, Array]:
+    """Each window's maximum and its offset ``u*KW + v``, as :func:`convnb.pool.switches`.
+
+    Shapes: x (N, C, H, W), contiguous -> out (N, C, H_out, W_out), offset (same) int8, or
+    int64 for windows of more than 128 entries
+    """
+    import cupy
+
+    out = cupy.empty((g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
+    offset_dtype = "int8" if g.kernel[0] * g.kernel[1] <= 128 else "int64"
+    offset = cupy.empty(out.shape, dtype=offset_dtype)
+    _launch("max_pool_switches", out.size, (x, out, offset), pool_sizes(g), offset_dtype)
+    return out, offset
+
+
+def max_pool_route(dout: Array, out: Array, offset: Array, g) -> Array:
+    """Each ``dout`` entry added onto its window's switch, as :func:`convnb.pool.route_to_max`.
+
+    Shapes: dout, out, offset (N, C, H_out, W_out), contiguous -> dx (N, C, H, W)
+    """
+    import cupy
+
+    dx = cupy.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+    _launch("max_pool_route", dx.size, (dout, out, offset, dx), pool_sizes(g),
+            str(offset.dtype))
+    return dx
+
+
+# --- optimiser steps: the formulas of convnb.nn.optim, one kernel per parameter -----------------
+
+@cache
+def _elementwise(name: str):
+    import cupy
+
+    if name == "sgd":
+        return cupy.ElementwiseKernel(
+            "T grad, T lr, T weight_decay", "T w",
+            "T g = grad; if (weight_decay != (T)0) g = g + weight_decay * w; w = w - lr * g;",
+            "convnb_sgd")
+    if name == "sgd_momentum":
+        return cupy.ElementwiseKernel(
+            "T grad, T lr, T weight_decay, T momentum, T keep, bool first, bool nesterov",
+            "T w, T v",
+            """T g = grad;
+            if (weight_decay != (T)0) g = g + weight_decay * w;
+            v = first ? g : momentum * v + keep * g;
+            w = w - lr * (nesterov ? g + momentum * v : v);""",
+            "convnb_sgd_momentum")
+    return cupy.ElementwiseKernel(
+        "T grad, T step_size, T weight_decay, T beta1, T keep1, T beta2, T keep2, T bias2_root, "
+        "T eps", "T w, T m, T v",
+        """T g = grad;
+        if (weight_decay != (T)0) g = g + weight_decay * w;
+        m = beta1 * m + keep1 * g;
+        v = beta2 * v + keep2 * g * g;
+        w = w - step_size * (m / (sqrt(v) / bias2_root + eps));""",
+        "convnb_adam")
+
+
+def sgd_step(w: Array, grad: Array, lr: float, weight_decay: float, momentum: float = 0.0,
+             dampening: float = 0.0, nesterov: bool = False, v: Array | None = None) -> None:
+    """One step of :class:`convnb.nn.SGD` on ``w`` in place; with momentum, ``v`` is the momentum
+    buffer, updated in place (``None`` on the first step: pass the one this returns next time).
+
+    Shapes: w, grad, v: the parameter's
+    """
+    t = w.dtype.type
+    if not momentum:
+        _elementwise("sgd")(grad, t(lr), t(weight_decay), w)
+        return None
+    first = v is None
+    if first:
+        import cupy
+
+        v = cupy.empty_like(w)
+    _elementwise("sgd_momentum")(grad, t(lr), t(weight_decay), t(momentum), t(1 - dampening),
+                                 first, nesterov, w, v)
+    return v
+
+
+def adam_step(w: Array, grad: Array, m: Array, v: Array, lr: float, betas, eps: float,
+              weight_decay: float, t: int) -> None:
+    """One step of :class:`convnb.nn.Adam` (step number ``t``, from 1) on ``w``, ``m`` and ``v``
+    in place.
+
+    Shapes: w, grad, m, v: the parameter's
+    """
+    beta1, beta2 = betas
+    cast = w.dtype.type
+    _elementwise("adam")(grad, cast(lr / (1 - beta1**t)), cast(weight_decay), cast(beta1),
+                         cast(1 - beta1), cast(beta2), cast(1 - beta2),
+                         cast(math.sqrt(1 - beta2**t)), cast(eps), w, m, v)

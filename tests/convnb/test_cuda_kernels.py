@@ -1,0 +1,168 @@
+"""convnb.cuda's kernels against the loops: im2col's gather and fold, the depthwise kernels and max
+pooling's, through the same calls a GPU run makes (conv2d, its backward, max_pool2d, MaxPool2d);
+and the fused optimiser steps against the array code.
+
+Each test runs twice where it can: ``g++``, the kernels' CUDA source compiled for the CPU
+(tests/cuda_on_cpu.py: one thread at a time) on NumPy arrays, which the algorithms are told are
+CuPy's; and ``cupy``, the real kernels on a GPU, where there is one.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pytest
+from cuda_on_cpu import compiler, fake_cupy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import PADDING_MODES, conv2d_cases
+
+import convnb
+import convnb.nn as nn
+from convnb import cuda
+from convnb.backend import asnumpy, gpu_available
+
+ONCE = [HealthCheck.function_scoped_fixture]  # the fixture holds for every example alike
+WHERE = [pytest.param("g++", marks=pytest.mark.skipif(compiler() is None,
+                                                      reason="needs g++ to compile the kernels"))]
+if gpu_available():
+    WHERE.append("cupy")
+
+
+@pytest.fixture(params=WHERE)
+def kernels(request, monkeypatch):
+    """Moves a NumPy array to where convnb.cuda's kernels run: the CPU (g++) or the GPU."""
+    if request.param == "cupy":
+        import cupy
+
+        return cupy.asarray
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy())
+    monkeypatch.setattr(cuda, "_kernel", cuda._kernel.__wrapped__)  # no GPU kernels cached
+    monkeypatch.setattr(cuda, "is_cupy_array", lambda a: isinstance(a, np.ndarray))
+    return lambda a: a
+
+
+def check_conv(to, case, algo, dtype):
+    x, w, b, kw = (case[k] for k in ("x", "w", "b", "kwargs"))
+    expected = convnb.conv2d_naive(x, w, b, **kw)
+    dout = np.random.default_rng(1).standard_normal(expected.shape)
+    expected_grads = convnb.conv2d_backward_naive(dout, x, w, **kw)
+    x, w, b, dout = (to(a.astype(dtype)) for a in (x, w, b, dout))
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    out = convnb.conv2d(x, w, b, algo=algo, **kw)
+    grads = convnb.conv2d_backward(dout, x, w, algo=algo, **kw)
+    for mine, theirs in zip((out, *grads), (expected, *expected_grads), strict=True):
+        assert mine.dtype == dtype and type(mine) is type(x)
+        np.testing.assert_allclose(asnumpy(mine), theirs, rtol=tol,
+                                   atol=tol * max(1, abs(theirs).max()))
+
+
+@settings(max_examples=60, suppress_health_check=ONCE)
+@given(case=conv2d_cases(max_batch=3, padding_modes=PADDING_MODES),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_im2col_kernels_match_the_loops(kernels, case, dtype):
+    check_conv(kernels, case, "im2col", dtype)
+
+
+@st.composite
+def depthwise_cases(draw):
+    C, N = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    H = max(draw(st.integers(1, 9)), dilation[0] * (KH - 1) + 1 - 2 * padding[0])
+    W = max(draw(st.integers(1, 9)), dilation[1] * (KW - 1) + 1 - 2 * padding[1])
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return {"x": rng.standard_normal((N, C, H, W)), "w": rng.standard_normal((C, 1, KH, KW)),
+            "b": rng.standard_normal(C),
+            "kwargs": dict(stride=stride, padding=padding, dilation=dilation, groups=C)}
+
+
+@settings(max_examples=60, suppress_health_check=ONCE)
+@given(case=depthwise_cases(), dtype=st.sampled_from([np.float64, np.float32]))
+def test_depthwise_kernels_match_the_loops(kernels, case, dtype):
+    check_conv(kernels, case, "direct", dtype)
+
+
+POOLS = [
+    dict(kernel_size=2, stride=2),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=1, padding=1, dilation=2),
+    dict(kernel_size=(2, 3), stride=(3, 2), ceil_mode=True),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+]
+
+
+@pytest.mark.parametrize("kw", POOLS)
+@pytest.mark.parametrize("special", [None, "nan", "-inf"])
+def test_max_pool_kernels_match_the_loops(kernels, kw, special):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 7, 8))
+    x[0, 0, :2, :4] = x[0, 0, 0, 0]  # ties: the first maximum wins
+    if special == "nan":
+        x[1, 1, 2:4, 3] = np.nan  # two NaNs in a window: the last wins
+        x[0, 2, 5, 5] = np.nan
+    elif special == "-inf":
+        x[1, 2, :4, :4] = -math.inf  # windows of -inf only send nothing back
+    out, indices = convnb.max_pool2d(kernels(x), return_indices=True, **kw)
+    want, want_indices = convnb.max_pool2d_naive(x, return_indices=True, **kw)
+    np.testing.assert_array_equal(asnumpy(out), want)
+    np.testing.assert_array_equal(asnumpy(indices), want_indices)
+    np.testing.assert_array_equal(asnumpy(convnb.max_pool2d(kernels(x), **kw)), want)
+    dout = rng.standard_normal(out.shape)
+    want_dx = convnb.max_pool2d_backward_naive(dout, x, **kw)
+    dx = convnb.max_pool2d_backward(kernels(dout), kernels(x), **kw)
+    np.testing.assert_allclose(asnumpy(dx), want_dx, rtol=1e-12, atol=1e-12)
+    layer = nn.MaxPool2d(**kw)
+    np.testing.assert_array_equal(asnumpy(layer(kernels(x.astype(np.float32)))),
+                                  want.astype(np.float32))
+    dx = layer.backward(kernels(dout.astype(np.float32)))
+    np.testing.assert_allclose(asnumpy(dx), want_dx, rtol=1e-6, atol=1e-6)
+
+
+OPTIMISERS = {
+    "sgd": lambda ps: nn.SGD(ps, lr=0.1),
+    "sgd-decay": lambda ps: nn.SGD(ps, lr=0.1, weight_decay=0.01),
+    "sgd-momentum": lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01),
+    "sgd-nesterov": lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    "adam": lambda ps: nn.Adam(ps, lr=0.01),
+    "adam-decay": lambda ps: nn.Adam(ps, lr=0.01, betas=(0.8, 0.9), weight_decay=0.1),
+}
+
+
+@pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a GPU (fused elementwise kernels)")
+def test_fused_optimiser_steps_match_the_array_code():
+    import cupy
+
+    rng = np.random.default_rng(5)
+    for dtype, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
+        start = rng.standard_normal((4, 3)).astype(dtype)
+        grads = [rng.standard_normal((4, 3)).astype(dtype) for _ in range(4)]
+        for name, make in OPTIMISERS.items():
+            results = []
+            for to in (lambda a: a, cupy.asarray):
+                p = nn.Parameter(to(start.copy()))
+                opt = make([p])
+                for g in grads:
+                    p.grad = to(g)
+                    opt.step()
+                results.append(asnumpy(p.data))
+            assert not np.array_equal(results[0], start)
+            np.testing.assert_allclose(results[1], results[0], rtol=tol, atol=tol,
+                                       err_msg=f"{name}, {dtype.__name__}")
+
+
+def test_the_kernels_are_what_ran(kernels, monkeypatch):
+    """The fixture really routes through convnb.cuda: a broken fold kernel shows in dx."""
+    calls = []
+    patches = cuda.patches
+    monkeypatch.setattr(cuda, "patches", lambda *a: calls.append("patches") or patches(*a))
+    monkeypatch.setattr(cuda, "fold", lambda cols, g, out: out.fill(0) or out)
+    x, w = np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3))
+    out = convnb.conv2d(kernels(x), kernels(w), padding=1, algo="im2col")
+    np.testing.assert_array_equal(asnumpy(out), convnb.conv2d_naive(x, w, padding=1))
+    dx, _, _ = convnb.conv2d_backward(out, kernels(x), kernels(w), padding=1, algo="im2col")
+    assert calls and not dx.any()
