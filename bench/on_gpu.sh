@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks in one go, for a machine with CUDA, CuPy, PyTorch, pytest, hypothesis and SciPy:
 # the GPU benchmarks (the convolution suite against cuDNN, a LeNet-5 epoch against PyTorch CUDA,
-# `python -m convnb train` on the GPU and on the CPU), then the tests that run on the GPU.
+# `python -m convnb train` on the GPU and on the CPU, the cost of each kind of call), then the tests
+# that run on the GPU.
 # Run from the repository root:
 #
 #     bash bench/on_gpu.sh OUT_DIR [SECONDS]
@@ -38,6 +39,7 @@ step conv_suite 200 python -m bench.conv_suite --gpu-only --rounds 2 --out "$out
 step lenet_epoch 90 python -m bench.lenet_epoch --device gpu --batches 300 --repeats 3 --profile
 step train_gpu 90 python -m convnb train --device gpu --no-progress
 step train_cpu 90 python -m convnb train --device cpu --no-progress
+step gpu_calls 60 python -m bench.gpu_calls
 # The tests whose names say they run on a GPU (CuPy's backend, the kernels, device moves).
 step tests 240 python -m pytest tests/convnb -q -p no:cacheprovider --maxfail=25 --continue-on-collection-errors \
   -k "cupy or gpu or cuda" -o addopts="-ra --import-mode=importlib"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from . import cuda
 from ._checks import (
     check_array,
     check_dout,
@@ -106,10 +107,7 @@ def algorithm(algo: str, g: ConvGeometry, x: Array, fn: str, backward: bool = Fa
 def _conv2d(x, w, b, stride, padding, dilation, groups, padding_mode, algo, fn):
     g = conv_geometry(fn, x, w, b, stride, padding, dilation, groups, padding_mode)
     x, g = _zero_padded(x, g, fn)
-    out = algorithm(algo, g, x, fn).forward(x, w, g)  # a new array: the bias can go in place
-    if b is not None:
-        out += b.reshape(1, g.F, 1, 1)
-    return out
+    return algorithm(algo, g, x, fn).forward(x, w, g, b)
 
 
 def conv2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
@@ -145,7 +143,8 @@ def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode
     xpad, g_zero = _zero_padded(x, g, fn)
     method = algorithm(algo, g_zero, x, fn, backward=True)  # one choice for dw and dx
     dw = method.weight_grad(dout, xpad, g_zero)
-    db = dout.sum(axis=(0, 2, 3))
+    db = (cuda.channel_sums(xp.ascontiguousarray(dout).reshape(g.N, g.F, -1))
+          if cuda.usable(dout) else dout.sum(axis=(0, 2, 3)))
     if not input_grad:
         return None, dw, db
     dx = method.input_grad(dout, w, g_zero)

@@ -10,7 +10,11 @@ arithmetic-heavy part, the matrix products, to cuBLAS through ``cupy.matmul``:
 * :func:`patches`, im2col's patch matrix read straight from the unpadded input (padding is a
   test, never a copy), and :func:`fold`, its adjoint (col2im), in which each input pixel sums the
   patch entries that read it: a gather, so no atomic additions and the same result every run;
-* :func:`depthwise_forward`, :func:`depthwise_input_grad` and :func:`depthwise_weight_grad`;
+* :func:`direct_forward` (bias included), :func:`direct_input_grad` and
+  :func:`direct_weight_grad`, direct convolution with one thread per output, input pixel or weight:
+  a small layer in one launch each, where im2col takes four or more;
+* :func:`channel_sums`, the bias gradient in one launch (CuPy's reduction takes several times as
+  long to start), and :func:`cross_entropy`, the softmax cross-entropy's forward pass;
 * :func:`max_pool_switches` and :func:`max_pool_route`, max pooling's forward and backward;
 * :func:`sgd_step` and :func:`adam_step`, one fused elementwise kernel per parameter.
 
@@ -77,31 +81,39 @@ extern "C" __global__ void fold(const T* cols, T* dx, int n, int C, int H, int W
   }
 }
 
-extern "C" __global__ void depthwise_forward(const T* x, const T* w, T* out, int n, int C,
-    int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int top, int left,
-    int H_out, int W_out) {
-  int total = n * C * H_out * W_out;
+extern "C" __global__ void direct_forward(const T* x, const T* w, const T* b, T* out,
+    int has_bias, int F, int groups, int n, int C, int H, int W, int KH, int KW, int sh, int sw,
+    int dh, int dw, int top, int left, int H_out, int W_out) {
+  // out (n, F, H_out, W_out): each thread one output, summing its group's channels and taps
+  int Cg = C / groups, Fg = F / groups, total = n * F * H_out * W_out;
   for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += gridDim.x * blockDim.x) {
-    int j = e % W_out, i = (e / W_out) % H_out, plane = e / (W_out * H_out), c = plane % C;
+    int j = e % W_out, i = (e / W_out) % H_out, f = (e / (W_out * H_out)) % F;
+    int bat = e / (W_out * H_out * F), c0 = f / Fg * Cg;
     T acc = 0;
-    for (int u = 0; u < KH; u++) {
-      int y = i * sh + u * dh - top;
-      if (y < 0 || y >= H) continue;
-      for (int v = 0; v < KW; v++) {
-        int xq = j * sw + v * dw - left;
-        if (xq >= 0 && xq < W) acc += w[(c * KH + u) * KW + v] * x[(plane * H + y) * W + xq];
+    for (int c = 0; c < Cg; c++) {
+      const T* plane = x + (long long)(bat * C + c0 + c) * H * W;
+      const T* taps = w + (f * Cg + c) * KH * KW;
+      for (int u = 0; u < KH; u++) {
+        int y = i * sh + u * dh - top;
+        if (y < 0 || y >= H) continue;
+        for (int v = 0; v < KW; v++) {
+          int xq = j * sw + v * dw - left;
+          if (xq >= 0 && xq < W) acc += taps[u * KW + v] * plane[y * W + xq];
+        }
       }
     }
-    out[e] = acc;
+    out[e] = has_bias ? acc + b[f] : acc;
   }
 }
 
-extern "C" __global__ void depthwise_input_grad(const T* dout, const T* w, T* dx, int n,
-    int C, int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int top, int left,
-    int H_out, int W_out) {
-  int total = n * C * H * W;
+extern "C" __global__ void direct_input_grad(const T* dout, const T* w, T* dx, int F,
+    int groups, int n, int C, int H, int W, int KH, int KW, int sh, int sw, int dh, int dw,
+    int top, int left, int H_out, int W_out) {
+  // dx (n, C, H, W): each pixel adds w * dout over the filters and taps that read it
+  int Cg = C / groups, Fg = F / groups, total = n * C * H * W;
   for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += gridDim.x * blockDim.x) {
-    int xq = e % W, y = (e / W) % H, plane = e / (W * H), c = plane % C;
+    int xq = e % W, y = (e / W) % H, c = (e / (W * H)) % C, bat = e / (W * H * C);
+    int f0 = c / Cg * Fg, cl = c % Cg;
     T acc = 0;
     for (int u = 0; u < KH; u++) {
       int yy = y + top - u * dh;
@@ -111,26 +123,31 @@ extern "C" __global__ void depthwise_input_grad(const T* dout, const T* w, T* dx
         int xx = xq + left - v * dw;
         if (xx < 0) break;
         if (xx % sw || xx / sw >= W_out) continue;
-        acc += w[(c * KH + u) * KW + v] * dout[(plane * H_out + yy / sh) * W_out + xx / sw];
+        const T* grads = dout + (long long)(bat * F + f0) * H_out * W_out
+                         + (yy / sh) * W_out + xx / sw;
+        for (int f = 0; f < Fg; f++)
+          acc += w[(((f0 + f) * Cg + cl) * KH + u) * KW + v] * grads[f * H_out * W_out];
       }
     }
     dx[e] = acc;
   }
 }
 
-extern "C" __global__ void depthwise_weight_grad(const T* dout, const T* x, T* dw_out, int n,
-    int C, int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int top, int left,
-    int H_out, int W_out) {
-  // one block per weight (c, u, v): its threads share out the n*H_out*W_out products
+extern "C" __global__ void direct_weight_grad(const T* dout, const T* x, T* dw_out, int F,
+    int groups, int n, int C, int H, int W, int KH, int KW, int sh, int sw, int dh, int dw,
+    int top, int left, int H_out, int W_out) {
+  // one block per weight (f, c, u, v): its threads share out the n*H_out*W_out products
   __shared__ T partial[256];
-  int k = blockIdx.x, v = k % KW, u = (k / KW) % KH, c = k / (KH * KW);
-  int M = H_out * W_out;
+  int Cg = C / groups, Fg = F / groups, k = blockIdx.x;
+  int v = k % KW, u = (k / KW) % KH, cl = (k / (KW * KH)) % Cg, f = k / (KW * KH * Cg);
+  int c = f / Fg * Cg + cl, M = H_out * W_out;
   T acc = 0;
   for (int e = threadIdx.x; e < n * M; e += blockDim.x) {
-    int j = e % W_out, i = (e / W_out) % H_out, b = e / M;
+    int j = e % W_out, i = (e / W_out) % H_out, bat = e / M;
     int y = i * sh + u * dh - top, xq = j * sw + v * dw - left;
     if (y >= 0 && y < H && xq >= 0 && xq < W)
-      acc += dout[(b * C + c) * M + i * W_out + j] * x[((b * C + c) * H + y) * W + xq];
+      acc += dout[(long long)(bat * F + f) * M + i * W_out + j]
+             * x[(long long)(bat * C + c) * H * W + y * W + xq];
   }
   partial[threadIdx.x] = acc;
   __syncthreads();
@@ -139,6 +156,51 @@ extern "C" __global__ void depthwise_weight_grad(const T* dout, const T* x, T* d
     __syncthreads();
   }
   if (threadIdx.x == 0) dw_out[k] = partial[0];
+}
+
+extern "C" __global__ void channel_sums(const T* a, T* sums, int n, int F, int M) {
+  // sums (F,): one block per channel f, adding a[b, f, m] over b and m
+  __shared__ T partial[256];
+  int f = blockIdx.x;
+  T acc = 0;
+  for (int e = threadIdx.x; e < n * M; e += blockDim.x)
+    acc += a[(long long)(e / M * F + f) * M + e % M];
+  partial[threadIdx.x] = acc;
+  __syncthreads();
+  for (int half = blockDim.x / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) sums[f] = partial[0];
+}
+
+extern "C" __global__ void cross_entropy(const T* z, const long long* target, T* probs,
+    T* loss, int N, int K, int mean) {
+  // one block: each thread takes rows r, r + blockDim.x, ...; loss_r = logsumexp(z_r) - z_r[y_r]
+  // and probs_r = softmax(z_r), both NaN for a target outside [0, K)
+  __shared__ T partial[256];
+  T acc = 0;
+  for (int r = threadIdx.x; r < N; r += blockDim.x) {
+    const T* row = z + (long long)r * K;
+    T* p = probs + (long long)r * K;
+    T top = row[0];
+    for (int k = 1; k < K; k++)
+      if (row[k] > top || row[k] != row[k]) top = row[k];
+    T total = 0;
+    for (int k = 0; k < K; k++) total += exp(row[k] - top);
+    T log_norm = log(total);
+    long long y = target[r];
+    bool valid = y >= 0 && y < K;
+    for (int k = 0; k < K; k++) p[k] = valid ? exp(row[k] - top - log_norm) : (T)NAN;
+    acc += valid ? log_norm - (row[y] - top) : (T)NAN;
+  }
+  partial[threadIdx.x] = acc;
+  __syncthreads();
+  for (int half = blockDim.x / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) loss[0] = mean ? partial[0] / N : partial[0];
 }
 
 extern "C" __global__ void max_pool_switches(const T* x, T* out, O* offset, int n, int C,
@@ -206,13 +268,18 @@ def usable(a: Array, *sizes: int) -> bool:
             and max(sizes, default=0) <= INT32_MAX)
 
 
+@cache
+def _int32s(sizes: tuple[int, ...]) -> tuple[np.int32, ...]:
+    return tuple(np.int32(s) for s in sizes)
+
+
 def _launch(name: str, total: int, arrays: tuple[Array, ...], sizes: tuple[int, ...],
             offset_dtype: str = "int8", blocks: int | None = None) -> None:
-    kernel = _kernel(name, str(arrays[0].dtype), offset_dtype)
+    kernel = _kernel(name, arrays[0].dtype.name, offset_dtype)
     if blocks is None:
-        blocks = max(1, min(math.ceil(total / THREADS), 2**20))
+        blocks = max(1, min(-(-total // THREADS), 2**20))
     if total:
-        kernel((blocks,), (THREADS,), (*arrays, *(np.int32(s) for s in sizes)))
+        kernel((blocks,), (THREADS,), (*arrays, *_int32s(sizes)))
 
 
 def _layer(n: int, C: int, H: int, W: int, kernel, stride, dilation, top: int, left: int,
@@ -248,31 +315,67 @@ def fold(cols: Array, g, out: Array) -> Array:
     return out
 
 
-def depthwise_forward(x: Array, w: Array, g) -> Array:
-    """Shapes: x (N, C, H, W), w (C, 1, KH, KW), both contiguous -> out (N, C, H_out, W_out)"""
+def _grouped(g) -> tuple[int, ...]:
+    return (g.F, g.groups, *conv_sizes(g, g.N))
+
+
+def direct_forward(x: Array, w: Array, b: Array | None, g) -> Array:
+    """Direct convolution, bias included: one thread per output.
+
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) or None, all contiguous
+    -> out (N, F, H_out, W_out)
+    """
     import cupy
 
-    out = cupy.empty((g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
-    _launch("depthwise_forward", out.size, (x, w, out), conv_sizes(g, g.N))
+    out = cupy.empty((g.N, g.F, g.H_out, g.W_out), dtype=x.dtype)
+    _launch("direct_forward", out.size, (x, w, w if b is None else b, out),
+            (b is not None, *_grouped(g)))
     return out
 
 
-def depthwise_input_grad(dout: Array, w: Array, g) -> Array:
-    """Shapes: dout (N, C, H_out, W_out), w (C, 1, KH, KW), contiguous -> dx (N, C, H, W)"""
+def direct_input_grad(dout: Array, w: Array, g) -> Array:
+    """Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW), contiguous -> dx (N, C, H, W)"""
     import cupy
 
     dx = cupy.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
-    _launch("depthwise_input_grad", dx.size, (dout, w, dx), conv_sizes(g, g.N))
+    _launch("direct_input_grad", dx.size, (dout, w, dx), _grouped(g))
     return dx
 
 
-def depthwise_weight_grad(dout: Array, x: Array, g) -> Array:
-    """Shapes: dout (N, C, H_out, W_out), x (N, C, H, W), contiguous -> dw (C, 1, KH, KW)"""
+def direct_weight_grad(dout: Array, x: Array, g) -> Array:
+    """Shapes: dout (N, F, H_out, W_out), x (N, C, H, W), contiguous -> dw (F, C/groups, KH, KW)"""
     import cupy
 
-    dw = cupy.empty((g.C, 1, g.KH, g.KW), dtype=x.dtype)
-    _launch("depthwise_weight_grad", dw.size, (dout, x, dw), conv_sizes(g, g.N), blocks=dw.size)
+    dw = cupy.empty((g.F, g.C // g.groups, g.KH, g.KW), dtype=x.dtype)
+    _launch("direct_weight_grad", dw.size, (dout, x, dw), _grouped(g), blocks=dw.size)
     return dw
+
+
+def channel_sums(a: Array) -> Array:
+    """Each channel's sum, as ``a.sum(axis=(0, 2))``: the bias gradient of a layer.
+
+    Shapes: a (n, F, M), contiguous -> (F,)
+    """
+    import cupy
+
+    n, F, M = a.shape
+    sums = cupy.empty(F, dtype=a.dtype)
+    _launch("channel_sums", sums.size, (a, sums), (n, F, M), blocks=F)
+    return sums
+
+
+def cross_entropy(logits: Array, target: Array, mean: bool) -> tuple[Array, Array]:
+    """The softmax of each row and the mean (or sum) of ``logsumexp(z) - z[y]``, as
+    :class:`convnb.nn.CrossEntropyLoss` on a device: NaN for a target outside ``[0, K)``.
+
+    Shapes: logits (N, K), contiguous, target (N,) int64 -> probs (N, K), loss ()
+    """
+    import cupy
+
+    probs = cupy.empty_like(logits)
+    loss = cupy.empty((), dtype=logits.dtype)
+    _launch("cross_entropy", 1, (logits, target, probs, loss), (*logits.shape, mean), blocks=1)
+    return probs, loss
 
 
 def pool_sizes(g) -> tuple[int, ...]:

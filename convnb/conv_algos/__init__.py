@@ -1,9 +1,9 @@
 """The algorithms behind :func:`convnb.conv2d` and its gradients, one module each.
 
 Every module offers the same three functions for a convolution with zero padding (other padding
-modes are padded first by :mod:`convnb.conv`), without bias, checked by its caller:
+modes are padded first by :mod:`convnb.conv`), checked by its caller:
 
-* ``forward(x, w, g)`` -> out (N, F, H_out, W_out)
+* ``forward(x, w, g, b=None)`` -> out (N, F, H_out, W_out), plus the bias ``b`` (F,) if given
 * ``input_grad(dout, w, g)`` -> dx (N, C, H, W), a transposed convolution
 * ``weight_grad(dout, x, g)`` -> dw (F, C/groups, KH, KW)
 

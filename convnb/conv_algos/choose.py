@@ -66,13 +66,23 @@ def rule(g: ConvGeometry, backward: bool = False) -> str:
     return "im2col"
 
 
+GPU_DIRECT_MACS = 2**29  # on a GPU, "direct" up to this many multiply-adds per forward pass
+
+
 def gpu_rule(g: ConvGeometry) -> str:
-    """The algorithm for a layer of geometry ``g`` on a GPU (CuPy arrays), in both directions:
-    ``"direct"`` for depthwise layers, whose three functions are one kernel each there; else
-    ``"im2col"``, whose patch matrices one kernel gathers and one folds back around a GEMM.
-    ``"flat"`` only moves fewer, longer runs of memory, which a GPU's threads do not need, and
-    ``"direct"`` of a dense layer launches a product per kernel tap."""
-    return "direct" if g.C == g.groups and g.F == g.groups else "im2col"
+    """The algorithm for a layer of geometry ``g`` on a GPU (CuPy arrays), in both directions.
+
+    There a small layer's time is the host's, launching kernels, so the rule counts launches:
+    ``"direct"`` does each pass in one kernel of :mod:`convnb.cuda` (one thread per output, input
+    pixel or weight), im2col in about four (gather, GEMM, reorder, and col2im for ``dx``). From
+    :data:`GPU_DIRECT_MACS` multiply-adds per pass (the ResNet layers of the bench suite, 7.4
+    billion), the arithmetic dominates and cuBLAS's GEMM does it several times faster than
+    direct's threads: ``"im2col"``. Depthwise layers are ``"direct"`` at any size. ``"flat"`` only
+    moves fewer, longer runs of memory, which a GPU's threads do not need.
+    """
+    macs = g.N * g.F * g.H_out * g.W_out * (g.C // g.groups) * g.KH * g.KW
+    depthwise = g.C == g.groups and g.F == g.groups
+    return "direct" if depthwise or macs <= GPU_DIRECT_MACS else "im2col"
 
 
 @lru_cache(maxsize=4096)

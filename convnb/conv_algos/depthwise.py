@@ -10,16 +10,12 @@ The frame computes every kernel placement on the padded input and the output kee
 ``stride``-th; placements near the right and bottom edges read across into the next row or image
 and are among those dropped. The batch is done a chunk of examples at a time, each chunk's frame
 about :data:`CHUNK_BYTES` (1 MiB), so that the few arrays of a chunk stay in the cache.
-
-On a GPU (CuPy arrays) each of the three functions is one kernel of :mod:`convnb.cuda` instead,
-every thread summing the taps of one output, input or weight.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .. import cuda
 from ..backend import get_array_module
 from ..geometry import batch_chunks
 from ..types import Array
@@ -70,15 +66,9 @@ def _shifted(flat: Array, offset: int, g: ConvGeometry) -> Array:
     return flat[offset:offset + size].reshape(g.C, -1)
 
 
-def _on_gpu(a: Array, g: ConvGeometry) -> bool:
-    return cuda.usable(a, g.N * g.C * g.H * g.W, g.N * g.C * g.H_out * g.W_out)
-
-
 def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
     """Shapes: x (N, C, H, W), w (C, 1, KH, KW) -> out (N, C, H_out, W_out)"""
     xp = get_array_module(x, w)
-    if _on_gpu(x, g):
-        return cuda.depthwise_forward(xp.ascontiguousarray(x), xp.ascontiguousarray(w), g)
     (Hp, Wp), (sh, sw) = g.padded_size, g.stride
     taps = w.reshape(g.C, g.KH * g.KW, 1)
     out = xp.empty((g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
@@ -104,8 +94,6 @@ def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
     Shapes: dout (N, C, H_out, W_out), w (C, 1, KH, KW) -> dx (N, C, H, W)
     """
     xp = get_array_module(dout, w)
-    if _on_gpu(dout, g):
-        return cuda.depthwise_input_grad(xp.ascontiguousarray(dout), xp.ascontiguousarray(w), g)
     (Hp, Wp), (top, _, left, _) = g.padded_size, g.pads
     taps = w.reshape(g.C, g.KH * g.KW, 1)
     dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
@@ -129,8 +117,6 @@ def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
     Shapes: dout (N, C, H_out, W_out), x (N, C, H, W) -> dw (C, 1, KH, KW)
     """
     xp = get_array_module(dout, x)
-    if _on_gpu(x, g):
-        return cuda.depthwise_weight_grad(xp.ascontiguousarray(dout), xp.ascontiguousarray(x), g)
     dw = xp.zeros((g.C, g.KH * g.KW), dtype=x.dtype)
     for part in _chunks(g, x.dtype.itemsize):
         flat = _flat_frame(xp, x[part], g, at_pixels=True)

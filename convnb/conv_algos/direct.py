@@ -9,12 +9,17 @@ is one matrix product over the channels of each group, for the whole batch at on
 touches only the output pixels whose input lies inside ``x`` (:func:`tap_slices`). A depthwise
 layer (one input channel and one filter per group) has no channels to multiply over: it is an
 elementwise multiply-add per tap, done by :mod:`.depthwise`.
+
+On a GPU (CuPy arrays) each function is instead one kernel of :mod:`convnb.cuda` for any layer,
+depthwise or not, with one thread per output, input pixel or weight: a small layer's pass in a
+single launch.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .. import cuda
 from ..backend import get_array_module
 from ..types import Array
 from ..windows import inside
@@ -52,14 +57,30 @@ def _group_rows(xp, a: Array, g: ConvGeometry, per_group: int) -> Array:
     return xp.ascontiguousarray(a).reshape(n, g.groups, per_group, h * w)
 
 
-def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
-    """Zero-padded convolution without bias.
+def _on_gpu(a: Array, g: ConvGeometry) -> bool:
+    """True where :mod:`convnb.cuda`'s kernels take ``a`` and the layer's sizes."""
+    return cuda.usable(a, g.N * g.C * g.H * g.W, g.N * g.F * g.H_out * g.W_out)
 
-    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW) -> out (N, F, H_out, W_out)
+
+def _contiguous(xp, *arrays: Array | None) -> list[Array | None]:
+    return [None if a is None else xp.ascontiguousarray(a) for a in arrays]
+
+
+def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Array:
+    """Zero-padded convolution plus the bias ``b`` if given.
+
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out)
     """
-    if _is_depthwise(g):
-        return depthwise.forward(x, w, g)
     xp = get_array_module(x, w)
+    if _on_gpu(x, g):
+        return cuda.direct_forward(*_contiguous(xp, x, w, b), g)
+    out = depthwise.forward(x, w, g) if _is_depthwise(g) else _forward(xp, x, w, g)
+    if b is not None:
+        out += b.reshape(1, -1, 1, 1)
+    return out
+
+
+def _forward(xp, x: Array, w: Array, g: ConvGeometry) -> Array:
     G, Cg, Fg = g.groups, g.C // g.groups, g.F // g.groups
     out = xp.zeros((g.N, G, Fg, g.H_out, g.W_out), dtype=x.dtype)
     wg = w.reshape(G, Fg, Cg, g.KH, g.KW)
@@ -77,9 +98,11 @@ def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
 
     Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW) -> dx (N, C, H, W)
     """
+    xp = get_array_module(dout, w)
+    if _on_gpu(dout, g):
+        return cuda.direct_input_grad(*_contiguous(xp, dout, w), g)
     if _is_depthwise(g):
         return depthwise.input_grad(dout, w, g)
-    xp = get_array_module(dout, w)
     G, Cg, Fg = g.groups, g.C // g.groups, g.F // g.groups
     dx = xp.zeros((g.N, G, Cg, g.H, g.W), dtype=dout.dtype)
     wg = w.reshape(G, Fg, Cg, g.KH, g.KW)
@@ -98,9 +121,11 @@ def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
 
     Shapes: dout (N, F, H_out, W_out), x (N, C, H, W) -> dw (F, C/groups, KH, KW)
     """
+    xp = get_array_module(dout, x)
+    if _on_gpu(x, g):
+        return cuda.direct_weight_grad(*_contiguous(xp, dout, x), g)
     if _is_depthwise(g):
         return depthwise.weight_grad(dout, x, g)
-    xp = get_array_module(dout, x)
     G, Cg, Fg = g.groups, g.C // g.groups, g.F // g.groups
     dw = xp.zeros((G, Fg, Cg, g.KH, g.KW), dtype=x.dtype)
     for u, v, (out_rows, out_cols), (x_rows, x_cols) in _taps(g):

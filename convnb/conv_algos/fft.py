@@ -48,10 +48,10 @@ def _spectrum(xp, a: Array, g: ConvGeometry) -> Array:
     return xp.fft.rfft2(a).reshape(N, g.groups, channels // g.groups, Hp, Wp // 2 + 1)
 
 
-def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
-    """Zero-padded convolution without bias.
+def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Array:
+    """Zero-padded convolution, plus the bias ``b`` if given.
 
-    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW) -> out (N, F, H_out, W_out)
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out)
     """
     xp = get_array_module(x, w)
     (sh, sw), (Hp, Wp) = g.stride, g.padded_size
@@ -60,7 +60,10 @@ def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
     spectrum = xp.einsum("ngchw,gfchw->ngfhw", X, K).reshape(g.N, g.F, Hp, Wp // 2 + 1)
     full = xp.fft.irfft2(spectrum, s=(Hp, Wp))
     out = full[:, :, : sh * (g.H_out - 1) + 1 : sh, : sw * (g.W_out - 1) + 1 : sw]
-    return xp.ascontiguousarray(out.astype(x.dtype, copy=False))
+    out = xp.ascontiguousarray(out.astype(x.dtype, copy=False))
+    if b is not None:
+        out += b.reshape(1, -1, 1, 1)
+    return out
 
 
 def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:

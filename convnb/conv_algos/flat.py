@@ -98,13 +98,14 @@ def patches_by_chunk(xf: Array, g: ConvGeometry) -> Iterator[tuple[slice, Array]
         yield part, cols
 
 
-def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
-    """Zero-padded convolution without bias, chunk by chunk (strided layers: :mod:`.im2col`).
+def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Array:
+    """Zero-padded convolution plus the bias ``b`` if given, chunk by chunk (strided layers:
+    :mod:`.im2col`).
 
-    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW) -> out (N, F, H_out, W_out)
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out)
     """
     if g.stride != (1, 1):
-        return im2col.forward(x, w, g)
+        return im2col.forward(x, w, g, b)
     xp = get_array_module(x, w)
     w_rows = w.reshape(g.groups, g.F // g.groups, im2col.patch_rows(g))
     out = xp.empty((g.N, g.F, g.H_out, g.W_out), dtype=x.dtype)
@@ -115,6 +116,8 @@ def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
         found = xp.matmul(w_rows, cols, out=products[:, :, :cols.shape[2]])
         rows = found.reshape(g.F, part.stop - part.start, g.H_out, g.padded_size[1])
         out[part] = rows[..., :g.W_out].transpose(1, 0, 2, 3)
+    if b is not None:
+        out += b.reshape(1, -1, 1, 1)
     return out
 
 

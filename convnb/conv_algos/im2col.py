@@ -66,11 +66,18 @@ def _buffer(xp, g: ConvGeometry, parts: list[slice], dtype) -> Array:
     return xp.empty((rows, g.groups, patch_rows(g), g.H_out * g.W_out), dtype=dtype)
 
 
-def forward(x: Array, w: Array, g: ConvGeometry) -> Array:
-    """Zero-padded convolution without bias, chunk by chunk.
+def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Array:
+    """Zero-padded convolution plus the bias ``b`` if given, chunk by chunk.
 
-    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW) -> out (N, F, H_out, W_out)
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out)
     """
+    out = _forward(x, w, g)
+    if b is not None:
+        out += b.reshape(1, -1, 1, 1)
+    return out
+
+
+def _forward(x: Array, w: Array, g: ConvGeometry) -> Array:
     if _on_gpu(x, g):
         return _forward_gpu(x, w, g)
     xp = get_array_module(x, w)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
+from .. import cuda
 from .._checks import check_layer_input
 from ..backend import get_array_module
 from ..types import Array, RngLike
@@ -52,6 +53,15 @@ class Tanh(Module):
         return dout * (1 - out * out)
 
 
+def _column_sums(rows: Array) -> Array:
+    """``rows.sum(axis=0)``; on a GPU one kernel, which starts several times faster than CuPy's
+    reduction. Shapes: rows (n, k) -> (k,)"""
+    if not cuda.usable(rows):
+        return rows.sum(axis=0)
+    xp = get_array_module(rows)
+    return cuda.channel_sums(xp.ascontiguousarray(rows).reshape(*rows.shape, 1))
+
+
 class Linear(Module):
     """Fully connected layer ``out = x @ weight.T + bias``, as ``torch.nn.Linear``.
 
@@ -95,7 +105,7 @@ class Linear(Module):
         rows = dout.reshape(-1, self.out_features)  # every leading axis is a batch axis
         self.weight.accumulate(rows.T @ x.reshape(-1, self.in_features))
         if self.bias is not None:
-            self.bias.accumulate(rows.sum(axis=0))
+            self.bias.accumulate(_column_sums(rows))
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

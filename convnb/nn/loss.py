@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import cuda
 from ..backend import get_array_module, is_device_array
 from ..types import Array
 from .module import Module
@@ -63,6 +64,12 @@ class CrossEntropyLoss(Module):
         if not on_device and (int(target.min()) < 0 or int(target.max()) >= K):
             raise ValueError(f"CrossEntropyLoss: targets must lie in [0, {K}) for {K} classes, "
                              f"got values from {int(target.min())} to {int(target.max())}")
+        if logits.ndim == 2 and cuda.usable(logits):  # one kernel: softmax, losses, their mean
+            y = xp.ascontiguousarray(target.astype(xp.int64, copy=False))
+            probs, loss = cuda.cross_entropy(xp.ascontiguousarray(logits), y,
+                                             self.reduction == "mean")
+            self._cache = (probs, y.reshape(-1, 1), tuple(logits.shape))
+            return loss
         z = xp.moveaxis(logits, 1, -1).reshape(-1, K)  # one row of K logits per prediction
         y = target.reshape(-1, 1)
         if on_device:  # checked without a wait for the device: a bad target's loss is NaN

@@ -1,6 +1,7 @@
-"""convnb.cuda's kernels against the loops: im2col's gather and fold, the depthwise kernels and max
-pooling's, through the same calls a GPU run makes (conv2d, its backward, max_pool2d, MaxPool2d);
-and the fused optimiser steps against the array code.
+"""convnb.cuda's kernels against the loops and formulas: im2col's gather and fold, direct
+convolution (dense, grouped, depthwise) with its bias and channel sums, max pooling, the softmax
+cross-entropy and a linear layer's bias gradient, through the calls a GPU run makes (conv2d, its
+backward, max_pool2d, the layers); and the fused optimiser steps against the array code.
 
 Each test runs twice where it can: ``g++``, the kernels' CUDA source compiled for the CPU
 (tests/cuda_on_cpu.py: one thread at a time) on NumPy arrays, which the algorithms are told are
@@ -66,6 +67,13 @@ def test_im2col_kernels_match_the_loops(kernels, case, dtype):
     check_conv(kernels, case, "im2col", dtype)
 
 
+@settings(max_examples=60, suppress_health_check=ONCE)
+@given(case=conv2d_cases(max_batch=3, padding_modes=PADDING_MODES),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_direct_kernels_match_the_loops(kernels, case, dtype):
+    check_conv(kernels, case, "direct", dtype)
+
+
 @st.composite
 def depthwise_cases(draw):
     C, N = draw(st.integers(1, 4)), draw(st.integers(1, 3))
@@ -121,6 +129,38 @@ def test_max_pool_kernels_match_the_loops(kernels, kw, special):
                                   want.astype(np.float32))
     dx = layer.backward(kernels(dout.astype(np.float32)))
     np.testing.assert_allclose(asnumpy(dx), want_dx, rtol=1e-6, atol=1e-6)
+
+
+def test_cross_entropy_kernel_matches_the_formula(kernels):
+    """loss = mean(logsumexp(z) - z[y]) and d loss / dz = (softmax(z) - onehot(y)) / N, with
+    SciPy's logsumexp; a target outside [0, K) makes the loss NaN."""
+    from scipy.special import logsumexp, softmax
+
+    rng = np.random.default_rng(6)
+    z, y = rng.standard_normal((300, 10)) * 5, rng.integers(0, 10, 300)  # more rows than threads
+    for reduction, scale in (("mean", 1 / 300), ("sum", 1.0)):
+        loss_fn = nn.CrossEntropyLoss(reduction)
+        loss = loss_fn(kernels(z), kernels(y))
+        want = (logsumexp(z, axis=1) - z[np.arange(300), y]).sum() * scale
+        np.testing.assert_allclose(float(asnumpy(loss)), want, rtol=1e-12)
+        grad = softmax(z, axis=1) - np.eye(10)[y]
+        np.testing.assert_allclose(asnumpy(loss_fn.backward()), grad * scale, rtol=1e-10,
+                                   atol=1e-15)
+    y[7] = 10  # the layer refuses it on the host; the kernel, run on the device, gives NaN
+    probs, loss = cuda.cross_entropy(kernels(z), kernels(y), True)
+    assert np.isnan(float(asnumpy(loss))) and np.isnan(asnumpy(probs)[7]).all()
+    np.testing.assert_allclose(asnumpy(probs)[:7], softmax(z[:7], axis=1), rtol=1e-12)
+
+
+def test_linear_bias_gradient_kernel_sums_the_rows(kernels):
+    rng = np.random.default_rng(7)
+    layer = nn.Linear(5, 3).to(np.float64)
+    layer.weight.data, layer.bias.data = (kernels(p.data) for p in (layer.weight, layer.bias))
+    x, dout = rng.standard_normal((70, 5)), rng.standard_normal((70, 3))
+    layer(kernels(x))
+    layer.backward(kernels(dout))
+    np.testing.assert_allclose(asnumpy(layer.bias.grad), dout.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(asnumpy(layer.weight.grad), dout.T @ x, rtol=1e-12)
 
 
 OPTIMISERS = {
