@@ -136,18 +136,29 @@ extern "C" __global__ void direct_input_grad(const T* dout, const T* w, T* dx, i
 extern "C" __global__ void direct_weight_grad(const T* dout, const T* x, T* dw_out, int F,
     int groups, int n, int C, int H, int W, int KH, int KW, int sh, int sw, int dh, int dw,
     int top, int left, int H_out, int W_out) {
-  // one block per weight (f, c, u, v): its threads share out the n*H_out*W_out products
+  // one block per weight (f, c, u, v): its threads share out the output pixels, each pixel's
+  // products summed over the batch (a run with no index arithmetic); a plane smaller than the
+  // block gives each pixel several threads, which take every lanes-th example
   __shared__ T partial[256];
   int Cg = C / groups, Fg = F / groups, k = blockIdx.x;
   int v = k % KW, u = (k / KW) % KH, cl = (k / (KW * KH)) % Cg, f = k / (KW * KH * Cg);
   int c = f / Fg * Cg + cl, M = H_out * W_out;
+  auto pixel = [&](int e, int first, int step) {
+    int y = e / W_out * sh + u * dh - top, xq = e % W_out * sw + v * dw - left;
+    T sum = 0;
+    if (y < 0 || y >= H || xq < 0 || xq >= W) return sum;
+    const T* grads = dout + (long long)f * M + e;
+    const T* inputs = x + (long long)c * H * W + y * W + xq;
+    for (int bat = first; bat < n; bat += step)
+      sum += grads[(long long)bat * F * M] * inputs[(long long)bat * C * H * W];
+    return sum;
+  };
   T acc = 0;
-  for (int e = threadIdx.x; e < n * M; e += blockDim.x) {
-    int j = e % W_out, i = (e / W_out) % H_out, bat = e / M;
-    int y = i * sh + u * dh - top, xq = j * sw + v * dw - left;
-    if (y >= 0 && y < H && xq >= 0 && xq < W)
-      acc += dout[(long long)(bat * F + f) * M + i * W_out + j]
-             * x[(long long)(bat * C + c) * H * W + y * W + xq];
+  int lanes = M >= (int)blockDim.x ? 1 : blockDim.x / M;
+  if (lanes == 1) {
+    for (int e = threadIdx.x; e < M; e += blockDim.x) acc += pixel(e, 0, 1);
+  } else if ((int)threadIdx.x < lanes * M) {
+    acc = pixel(threadIdx.x % M, threadIdx.x / M, lanes);
   }
   partial[threadIdx.x] = acc;
   __syncthreads();

@@ -1,12 +1,13 @@
-"""convnb.cuda's raw kernels run on the CPU: their source compiled as C++ by g++, one block of one
-thread at a time, and a stand-in ``cupy`` module that hands them NumPy arrays.
+"""convnb.cuda's raw kernels run on the CPU: their source compiled as C++ by g++, one thread at a
+time, and a stand-in ``cupy`` module that hands them NumPy arrays.
 
 A GPU is lent to this project's test runs only now and then; the kernels' index arithmetic is
-checked here on every run. The CUDA built-ins become plain globals (``blockIdx``, ``blockDim``,
-``gridDim``; one thread per block, so ``__syncthreads`` has nothing to wait for), and each launch
-runs its blocks in turn: a grid-stride loop then visits every element, and a block-per-output
-kernel every output. What a real GPU adds (threads racing, shared memory between threads) is left
-to the tests run there through CuPy.
+checked here on every run. The CUDA built-ins become plain globals (``blockIdx``, ``threadIdx``,
+``blockDim``, ``gridDim``) and each launch runs its blocks in turn, and in each block its threads
+from the last to the first, each to its end. ``__syncthreads`` then has nothing to wait for, and
+the kernels' tree reductions in shared memory still add correctly: at every step a thread reads
+the entry of a higher-numbered thread, which has finished. What a real GPU adds (threads racing)
+is left to the tests run there through CuPy.
 """
 
 from __future__ import annotations
@@ -69,11 +70,12 @@ class RawKernel:
                 assert isinstance(a, np.int32), f"a kernel got {type(a).__name__}, not np.int32"
                 converted.append(ctypes.c_int(int(a)))
         self._dim("gridDim", grid[0])
-        self._dim("blockDim", 1)
-        self._dim("threadIdx", 0)
+        self._dim("blockDim", block[0])
         for b in range(grid[0]):
             self._dim("blockIdx", b)
-            self._function(*converted)
+            for t in reversed(range(block[0])):
+                self._dim("threadIdx", t)
+                self._function(*converted)
 
 
 def fake_cupy() -> types.ModuleType:

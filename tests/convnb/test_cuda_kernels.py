@@ -74,6 +74,19 @@ def test_direct_kernels_match_the_loops(kernels, case, dtype):
     check_conv(kernels, case, "direct", dtype)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, kw", [
+    ((9, 2, 8, 8), (3, 2, 3, 3), dict(padding=1)),  # 64 pixels, 4 threads each, 9 examples
+    ((2, 2, 20, 20), (4, 1, 3, 3), dict(padding=1, groups=2)),  # 400 pixels: one thread each
+    ((5, 3, 7, 9), (4, 3, 2, 3), dict(stride=2, dilation=(2, 1))),  # 12 pixels, 21 threads
+])
+def test_direct_weight_gradient_shares_pixels_and_examples_among_threads(kernels, x_shape,
+                                                                         w_shape, kw):
+    rng = np.random.default_rng(8)
+    case = {"x": rng.standard_normal(x_shape), "w": rng.standard_normal(w_shape),
+            "b": rng.standard_normal(w_shape[0]), "kwargs": kw}
+    check_conv(kernels, case, "direct", np.float64)
+
+
 @st.composite
 def depthwise_cases(draw):
     C, N = draw(st.integers(1, 4)), draw(st.integers(1, 3))
