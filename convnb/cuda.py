@@ -133,6 +133,14 @@ extern "C" __global__ void direct_input_grad(const T* dout, const T* w, T* dx, i
   }
 }
 
+__device__ T batch_sum(const T* grads, const T* inputs, int first, int n, int step,
+    long long grads_step, long long inputs_step) {
+  // grads[b * grads_step] * inputs[b * inputs_step] added over b = first, first + step, ... < n
+  T sum = 0;
+  for (int b = first; b < n; b += step) sum += grads[b * grads_step] * inputs[b * inputs_step];
+  return sum;
+}
+
 extern "C" __global__ void direct_weight_grad(const T* dout, const T* x, T* dw_out, int F,
     int groups, int n, int C, int H, int W, int KH, int KW, int sh, int sw, int dh, int dw,
     int top, int left, int H_out, int W_out) {
@@ -143,22 +151,13 @@ extern "C" __global__ void direct_weight_grad(const T* dout, const T* x, T* dw_o
   int Cg = C / groups, Fg = F / groups, k = blockIdx.x;
   int v = k % KW, u = (k / KW) % KH, cl = (k / (KW * KH)) % Cg, f = k / (KW * KH * Cg);
   int c = f / Fg * Cg + cl, M = H_out * W_out;
-  auto pixel = [&](int e, int first, int step) {
-    int y = e / W_out * sh + u * dh - top, xq = e % W_out * sw + v * dw - left;
-    T sum = 0;
-    if (y < 0 || y >= H || xq < 0 || xq >= W) return sum;
-    const T* grads = dout + (long long)f * M + e;
-    const T* inputs = x + (long long)c * H * W + y * W + xq;
-    for (int bat = first; bat < n; bat += step)
-      sum += grads[(long long)bat * F * M] * inputs[(long long)bat * C * H * W];
-    return sum;
-  };
+  int lanes = M >= (int)blockDim.x ? 1 : blockDim.x / M;  // threads per pixel
   T acc = 0;
-  int lanes = M >= (int)blockDim.x ? 1 : blockDim.x / M;
-  if (lanes == 1) {
-    for (int e = threadIdx.x; e < M; e += blockDim.x) acc += pixel(e, 0, 1);
-  } else if ((int)threadIdx.x < lanes * M) {
-    acc = pixel(threadIdx.x % M, threadIdx.x / M, lanes);
+  for (int t = threadIdx.x; t < lanes * M; t += blockDim.x) {
+    int e = t % M, y = e / W_out * sh + u * dh - top, xq = e % W_out * sw + v * dw - left;
+    if (y >= 0 && y < H && xq >= 0 && xq < W)
+      acc += batch_sum(dout + (long long)f * M + e, x + (long long)c * H * W + y * W + xq,
+                       t / M, n, lanes, (long long)F * M, (long long)C * H * W);
   }
   partial[threadIdx.x] = acc;
   __syncthreads();

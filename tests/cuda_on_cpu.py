@@ -26,6 +26,7 @@ import numpy as np
 PRELUDE = r"""
 #include <cmath>
 #define __global__
+#define __device__
 #define __shared__ static
 #define __syncthreads()
 struct Dim { int x; };
