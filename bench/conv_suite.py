@@ -263,6 +263,11 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if importlib.util.find_spec("torch") is None:
         sys.exit("bench.conv_suite needs PyTorch: pip install -e '.[bench]'")
+    if args.gpu_only:
+        import torch
+
+        if not torch.cuda.is_available():
+            sys.exit("bench.conv_suite --gpu-only: PyTorch finds no CUDA device")
     if not any(pick_rows(args.quick, args.rows)):
         parser.error(f"--rows {' '.join(args.rows)}: no row's name contains any of these")
     if args.threads is not None:
@@ -274,8 +279,8 @@ def main(argv: list[str] | None = None) -> dict:
     repeats = args.repeats or (2 if args.quick else 3)
     sample_s = 0.005 if args.quick else 0.05
     options = ["--threads", str(threads), "--algo", args.algo, "--repeats", str(repeats),
-               "--sample-s", str(sample_s),
-               *(["--quick"] if args.quick else ["--gpu-only" if args.gpu_only else "--gpu"]),
+               "--sample-s", str(sample_s), *(["--quick"] if args.quick else []),
+               *(["--gpu-only"] if args.gpu_only else [] if args.quick else ["--gpu"]),
                *(["--rows", *args.rows] if args.rows else [])]
 
     today = datetime.date.today().isoformat()

@@ -119,3 +119,41 @@ def test_the_gemm_floor_multiplies_what_im2col_multiplies_for_every_row():
         dcols, dw_t = calls["backward"]()
         assert dcols.shape == (groups, K, N * H_out * W_out)
         assert dw_t.shape == (groups, K, F // groups)
+
+
+def test_gpu_only_markdown_has_the_gpu_tables_alone():
+    """--gpu-only's report has no CPU rows: its markdown is the GPU's header and tables."""
+    from bench.conv_suite import markdown, summary
+
+    def row(name, passname, dtype, kind="conv"):
+        return {"name": name, "kind": kind, "pass": passname, "dtype": dtype, "x": [2, 3, 8, 8],
+                "w": [4, 3, 3, 3] if kind == "conv" else None, "options": {},
+                "convnb_s": 3e-3, "torch_s": 1e-3, "gemm_s": 5e-4 if kind == "conv" else None,
+                "ratio": 3.0, "gemm_ratio": 0.5 if kind == "conv" else None,
+                "convnb_gflops": 12.5 if kind == "conv" else None}
+
+    rows = [row("tiny", p, d) for p in ("forward", "backward") for d in ("float32", "float64")]
+    rows.append(row("max-tiny", "forward+backward", "float32", "max_pool"))
+    gpu = {"card": "Some GPU", "cupy": "14.2", "cuda_runtime": 13020, "cudnn": 91900,
+           "tf32": False, "rows": rows, "summary": summary(rows)}
+    report = {"date": "2026-11-28", "machine": {"torch": "2.11"}, "gemm_gflops": {},
+              "source": {"commit": "abc1234", "convnb_changed": False}, "algo": "auto",
+              "rounds": 2, "repeats": 3, "rows": [], "summary": {}, "gpu": gpu}
+    text = markdown(report)
+    assert text.startswith("2026-11-28; GPU: Some GPU; CuPy 14.2")
+    assert "convnb at abc1234." in text and "threads" not in text
+    assert "| tiny | 3.00 (12.5) | 0.50 | 3.00 (12.5) | 0.50 | 3.00 (12.5) | 3.00 (12.5) |" in text
+    assert "| median (worst) | 3.00 (3.00) | 0.50 |" in text
+    assert "| max-tiny () | (2, 3, 8, 8) | 3.00 | 1.00 | 3.00 |" in text
+
+
+@pytest.mark.parametrize("command", [["-m", "bench.conv_suite", "--gpu-only"],
+                                     ["-m", "bench.lenet_epoch", "--device", "gpu"]])
+def test_gpu_benchmarks_say_so_without_a_gpu(command):
+    torch = pytest.importorskip("torch", reason="the benchmarks time PyTorch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the benchmark would run")
+    run = subprocess.run([sys.executable, *command], cwd=REPO, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode != 0
+    assert "no CUDA device" in run.stderr
