@@ -15,7 +15,8 @@ arithmetic-heavy part, the matrix products, to cuBLAS through ``cupy.matmul``:
   a small layer in one launch each, where im2col takes four or more;
 * :func:`channel_sums`, the bias gradient in one launch (CuPy's reduction takes several times as
   long to start), and :func:`cross_entropy`, the softmax cross-entropy's forward pass;
-* :func:`max_pool_switches` and :func:`max_pool_route`, max pooling's forward and backward;
+* :func:`max_pool_switches` and :func:`max_pool_route`, max pooling's forward and backward, and
+  :func:`avg_pool_forward` and :func:`avg_pool_backward`, average pooling's;
 * :func:`sgd_step` and :func:`adam_step`, one fused elementwise kernel per parameter.
 
 Each computes exactly what the array code computes (the tests hold them to ``*_naive``) and is
@@ -213,6 +214,60 @@ extern "C" __global__ void cross_entropy(const T* z, const long long* target, T*
   if (threadIdx.x == 0) loss[0] = mean ? partial[0] / N : partial[0];
 }
 
+__device__ int window_count(int start, int K, int low, int high) {
+  // how many of the positions start, start + 1, ..., start + K - 1 lie in [low, high)
+  int count = 0;
+  for (int u = 0; u < K; u++) count += start + u >= low && start + u < high;
+  return count;
+}
+
+extern "C" __global__ void avg_pool_forward(const T* x, T* out, int include_pad, int n, int C,
+    int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int top, int left,
+    int H_out, int W_out) {
+  // each window's sum over its size (padding counted with include_pad, never the ceil_mode part
+  // past the padding); windows have no dilation
+  int total = n * C * H_out * W_out;
+  for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += gridDim.x * blockDim.x) {
+    int j = e % W_out, i = (e / W_out) % H_out, plane = e / (W_out * H_out);
+    int y0 = i * sh - top, x0 = j * sw - left, pad_y = include_pad ? top : 0;
+    int pad_x = include_pad ? left : 0;
+    T sum = 0;
+    for (int u = 0; u < KH; u++) {
+      if (y0 + u < 0 || y0 + u >= H) continue;
+      for (int v = 0; v < KW; v++)
+        if (x0 + v >= 0 && x0 + v < W) sum += x[(plane * H + y0 + u) * W + x0 + v];
+    }
+    out[e] = sum / (T)(window_count(y0, KH, -pad_y, H + pad_y)
+                       * window_count(x0, KW, -pad_x, W + pad_x));
+  }
+}
+
+extern "C" __global__ void avg_pool_backward(const T* dout, T* dx, int include_pad, int n,
+    int C, int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int top, int left,
+    int H_out, int W_out) {
+  // dx (n, C, H, W): each pixel adds its windows' dout over their sizes
+  int total = n * C * H * W;
+  for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += gridDim.x * blockDim.x) {
+    int xq = e % W, y = (e / W) % H, plane = e / (W * H);
+    int pad_y = include_pad ? top : 0, pad_x = include_pad ? left : 0;
+    T acc = 0;
+    for (int u = 0; u < KH; u++) {
+      int yy = y + top - u;
+      if (yy < 0) break;
+      if (yy % sh || yy / sh >= H_out) continue;
+      int rows = window_count(yy - top, KH, -pad_y, H + pad_y);
+      for (int v = 0; v < KW; v++) {
+        int xx = xq + left - v;
+        if (xx < 0) break;
+        if (xx % sw || xx / sw >= W_out) continue;
+        T share = dout[(plane * H_out + yy / sh) * W_out + xx / sw];
+        acc += share / (T)(rows * window_count(xx - left, KW, -pad_x, W + pad_x));
+      }
+    }
+    dx[e] = acc;
+  }
+}
+
 extern "C" __global__ void max_pool_switches(const T* x, T* out, O* offset, int n, int C,
     int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int top, int left,
     int H_out, int W_out) {
@@ -392,6 +447,31 @@ def pool_sizes(g) -> tuple[int, ...]:
     """The kernels' size arguments for pooling geometry ``g``."""
     return _layer(g.N, g.C, g.H, g.W, g.kernel, g.stride, g.dilation, *g.padding, g.H_out,
                   g.W_out)
+
+
+def avg_pool_forward(x: Array, g, count_include_pad: bool) -> Array:
+    """Average pooling, as :func:`convnb.pool.avg_pool2d`.
+
+    Shapes: x (N, C, H, W), contiguous -> out (N, C, H_out, W_out)
+    """
+    import cupy
+
+    out = cupy.empty((g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
+    _launch("avg_pool_forward", out.size, (x, out), (count_include_pad, *pool_sizes(g)))
+    return out
+
+
+def avg_pool_backward(dout: Array, g, count_include_pad: bool) -> Array:
+    """Each ``dout`` entry shared equally by its window's inputs, as
+    :func:`convnb.pool.avg_pool2d_backward`.
+
+    Shapes: dout (N, C, H_out, W_out), contiguous -> dx (N, C, H, W)
+    """
+    import cupy
+
+    dx = cupy.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+    _launch("avg_pool_backward", dx.size, (dout, dx), (count_include_pad, *pool_sizes(g)))
+    return dx
 
 
 def max_pool_switches(x: Array, g) -> tuple[Array, Array]:

@@ -490,6 +490,9 @@ def avg_pool2d(x: Array, kernel_size: IntOrPair, stride: IntOrPair | None = None
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
     """
     g = pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    if _on_gpu(x, g):  # one kernel: each window's sum and size
+        return cuda.avg_pool_forward(get_array_module(x).ascontiguousarray(x), g,
+                                     count_include_pad)
     sums = window_sum(x, g)
     sums /= avg_pool_divisor(g, x, count_include_pad)
     return sums
@@ -511,6 +514,9 @@ def avg_pool2d_backward(dout: Array, x: Array, kernel_size: IntOrPair,
 
 def avg_backward(dout: Array, x: Array, g: PoolGeometry, count_include_pad: bool) -> Array:
     """:func:`avg_pool2d_backward` after its checks. Shapes: as there."""
+    if _on_gpu(dout, g):  # one kernel: each input adds its windows' shares
+        return cuda.avg_pool_backward(get_array_module(dout).ascontiguousarray(dout), g,
+                                      count_include_pad)
     share = dout / avg_pool_divisor(g, x, count_include_pad)
     if not _tiles_the_input(g):
         return window_sum_adjoint(share, g)

@@ -1,7 +1,8 @@
 """convnb.cuda's kernels against the loops and formulas: im2col's gather and fold, direct
-convolution (dense, grouped, depthwise) with its bias and channel sums, max pooling, the softmax
-cross-entropy and a linear layer's bias gradient, through the calls a GPU run makes (conv2d, its
-backward, max_pool2d, the layers); and the fused optimiser steps against the array code.
+convolution (dense, grouped, depthwise) with its bias and channel sums, max and average pooling,
+the softmax cross-entropy and a linear layer's bias gradient, through the calls a GPU run makes
+(conv2d, its backward, the pooling functions, the layers); and the fused optimiser steps against
+the array code.
 
 Each test runs twice where it can: ``g++``, the kernels' CUDA source compiled for the CPU
 (tests/cuda_on_cpu.py: one thread at a time) on NumPy arrays, which the algorithms are told are
@@ -174,6 +175,39 @@ def test_linear_bias_gradient_kernel_sums_the_rows(kernels):
     layer.backward(kernels(dout))
     np.testing.assert_allclose(asnumpy(layer.bias.grad), dout.sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(asnumpy(layer.weight.grad), dout.T @ x, rtol=1e-12)
+
+
+AVG_POOLS = [
+    dict(kernel_size=2, stride=2),  # windows tile the input
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+    dict(kernel_size=(2, 3), stride=(3, 2), ceil_mode=True),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+    dict(kernel_size=3, stride=1, padding=1, ceil_mode=True),
+]
+
+
+@pytest.mark.parametrize("kw", AVG_POOLS)
+def test_avg_pool_kernels_match_the_loops(kernels, kw):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 3, 7, 8))
+    want = convnb.avg_pool2d_naive(x, **kw)
+    np.testing.assert_allclose(asnumpy(convnb.avg_pool2d(kernels(x), **kw)), want, rtol=1e-12,
+                               atol=1e-14)
+    dout = rng.standard_normal(want.shape)
+    dx = convnb.avg_pool2d_backward(kernels(dout), kernels(x), **kw)
+    np.testing.assert_allclose(asnumpy(dx), convnb.avg_pool2d_backward_naive(dout, x, **kw),
+                               rtol=1e-12, atol=1e-14)
+    layer = nn.AvgPool2d(**kw)
+    np.testing.assert_allclose(asnumpy(layer(kernels(x.astype(np.float32)))), want, rtol=1e-5)
+
+
+def test_lp_pooling_gradient_goes_through_the_average_kernel(kernels):
+    x = np.abs(np.random.default_rng(10).standard_normal((2, 3, 7, 8))) + 0.1
+    dout = np.ones(convnb.lp_pool2d_naive(x, 2, 3, 2, True).shape)
+    np.testing.assert_allclose(
+        asnumpy(convnb.lp_pool2d_backward(kernels(dout), kernels(x), 2, 3, 2, True)),
+        convnb.lp_pool2d_backward_naive(dout, x, 2, 3, 2, True), rtol=1e-10)
 
 
 OPTIMISERS = {
