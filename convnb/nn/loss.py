@@ -64,7 +64,7 @@ class CrossEntropyLoss(Module):
         if not on_device and (int(target.min()) < 0 or int(target.max()) >= K):
             raise ValueError(f"CrossEntropyLoss: targets must lie in [0, {K}) for {K} classes, "
                              f"got values from {int(target.min())} to {int(target.max())}")
-        if logits.ndim == 2 and cuda.usable(logits):  # one kernel: softmax, losses, their mean
+        if logits.ndim == 2 and cuda.usable(logits, logits.size):  # one kernel: softmax, losses
             y = xp.ascontiguousarray(target.astype(xp.int64, copy=False))
             probs, loss = cuda.cross_entropy(xp.ascontiguousarray(logits), y,
                                              self.reduction == "mean")
