@@ -59,6 +59,7 @@ def test_the_wheel_has_convnb_and_the_checks_and_is_named_as_the_docs_say(wheel)
     names = _texts(wheel)
     assert wheel.name == wheel_name() == "convnb-0.1.0-py3-none-any.whl"
     for needed in ("convnb/__init__.py", "convnb/conv.py", "convnb/widgets/lenet5_digits.npz",
+                   "convnb/kernels.cu",
                    "autograder/__main__.py", "autograder/selfcheck.py",
                    "autograder/checks/__init__.py", "autograder/checks/lab01.py",
                    "autograder/checks/lab05/layers.py"):
