@@ -9,6 +9,13 @@
 #define NAN __int_as_float(0x7fffffff)
 #endif
 
+__device__ int window_at(int y, int pad, int offset, int stride, int n_out) {
+  // along one axis: the output whose window reads input position y at this offset (its kernel
+  // tap times the dilation), or -1 if none does
+  int p = y + pad - offset;
+  return p < 0 || p % stride || p / stride >= n_out ? -1 : p / stride;
+}
+
 extern "C" __global__ void patches(const T* x, T* cols, int n, int C, int H, int W, int KH,
     int KW, int sh, int sw, int dh, int dw, int top, int left, int H_out, int W_out) {
   // cols (C*KH*KW, n*H_out*W_out): row (c, u, v), column (b, i, j)
@@ -30,14 +37,10 @@ extern "C" __global__ void fold(const T* cols, T* dx, int n, int C, int H, int W
     int xq = e % W, y = (e / W) % H, c = (e / (W * H)) % C, b = e / (W * H * C);
     T acc = 0;
     for (int u = 0; u < KH; u++) {
-      int yy = y + top - u * dh;
-      if (yy < 0) break;
-      if (yy % sh || yy / sh >= H_out) continue;
-      for (int v = 0; v < KW; v++) {
-        int xx = xq + left - v * dw;
-        if (xx < 0) break;
-        if (xx % sw || xx / sw >= W_out) continue;
-        acc += cols[((c * KH + u) * KW + v) * NM + (b * H_out + yy / sh) * W_out + xx / sw];
+      int i = window_at(y, top, u * dh, sh, H_out);
+      for (int v = 0; v < KW && i >= 0; v++) {
+        int j = window_at(xq, left, v * dw, sw, W_out);
+        if (j >= 0) acc += cols[((c * KH + u) * KW + v) * NM + (b * H_out + i) * W_out + j];
       }
     }
     dx[e] = acc;
@@ -79,21 +82,29 @@ extern "C" __global__ void direct_input_grad(const T* dout, const T* w, T* dx, i
     int f0 = c / Cg * Fg, cl = c % Cg;
     T acc = 0;
     for (int u = 0; u < KH; u++) {
-      int yy = y + top - u * dh;
-      if (yy < 0) break;
-      if (yy % sh || yy / sh >= H_out) continue;
-      for (int v = 0; v < KW; v++) {
-        int xx = xq + left - v * dw;
-        if (xx < 0) break;
-        if (xx % sw || xx / sw >= W_out) continue;
-        const T* grads = dout + (long long)(bat * F + f0) * H_out * W_out
-                         + (yy / sh) * W_out + xx / sw;
+      int i = window_at(y, top, u * dh, sh, H_out);
+      for (int v = 0; v < KW && i >= 0; v++) {
+        int j = window_at(xq, left, v * dw, sw, W_out);
+        if (j < 0) continue;
+        const T* grads = dout + (long long)(bat * F + f0) * H_out * W_out + i * W_out + j;
         for (int f = 0; f < Fg; f++)
           acc += w[(((f0 + f) * Cg + cl) * KH + u) * KW + v] * grads[f * H_out * W_out];
       }
     }
     dx[e] = acc;
   }
+}
+
+__device__ T block_sum(T* partial, T value) {
+  // the sum of the block's values, for thread 0 (a tree in the block's shared memory, partial:
+  // one entry per thread; every thread of the block must call it)
+  partial[threadIdx.x] = value;
+  __syncthreads();
+  for (int half = blockDim.x / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+    __syncthreads();
+  }
+  return partial[0];
 }
 
 __device__ T batch_sum(const T* grads, const T* inputs, int first, int n, int step,
@@ -122,13 +133,8 @@ extern "C" __global__ void direct_weight_grad(const T* dout, const T* x, T* dw_o
       acc += batch_sum(dout + (long long)f * M + e, x + (long long)c * H * W + y * W + xq,
                        t / M, n, lanes, (long long)F * M, (long long)C * H * W);
   }
-  partial[threadIdx.x] = acc;
-  __syncthreads();
-  for (int half = blockDim.x / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) dw_out[k] = partial[0];
+  T total = block_sum(partial, acc);
+  if (threadIdx.x == 0) dw_out[k] = total;
 }
 
 extern "C" __global__ void channel_sums(const T* a, T* sums, int n, int F, int M) {
@@ -138,13 +144,8 @@ extern "C" __global__ void channel_sums(const T* a, T* sums, int n, int F, int M
   T acc = 0;
   for (int e = threadIdx.x; e < n * M; e += blockDim.x)
     acc += a[(long long)(e / M * F + f) * M + e % M];
-  partial[threadIdx.x] = acc;
-  __syncthreads();
-  for (int half = blockDim.x / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) sums[f] = partial[0];
+  T total = block_sum(partial, acc);
+  if (threadIdx.x == 0) sums[f] = total;
 }
 
 extern "C" __global__ void cross_entropy(const T* z, const long long* target, T* probs,
@@ -167,13 +168,8 @@ extern "C" __global__ void cross_entropy(const T* z, const long long* target, T*
     for (int k = 0; k < K; k++) p[k] = valid ? exp(row[k] - top - log_norm) : (T)NAN;
     acc += valid ? log_norm - (row[y] - top) : (T)NAN;
   }
-  partial[threadIdx.x] = acc;
-  __syncthreads();
-  for (int half = blockDim.x / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) loss[0] = mean ? partial[0] / N : partial[0];
+  T total = block_sum(partial, acc);
+  if (threadIdx.x == 0) loss[0] = mean ? total / N : total;
 }
 
 __device__ int window_count(int start, int K, int low, int high) {
@@ -214,16 +210,14 @@ extern "C" __global__ void avg_pool_backward(const T* dout, T* dx, int include_p
     int pad_y = include_pad ? top : 0, pad_x = include_pad ? left : 0;
     T acc = 0;
     for (int u = 0; u < KH; u++) {
-      int yy = y + top - u;
-      if (yy < 0) break;
-      if (yy % sh || yy / sh >= H_out) continue;
-      int rows = window_count(yy - top, KH, -pad_y, H + pad_y);
+      int i = window_at(y, top, u, sh, H_out);
+      if (i < 0) continue;
+      int rows = window_count(i * sh - top, KH, -pad_y, H + pad_y);
       for (int v = 0; v < KW; v++) {
-        int xx = xq + left - v;
-        if (xx < 0) break;
-        if (xx % sw || xx / sw >= W_out) continue;
-        T share = dout[(plane * H_out + yy / sh) * W_out + xx / sw];
-        acc += share / (T)(rows * window_count(xx - left, KW, -pad_x, W + pad_x));
+        int j = window_at(xq, left, v, sw, W_out);
+        if (j < 0) continue;
+        T share = dout[(plane * H_out + i) * W_out + j];
+        acc += share / (T)(rows * window_count(j * sw - left, KW, -pad_x, W + pad_x));
       }
     }
     dx[e] = acc;
@@ -261,15 +255,11 @@ extern "C" __global__ void max_pool_route(const T* dout, const T* out, const O* 
     int xq = e % W, y = (e / W) % H, plane = e / (W * H);
     T acc = 0;
     for (int u = 0; u < KH; u++) {
-      int yy = y + top - u * dh;
-      if (yy < 0) break;
-      if (yy % sh || yy / sh >= H_out) continue;
-      for (int v = 0; v < KW; v++) {
-        int xx = xq + left - v * dw;
-        if (xx < 0) break;
-        if (xx % sw || xx / sw >= W_out) continue;
-        int o = (plane * H_out + yy / sh) * W_out + xx / sw;
-        if (offset[o] == u * KW + v && out[o] != -INFINITY) acc += dout[o];
+      int i = window_at(y, top, u * dh, sh, H_out);
+      for (int v = 0; v < KW && i >= 0; v++) {
+        int j = window_at(xq, left, v * dw, sw, W_out);
+        int o = (plane * H_out + i) * W_out + j;
+        if (j >= 0 && offset[o] == u * KW + v && out[o] != -INFINITY) acc += dout[o];
       }
     }
     dx[e] = acc;
