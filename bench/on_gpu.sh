@@ -7,8 +7,9 @@
 #
 #     bash bench/on_gpu.sh OUT_DIR [SECONDS]
 #
-# Every step writes its output into OUT_DIR, and stops (or is skipped) once SECONDS (default 420)
-# have passed, so that a time-limited machine returns what it has.
+# Every step appends its output to OUT_DIR/log.txt under a header, and stops (or is skipped) once
+# SECONDS (default 420) have passed, so that a time-limited machine returns what it has; with the
+# suite's JSON, markdown and PNG that is four files (a lent machine returns only a few).
 set -u
 out=${1:?usage: bash bench/on_gpu.sh OUT_DIR [SECONDS]}
 budget=${2:-420}
@@ -16,17 +17,19 @@ mkdir -p "$out"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 start=$SECONDS
 
-step() {  # step NAME TIMEOUT COMMAND...: run COMMAND into OUT_DIR/NAME.txt unless time is up
+log=$out/log.txt
+step() {  # step NAME TIMEOUT COMMAND...: run COMMAND, appending to the log, unless time is up
   local name=$1 limit=$2
   shift 2
   if ((SECONDS - start + 10 > budget)); then
-    echo "skipped (time): $name" | tee -a "$out/steps.txt"
+    echo "skipped (time): $name" | tee -a "$log"
     return
   fi
   local t0=$SECONDS left=$((budget - (SECONDS - start)))
   ((limit > left)) && limit=$left
-  timeout "$limit" "$@" >"$out/$name.txt" 2>&1
-  echo "$name: exit $? after $((SECONDS - t0)) s" | tee -a "$out/steps.txt"
+  echo "===== $name" >>"$log"
+  timeout "$limit" "$@" >>"$log" 2>&1
+  echo "$name: exit $? after $((SECONDS - t0)) s" | tee -a "$log"
 }
 
 step versions 60 bash -c 'nvidia-smi; python - <<EOF
@@ -43,4 +46,4 @@ step gpu_calls 60 python -m bench.gpu_calls
 # The tests whose names say they run on a GPU (CuPy's backend, the kernels, device moves).
 step tests 240 python -m pytest tests/convnb -q -p no:cacheprovider --maxfail=25 --continue-on-collection-errors \
   -k "cupy or gpu or cuda" -o addopts="-ra --import-mode=importlib"
-echo "total $((SECONDS - start)) s" | tee -a "$out/steps.txt"
+echo "total $((SECONDS - start)) s" | tee -a "$log"
