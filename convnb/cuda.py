@@ -38,8 +38,11 @@ import numpy as np
 from .backend import is_cupy_array
 from .types import Array
 
-INT32_MAX = 2**31 - 1
 THREADS = 256  # threads per block
+MAX_BLOCKS = 2**20  # blocks per launch at most; a grid-stride loop covers the rest
+# The most entries an array may have for the kernels' 32-bit indices: a grid-stride loop's index
+# steps up to MAX_BLOCKS * THREADS past the last entry, and must still fit in an int.
+MAX_ENTRIES = 2**31 - 1 - MAX_BLOCKS * THREADS
 
 
 _TYPES = {"float32": "float", "float64": "double", "int8": "signed char", "int64": "long long"}
@@ -63,7 +66,7 @@ def usable(a: Array, *sizes: int) -> bool:
     """True when ``a`` is a float32 or float64 CuPy array and every size (a count of array
     entries) fits the kernels' 32-bit indices: then the kernels here can compute on it."""
     return (is_cupy_array(a) and a.dtype.name in ("float32", "float64")
-            and max(sizes, default=0) <= INT32_MAX)
+            and max(sizes, default=0) <= MAX_ENTRIES)
 
 
 @cache
@@ -75,7 +78,7 @@ def _launch(name: str, total: int, arrays: tuple[Array, ...], sizes: tuple[int, 
             offset_dtype: str = "int8", blocks: int | None = None) -> None:
     kernel = _kernel(name, arrays[0].dtype.name, offset_dtype)
     if blocks is None:
-        blocks = max(1, min(-(-total // THREADS), 2**20))
+        blocks = max(1, min(-(-total // THREADS), MAX_BLOCKS))
     if total:
         kernel((blocks,), (THREADS,), (*arrays, *_int32s(sizes)))
 

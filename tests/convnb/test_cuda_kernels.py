@@ -253,3 +253,14 @@ def test_the_kernels_are_what_ran(kernels, monkeypatch):
     np.testing.assert_array_equal(asnumpy(out), convnb.conv2d_naive(x, w, padding=1))
     dx, _, _ = convnb.conv2d_backward(out, kernels(x), kernels(w), padding=1, algo="im2col")
     assert calls and not dx.any()
+
+
+def test_the_kernels_refuse_arrays_their_32_bit_indices_cannot_reach(monkeypatch):
+    """A grid-stride index steps up to MAX_BLOCKS * THREADS past the last entry: it must stay
+    below 2**31, else the kernels are not used (the array code is)."""
+    monkeypatch.setattr(cuda, "is_cupy_array", lambda a: True)
+    a = np.zeros(1, dtype=np.float32)
+    assert cuda.usable(a, 2**30) and cuda.usable(a, cuda.MAX_ENTRIES)
+    assert not cuda.usable(a, 2**31 - 1)
+    assert not cuda.usable(a, cuda.MAX_ENTRIES + 1)
+    assert not cuda.usable(a.astype(np.float16), 10)  # no half-precision kernels
