@@ -16,8 +16,8 @@ columns of a chunk are its examples' side by side, so each product is a single l
 Memory. The patch matrices of a whole batch hold ``KH*KW / (sh*sw)`` times the input (9 times for
 a 3 x 3 "same" layer). They are built for a chunk of examples at a time, at most
 :data:`SCRATCH_BYTES` (64 MiB) of them, or one example's patches when those alone are larger: the
-extra memory of a forward pass is that buffer plus the zero-padded input. The backward passes
-chunk the same way.
+extra memory of a forward pass is that buffer (with a row of ones per patch matrix, which adds the
+bias) plus the zero-padded input. The backward passes chunk the same way.
 """
 
 from __future__ import annotations
@@ -42,28 +42,27 @@ def patch_rows(g: ConvGeometry) -> int:
 
 
 def chunks(g: ConvGeometry, itemsize: int) -> list[slice]:
-    """The batch cut into runs of examples whose patches fit in :data:`SCRATCH_BYTES`."""
-    return batch_chunks(g.N, g.C * g.KH * g.KW * g.H_out * g.W_out * itemsize, SCRATCH_BYTES)
+    """The batch cut into runs of examples whose patches (and the forward pass's row of ones
+    under each patch matrix) fit in :data:`SCRATCH_BYTES`."""
+    rows = g.groups * (patch_rows(g) + 1)
+    return batch_chunks(g.N, rows * g.H_out * g.W_out * itemsize, SCRATCH_BYTES)
 
 
 def im2col(xpad: Array, g: ConvGeometry, out: Array | None = None) -> Array:
-    """The patch matrices of the examples in ``xpad``, written into ``out`` if given.
+    """The patch matrices of the examples in ``xpad``, written into ``out`` if given (which may
+    be a view of a taller buffer, such as the first ``C/groups*KH*KW`` rows of each matrix).
 
     Shapes: xpad (n, C, Hp, Wp) -> (n, groups, C/groups*KH*KW, H_out*W_out)
     """
     xp = get_array_module(xpad)
-    n = xpad.shape[0]
+    n, split = xpad.shape[0], (g.groups, g.C // g.groups)
     windows = sliding_windows(xpad, (g.KH, g.KW), g.stride, g.dilation, (g.H_out, g.W_out))
     if out is None:
         out = xp.empty((n, g.groups, patch_rows(g), g.H_out * g.W_out), dtype=xpad.dtype)
-    xp.copyto(out.reshape(n, g.C, g.KH, g.KW, g.H_out, g.W_out),
-              windows.transpose(0, 1, 4, 5, 2, 3))
+    xp.copyto(out.reshape(n, *split, g.KH, g.KW, g.H_out, g.W_out),  # a view: splits two axes
+              windows.reshape(n, *split, g.H_out, g.W_out, g.KH, g.KW)
+              .transpose(0, 1, 2, 5, 6, 3, 4))
     return out
-
-
-def _buffer(xp, g: ConvGeometry, parts: list[slice], dtype) -> Array:
-    rows = parts[0].stop - parts[0].start
-    return xp.empty((rows, g.groups, patch_rows(g), g.H_out * g.W_out), dtype=dtype)
 
 
 def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Array:
@@ -71,25 +70,43 @@ def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Arra
 
     Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out)
     """
-    out = _forward(x, w, g)
-    if b is not None:
-        out += b.reshape(1, -1, 1, 1)
-    return out
-
-
-def _forward(x: Array, w: Array, g: ConvGeometry) -> Array:
     if _on_gpu(x, g):
-        return _forward_gpu(x, w, g)
+        out = _forward_gpu(x, w, g)
+        if b is not None:
+            out += b.reshape(1, -1, 1, 1)
+        return out
     xp = get_array_module(x, w)
     xpad = pad2d(x, g.pads)
     w_rows = w.reshape(g.groups, g.F // g.groups, patch_rows(g))
     if _batch_last(g):  # narrow outputs: one product per group and chunk, as the gradients
-        return _forward_batch_last(xp, xpad, w_rows, g)
-    out = xp.empty((g.N, g.groups, g.F // g.groups, g.H_out * g.W_out), dtype=x.dtype)
-    parts = chunks(g, x.dtype.itemsize)
-    buffer = _buffer(xp, g, parts, x.dtype)
+        return _forward_batch_last(xp, xpad, w_rows, g, b)
+    return _forward_per_example(xp, xpad, w_rows, g, b)
+
+
+def _forward_per_example(xp, xpad: Array, w_rows: Array, g: ConvGeometry,
+                         b: Array | None) -> Array:
+    """One product per example and group, ``w_rows @ cols[n]``, its result in place in ``out``.
+
+    The bias rides in the product: under each patch matrix a row of ones, beside each group's
+    weights a column holding its filters' biases. That costs one more row of the patch matrix
+    (1/27 more arithmetic for "cifar-stem") and saves a pass over the whole output (float32,
+    two threads: "cifar-stem" 2.2 ms against 2.5, "stem-7x7" 1.9 against 2.3, LeNet's first
+    layer 0.55 against 0.61; the fastest of six processes each, 2026-11-28).
+
+    Shapes: xpad (N, C, Hp, Wp), w_rows (groups, F/groups, K), b (F,) or None
+    -> out (N, F, H_out, W_out), with K = C/groups*KH*KW
+    """
+    K, M = patch_rows(g), g.H_out * g.W_out
+    if b is not None:
+        w_rows = xp.concatenate([w_rows, b.reshape(g.groups, -1, 1)], axis=2)
+    parts = chunks(g, xpad.dtype.itemsize)
+    buffer = xp.empty((parts[0].stop - parts[0].start, g.groups, w_rows.shape[2], M),
+                      dtype=xpad.dtype)
+    buffer[:, :, K:] = 1  # the row of ones, when there is a bias
+    out = xp.empty((g.N, g.groups, g.F // g.groups, M), dtype=xpad.dtype)
     for part in parts:
-        cols = im2col(xpad[part], g, buffer[: part.stop - part.start])
+        cols = buffer[: part.stop - part.start]
+        im2col(xpad[part], g, cols[:, :, :K])
         xp.matmul(w_rows, cols, out=out[part])
     return out.reshape(g.N, g.F, g.H_out, g.W_out)
 
@@ -146,16 +163,20 @@ def _dout_rows(xp, dout: Array, g: ConvGeometry) -> Array:
     return rows.reshape(g.groups, g.F // g.groups, -1)
 
 
-def _forward_batch_last(xp, xpad: Array, w_rows: Array, g: ConvGeometry) -> Array:
-    """:func:`forward` with the columns of :func:`patches_for_grads`, the batch last.
+def _forward_batch_last(xp, xpad: Array, w_rows: Array, g: ConvGeometry,
+                        b: Array | None) -> Array:
+    """:func:`forward` with the columns of :func:`patches_for_grads`, the batch last; the bias
+    is added while the products are put back in (N, F, H_out, W_out) order.
 
-    Shapes: xpad (N, C, Hp, Wp), w_rows (groups, F/groups, C/groups*KH*KW)
+    Shapes: xpad (N, C, Hp, Wp), w_rows (groups, F/groups, C/groups*KH*KW), b (F,) or None
     -> out (N, F, H_out, W_out)
     """
     out = xp.empty((g.N, g.F, g.H_out, g.W_out), dtype=xpad.dtype)
+    bias = 0 if b is None else b.reshape(-1, 1, 1)
     for part in chunks(g, xpad.dtype.itemsize):
         products = xp.matmul(w_rows, patches_for_grads(xpad[part], g))
-        out[part] = products.reshape(g.F, g.H_out, g.W_out, -1).transpose(3, 0, 1, 2)
+        xp.add(products.reshape(g.F, g.H_out, g.W_out, -1).transpose(3, 0, 1, 2), bias,
+               out=out[part])
     return out
 
 
@@ -187,14 +208,37 @@ def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
         return _weight_grad_gpu(dout, x, g)
     xp = get_array_module(dout, x)
     xpad = pad2d(x, g.pads)
-    # dw.T = cols @ dout.T rather than dw = dout @ cols.T: the same products, but OpenBLAS ran
-    # the first 1.1x ("deep") to 2x ("dilated", LeNet's first layer) faster on every row of the
-    # bench suite, at one and two threads (2026-11-27).
     dw_t = xp.zeros((g.groups, patch_rows(g), g.F // g.groups), dtype=x.dtype)
     for part in chunks(g, x.dtype.itemsize):
         cols = patches_for_grads(xpad[part], g)
-        dw_t += xp.matmul(cols, _dout_rows(xp, dout[part], g).transpose(0, 2, 1))
+        dw_t += _summed_products(xp, cols, _dout_rows(xp, dout[part], g), g)
     return dw_t.transpose(0, 2, 1).reshape(g.F, g.C // g.groups, g.KH, g.KW)
+
+
+SMALL_DW = 1024  # weights per group up to which weight_grad sums one product per block of columns
+
+
+def _summed_products(xp, cols: Array, rows: Array, g: ConvGeometry) -> Array:
+    """``cols @ rows.T``, the patches times ``dout`` summed over all columns.
+
+    ``dw.T = cols @ dout.T`` rather than ``dw = dout @ cols.T``: the same products, but OpenBLAS
+    ran the first 1.1x ("deep") to 2x ("dilated", LeNet's first layer) faster on every row of
+    the bench suite, at one and two threads. A first layer's ``dw`` is tiny (LeNet's: 25 x 6)
+    and its columns many (50,176 for a batch of 64). Given such a long, thin product OpenBLAS
+    ran slower than given one product per example (or per output row, the batch last) and the
+    small results summed: the products alone took 0.21 ms against 0.62 for LeNet's, 1.6 against
+    2.1 for "cifar-stem" (27 x 32); LeNet's whole backward pass 1.8 ms against 2.3. Past about
+    :data:`SMALL_DW` weights the one long product wins (float32, two threads, 2026-11-28).
+
+    Shapes: cols (groups, K, columns), rows (groups, F/groups, columns) -> (groups, K, F/groups)
+    """
+    groups, K, F_g = cols.shape[0], cols.shape[1], rows.shape[1]
+    if K * F_g > SMALL_DW:
+        return xp.matmul(cols, rows.transpose(0, 2, 1))
+    blocks = g.H_out if _batch_last(g) else cols.shape[2] // (g.H_out * g.W_out)
+    cols = cols.reshape(groups, K, blocks, -1).transpose(2, 0, 1, 3)
+    rows = rows.reshape(groups, F_g, blocks, -1).transpose(2, 0, 3, 1)
+    return xp.matmul(cols, rows).sum(axis=0)
 
 
 # --- on a GPU: the products above, the patch matrices gathered and folded by one kernel each ------

@@ -66,13 +66,18 @@ def test_chunk_by_chunk_equals_the_loops(algo, case):
         assert_conv2d_matches_the_loops(case, algo)
 
 
-@settings(max_examples=50)
+@pytest.mark.parametrize("small_dw", [im2col.SMALL_DW, 0], ids=["dw-by-blocks", "dw-in-one"])
+@pytest.mark.parametrize("batch_last_below", [im2col.BATCH_LAST_BELOW, 0],
+                         ids=["batch-last", "per-example"])
+@settings(max_examples=30)
 @given(case=conv2d_cases(max_batch=3, padding_modes=PADDING_MODES))
-def test_im2col_gradients_match_the_loops_in_both_column_orders(case):
+def test_im2col_matches_the_loops_in_both_column_orders(small_dw, batch_last_below, case):
     # These small cases have outputs narrower than BATCH_LAST_BELOW: the batch goes last. With
-    # the limit at 0 the examples come second, as for wider outputs.
+    # the limit at 0 the examples come second, as for wider outputs. Their dw are small, so
+    # weight_grad sums a product per block of columns; with SMALL_DW at 0 it makes one product.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(im2col, "BATCH_LAST_BELOW", 0)
+        patch.setattr(im2col, "BATCH_LAST_BELOW", batch_last_below)
+        patch.setattr(im2col, "SMALL_DW", small_dw)
         assert_conv2d_matches_the_loops(case, "im2col")
 
 
@@ -117,7 +122,7 @@ def test_every_algorithm_stays_on_the_device(algo, kw, batch_last_below, monkeyp
 def test_chunks_cover_the_batch_within_the_bound(monkeypatch):
     x, w = np.zeros((10, 4, 6, 6), np.float32), np.zeros((2, 4, 3, 3), np.float32)
     g = conv_geometry("test", x, w, None, 1, 1, 1, 1, "zeros")
-    per_example = 4 * 3 * 3 * 6 * 6 * 4  # C*KH*KW*H_out*W_out numbers of 4 bytes
+    per_example = (4 * 3 * 3 + 1) * 6 * 6 * 4  # (C*KH*KW + a row of ones)*H_out*W_out floats
     monkeypatch.setattr(im2col, "SCRATCH_BYTES", 3 * per_example + 1)
     parts = im2col.chunks(g, 4)
     assert [(p.start, p.stop) for p in parts] == [(0, 3), (3, 6), (6, 9), (9, 10)]
