@@ -228,8 +228,9 @@ def _summed_products(xp, cols: Array, rows: Array, g: ConvGeometry) -> Array:
     and its columns many (50,176 for a batch of 64). Given such a long, thin product OpenBLAS
     ran slower than given one product per example (or per output row, the batch last) and the
     small results summed: the products alone took 0.21 ms against 0.62 for LeNet's, 1.6 against
-    2.1 for "cifar-stem" (27 x 32); LeNet's whole backward pass 1.8 ms against 2.3. Past about
-    :data:`SMALL_DW` weights the one long product wins (float32, two threads, 2026-11-28).
+    2.1 for "cifar-stem" (27 x 32); the first layer's whole ``conv2d_backward`` (dx, dw and
+    db) 1.8 ms against 2.3. Past about :data:`SMALL_DW` weights the one long product wins
+    (float32, two threads, 2026-11-28).
 
     Shapes: cols (groups, K, columns), rows (groups, F/groups, columns) -> (groups, K, F/groups)
     """
