@@ -13,7 +13,8 @@ a while, and whichever library runs next shares them (measured on the 2-core mac
 ``gemm`` times, for every convolution row, the matrix products that im2col hands to NumPy's BLAS
 (the patches already built): a floor for any algorithm of :mod:`convnb.conv_algos` that works
 through ``np.matmul``. ``OUT.json`` receives ``{"versions": ..., "cpu": [row, ...], "gpu": [...]
-or null}``; each row has its ``runs``, the seconds of each sample.
+or null}``; each row has its ``runs``, the seconds of each sample, and its ``page_faults`` per
+call (:func:`page_faults_per_call`).
 """
 
 from __future__ import annotations
@@ -125,6 +126,29 @@ def samples(call: Callable[[], object], repeats: int, sample_s: float,
     return runs
 
 
+def page_faults_per_call(call: Callable[[], object], sync: Callable[[], None] = lambda: None,
+                         calls: int = 5) -> float | None:
+    """Minor page faults per call over ``calls`` warmed-up calls: pages of fresh memory the call
+    touches for the first time (None where the OS does not count them).
+
+    A call whose temporaries reuse memory its predecessor freed makes none. On the 2-core VM each
+    fault cost about 1.7 µs: a strided ``dx`` that made 3,208 per call ran in 16 ms instead of
+    5 (README, "Speed"), because glibc gave its heap back to the OS after every call and took it
+    again in the next. A row whose count is not 0 is timed in that state.
+    """
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return None
+    call()
+    sync()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        call()
+    sync()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
 def _pair(v) -> list[int]:
     return [v, v] if isinstance(v, int) else list(v)
 
@@ -203,21 +227,20 @@ def time_rows(library: str, conv_rows, pool_rows, algo: str, repeats: int, sampl
         for row in conv_rows:
             for passname, call in conv_calls(library, row, dtype, algo, xp, torch,
                                              device).items():
-                results.append(_result(row, passname, dtype,
-                                       samples(call, repeats, sample_s, sync)))
+                results.append(_result(row, passname, dtype, call, repeats, sample_s, sync))
     if library != "gemm":
         for row in pool_rows:
             for passname, call in pool_calls(library, row, xp, torch, device).items():
-                results.append(_result(row, passname, "float32",
-                                       samples(call, repeats, sample_s, sync)))
+                results.append(_result(row, passname, "float32", call, repeats, sample_s, sync))
     return results
 
 
-def _result(row, passname: str, dtype: str, runs: list[float]) -> dict:
+def _result(row, passname: str, dtype: str, call, repeats: int, sample_s: float, sync) -> dict:
     return {"name": row.name, "kind": "conv" if isinstance(row, ConvRow) else f"{row.kind}_pool",
             "pass": passname, "dtype": dtype, "x": list(row.x),
             "w": list(row.w) if isinstance(row, ConvRow) else None, "options": row.options,
-            "runs": runs}
+            "runs": samples(call, repeats, sample_s, sync),
+            "page_faults": page_faults_per_call(call, sync)}
 
 
 def gpu(library: str, torch):

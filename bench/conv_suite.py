@@ -79,22 +79,27 @@ def merged(rounds: list[dict[str, dict]], section: str) -> list[dict] | None:
     """One row per (row, pass, dtype) with each library's samples, round by round
     (``runs[library]``, a list per round); its time (``convnb_s``, ``torch_s``, ``gemm_s``: im2col's
     matrix products alone, None for pooling) is the median of a round's samples, in the least
-    disturbed round (the smallest median); and the ratios to PyTorch."""
+    disturbed round (the smallest median); the most page faults per call that any round counted
+    (``page_faults[library]``); and the ratios to PyTorch."""
     if any(r[lib][section] is None for r in rounds for lib in r):
         return None
     rows = []
     for row in rounds[0]["convnb"][section]:
         key = (row["name"], row["pass"], row["dtype"])
         runs: dict[str, list[list[float]]] = {}
+        faults: dict[str, list[float | None]] = {}
         for lib in rounds[0]:
             for r in rounds:
                 found = [s for s in r[lib][section] if (s["name"], s["pass"], s["dtype"]) == key]
                 if found:
                     runs.setdefault(lib, []).append(found[0]["runs"])
+                    faults.setdefault(lib, []).append(found[0]["page_faults"])
         times = {f"{lib}_s": None for lib in rounds[0]} | {
             f"{lib}_s": min(float(np.median(samples)) for samples in per_round)
             for lib, per_round in runs.items()}
-        rows.append({k: v for k, v in row.items() if k != "runs"} | times | {"runs": runs})
+        most = {lib: None if None in counts else max(counts) for lib, counts in faults.items()}
+        rows.append({k: v for k, v in row.items() if k not in ("runs", "page_faults")} | times
+                    | {"runs": runs, "page_faults": most})
     for r in rows:
         r["ratio"] = r["convnb_s"] / r["torch_s"]
         r["gemm_ratio"] = None if r.get("gemm_s") is None else r["gemm_s"] / r["torch_s"]
@@ -184,7 +189,20 @@ def tables(rows: list[dict], medians: dict) -> list[str]:
             lines.append(f"| {r['name']} ({options}) | {tuple(r['x'])} | "
                          f"{1e3 * r['convnb_s']:.2f} | {1e3 * r['torch_s']:.2f} | "
                          f"{r['ratio']:.2f} |")
-    return lines
+    return lines + ["", page_fault_line(rows)]
+
+
+def page_fault_line(rows: list[dict]) -> str:
+    """The rows where a convnb call touched fresh memory, at least a page per call in some
+    round (:func:`bench.conv_rows.page_faults_per_call`), or that there were none. (Reports
+    written before the count existed, or on a system without it, have no counts.)"""
+    counts = [(r, r.get("page_faults", {}).get("convnb")) for r in rows]
+    if all(n is None for _, n in counts):
+        return "convnb's page faults per call: not counted."
+    found = [f"{r['name']} {r['pass']} {r['dtype']} ({n:.0f})" for r, n in counts
+             if n is not None and n >= 1]
+    return ("convnb's page faults per call (pages of fresh memory touched, the most of any "
+            "round): " + (", ".join(found) if found else "none on any row") + ".")
 
 
 def markdown(report: dict) -> str:

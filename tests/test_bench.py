@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,6 +101,31 @@ def test_ratios_and_rates_follow_from_the_reported_times(quick_run):
             assert s["gemm_median"] == pytest.approx(statistics.median(floors), rel=1e-12)
 
 
+def test_quick_run_counts_each_librarys_page_faults_and_reports_convnbs(quick_run):
+    report, out, _ = quick_run
+    for r in report["rows"]:
+        libraries = {"convnb", "torch"} | ({"gemm"} if r["kind"] == "conv" else set())
+        assert set(r["page_faults"]) == libraries
+        assert all(n is not None and n >= 0 for n in r["page_faults"].values())
+    faulty = [r for r in report["rows"] if r["page_faults"]["convnb"] >= 1]
+    table = next(out.glob("*.md")).read_text()
+    if faulty:
+        assert all(f"{r['name']} {r['pass']} {r['dtype']} (" in table for r in faulty)
+    else:
+        assert "page faults per call (pages of fresh memory touched, the most of any round): " \
+               "none on any row." in table
+
+
+def test_page_faults_are_counted_for_fresh_memory_and_not_for_reused():
+    """The kernel's count: 64 MiB is above glibc's largest mmap threshold (32 MiB), so each call
+    maps fresh pages and touches them; refilling one buffer touches none for the first time."""
+    from bench.conv_rows import page_faults_per_call
+
+    buffer = np.empty(2**24, np.float32)
+    assert page_faults_per_call(lambda: np.ones(2**24, np.float32)) >= 1
+    assert page_faults_per_call(lambda: buffer.fill(1.0)) < 1
+
+
 def test_the_gemm_floor_multiplies_what_im2col_multiplies_for_every_row():
     """"GEMM alone" times im2col's products: for each row, forward ``(groups, F/groups, K)`` by
     ``(groups, K, N*H_out*W_out)``, K = C/groups*KH*KW, with the output size PyTorch gives, and
@@ -145,6 +171,7 @@ def test_gpu_only_markdown_has_the_gpu_tables_alone():
     assert "| tiny | 3.00 (12.5) | 0.50 | 3.00 (12.5) | 0.50 | 3.00 (12.5) | 3.00 (12.5) |" in text
     assert "| median (worst) | 3.00 (3.00) | 0.50 |" in text
     assert "| max-tiny () | (2, 3, 8, 8) | 3.00 | 1.00 | 3.00 |" in text
+    assert text.endswith("convnb's page faults per call: not counted.\n")  # rows without counts
 
 
 @pytest.mark.parametrize("command", [["-m", "bench.conv_suite", "--gpu-only"],
