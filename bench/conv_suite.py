@@ -15,7 +15,10 @@ matrix products im2col hands to NumPy's BLAS, divided by PyTorch's: no algorithm
 convolution through ``np.matmul`` gets below it. GFLOP/s counts
 ``2 * N * F * H_out * W_out * C/groups * KH * KW`` per forward and twice that per backward, beside
 the machine's measured matmul rate. With CuPy and a CUDA device, the rows and two ResNet layers
-are also timed against PyTorch on CUDA (cuDNN, TF32 off). Run from the repository root::
+are also timed against PyTorch on CUDA (cuDNN, TF32 off). After its timing, each call's page
+faults are counted: a call that touches fresh memory every time pays for it here (about 1.7 µs a
+page on the 2-core VM), and the report names the rows where convnb does. Run from the repository
+root::
 
     python -m bench.conv_suite [--algo auto|im2col|...] [--threads N] [--quick] [--rows NAME...]
                                [--rounds R] [--gpu-only] [--out DIR]
@@ -154,7 +157,8 @@ def summary(rows: list[dict]) -> dict:
 
 def tables(rows: list[dict], medians: dict) -> list[str]:
     """Markdown: convnb/PyTorch per convolution row (convnb's GFLOP/s in brackets; for float32,
-    the "GEMM alone" ratio beside) with the medians, then the pooling rows with their times."""
+    the "GEMM alone" ratio beside) with the medians, then the pooling rows with their times, then
+    :func:`page_fault_line`."""
     columns = [("forward", "float32", False), ("forward", "float32", True),
                ("backward", "float32", False), ("backward", "float32", True),
                ("forward", "float64", False), ("backward", "float64", False)]
