@@ -143,8 +143,7 @@ def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode
     xpad, g_zero = _zero_padded(x, g, fn)
     method = algorithm(algo, g_zero, x, fn, backward=True)  # one choice for dw and dx
     dw = method.weight_grad(dout, xpad, g_zero)
-    db = (cuda.channel_sums(xp.ascontiguousarray(dout).reshape(g.N, g.F, -1))
-          if cuda.usable(dout, dout.size) else dout.sum(axis=(0, 2, 3)))
+    db = cuda.channel_sums(dout) if cuda.usable(dout, dout.size) else dout.sum(axis=(0, 2, 3))
     if not input_grad:
         return None, dw, db
     dx = method.input_grad(dout, w, g_zero)

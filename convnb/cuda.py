@@ -20,11 +20,13 @@ arithmetic-heavy part, the matrix products, to cuBLAS through ``cupy.matmul``:
 * :func:`sgd_step` and :func:`adam_step`, one fused elementwise kernel per parameter.
 
 Each computes the numbers the array code computes, up to the order of its additions (the tests
-hold them to ``*_naive``). Their CUDA source is ``kernels.cu`` beside this module, compiled once
-per dtype, by NVRTC through CuPy, on first use. Only :mod:`convnb.backend` and this module import
-CuPy, and this one only when a function here is called, which callers do only for float32 and
-float64 CuPy arrays whose indices fit in 32 bits (:func:`usable`); other arrays keep to the array
-code.
+hold them to ``*_naive``). The kernels index their arrays as C-ordered blocks of memory, so each
+function here takes its inputs in any layout and makes them contiguous itself (a copy only where
+one is not); an ``out`` it writes into must already be. Their CUDA source is ``kernels.cu`` beside
+this module, compiled once per dtype, by NVRTC through CuPy, on first use. Only
+:mod:`convnb.backend` and this module import CuPy, and this one only when a function here is
+called, which callers do only for float32 and float64 CuPy arrays whose indices fit in 32 bits
+(:func:`usable`); other arrays keep to the array code.
 """
 
 from __future__ import annotations
@@ -69,6 +71,13 @@ def usable(a: Array, *sizes: int) -> bool:
             and max(sizes, default=0) <= MAX_ENTRIES)
 
 
+def _contiguous(*arrays: Array | None) -> list[Array | None]:
+    """The arrays as C-contiguous CuPy arrays, copied only where they are not (None stays)."""
+    import cupy
+
+    return [None if a is None else cupy.ascontiguousarray(a) for a in arrays]
+
+
 @cache
 def _int32s(sizes: tuple[int, ...]) -> tuple[np.int32, ...]:
     return tuple(np.int32(s) for s in sizes)
@@ -97,11 +106,11 @@ def conv_sizes(g, n: int) -> tuple[int, ...]:
 def patches(x: Array, g) -> Array:
     """im2col's patch matrix of the examples in ``x``, zero padding included.
 
-    Shapes: x (n, C, H, W), contiguous -> cols (C*KH*KW, n*H_out*W_out), rows (c, u, v)
+    Shapes: x (n, C, H, W) -> cols (C*KH*KW, n*H_out*W_out), rows (c, u, v)
     """
     import cupy
 
-    n = x.shape[0]
+    (x,), n = _contiguous(x), x.shape[0]
     cols = cupy.empty((g.C * g.KH * g.KW, n * g.H_out * g.W_out), dtype=x.dtype)
     _launch("patches", cols.size, (x, cols), conv_sizes(g, n))
     return cols
@@ -110,9 +119,9 @@ def patches(x: Array, g) -> Array:
 def fold(cols: Array, g, out: Array) -> Array:
     """The adjoint of :func:`patches` into ``out``, contiguous (col2im, padding dropped).
 
-    Shapes: cols (C*KH*KW, n*H_out*W_out), contiguous -> out (n, C, H, W)
+    Shapes: cols (C*KH*KW, n*H_out*W_out) -> out (n, C, H, W), contiguous
     """
-    _launch("fold", out.size, (cols, out), conv_sizes(g, out.shape[0]))
+    _launch("fold", out.size, (*_contiguous(cols), out), conv_sizes(g, out.shape[0]))
     return out
 
 
@@ -123,11 +132,11 @@ def _grouped(g) -> tuple[int, ...]:
 def direct_forward(x: Array, w: Array, b: Array | None, g) -> Array:
     """Direct convolution, bias included: one thread per output.
 
-    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) or None, all contiguous
-    -> out (N, F, H_out, W_out)
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) or None -> out (N, F, H_out, W_out)
     """
     import cupy
 
+    x, w, b = _contiguous(x, w, b)
     out = cupy.empty((g.N, g.F, g.H_out, g.W_out), dtype=x.dtype)
     _launch("direct_forward", out.size, (x, w, w if b is None else b, out),
             (b is not None, *_grouped(g)))
@@ -135,30 +144,33 @@ def direct_forward(x: Array, w: Array, b: Array | None, g) -> Array:
 
 
 def direct_input_grad(dout: Array, w: Array, g) -> Array:
-    """Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW), contiguous -> dx (N, C, H, W)"""
+    """Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW) -> dx (N, C, H, W)"""
     import cupy
 
+    dout, w = _contiguous(dout, w)
     dx = cupy.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
     _launch("direct_input_grad", dx.size, (dout, w, dx), _grouped(g))
     return dx
 
 
 def direct_weight_grad(dout: Array, x: Array, g) -> Array:
-    """Shapes: dout (N, F, H_out, W_out), x (N, C, H, W), contiguous -> dw (F, C/groups, KH, KW)"""
+    """Shapes: dout (N, F, H_out, W_out), x (N, C, H, W) -> dw (F, C/groups, KH, KW)"""
     import cupy
 
+    dout, x = _contiguous(dout, x)
     dw = cupy.empty((g.F, g.C // g.groups, g.KH, g.KW), dtype=x.dtype)
     _launch("direct_weight_grad", dw.size, (dout, x, dw), _grouped(g), blocks=dw.size)
     return dw
 
 
 def channel_sums(a: Array) -> Array:
-    """Each channel's sum, as ``a.sum(axis=(0, 2))``: the bias gradient of a layer.
+    """Each channel's sum, as ``a.sum(axis=(0, 2, ...))``: the bias gradient of a layer.
 
-    Shapes: a (n, F, M), contiguous -> (F,)
+    Shapes: a (n, F, ...) -> (F,)
     """
     import cupy
 
+    a = _contiguous(a)[0].reshape(a.shape[0], a.shape[1], -1)
     n, F, M = a.shape
     sums = cupy.empty(F, dtype=a.dtype)
     _launch("channel_sums", sums.size, (a, sums), (n, F, M), blocks=F)
@@ -169,10 +181,11 @@ def cross_entropy(logits: Array, target: Array, mean: bool) -> tuple[Array, Arra
     """The softmax of each row and the mean (or sum) of ``logsumexp(z) - z[y]``, as
     :class:`convnb.nn.CrossEntropyLoss` on a device: NaN for a target outside ``[0, K)``.
 
-    Shapes: logits (N, K), contiguous, target (N,) int64 -> probs (N, K), loss ()
+    Shapes: logits (N, K), target (N,) int64 -> probs (N, K), loss ()
     """
     import cupy
 
+    logits, target = _contiguous(logits, target)
     probs = cupy.empty_like(logits)
     loss = cupy.empty((), dtype=logits.dtype)
     _launch("cross_entropy", 1, (logits, target, probs, loss), (*logits.shape, mean), blocks=1)
@@ -188,10 +201,11 @@ def pool_sizes(g) -> tuple[int, ...]:
 def avg_pool_forward(x: Array, g, count_include_pad: bool) -> Array:
     """Average pooling, as :func:`convnb.pool.avg_pool2d`.
 
-    Shapes: x (N, C, H, W), contiguous -> out (N, C, H_out, W_out)
+    Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out)
     """
     import cupy
 
+    (x,) = _contiguous(x)
     out = cupy.empty((g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
     _launch("avg_pool_forward", out.size, (x, out), (count_include_pad, *pool_sizes(g)))
     return out
@@ -201,10 +215,11 @@ def avg_pool_backward(dout: Array, g, count_include_pad: bool) -> Array:
     """Each ``dout`` entry shared equally by its window's inputs, as
     :func:`convnb.pool.avg_pool2d_backward`.
 
-    Shapes: dout (N, C, H_out, W_out), contiguous -> dx (N, C, H, W)
+    Shapes: dout (N, C, H_out, W_out) -> dx (N, C, H, W)
     """
     import cupy
 
+    (dout,) = _contiguous(dout)
     dx = cupy.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
     _launch("avg_pool_backward", dx.size, (dout, dx), (count_include_pad, *pool_sizes(g)))
     return dx
@@ -213,11 +228,12 @@ def avg_pool_backward(dout: Array, g, count_include_pad: bool) -> Array:
 def max_pool_switches(x: Array, g) -> tuple[Array, Array]:
     """Each window's maximum and its offset ``u*KW + v``, as :func:`convnb.pool.switches`.
 
-    Shapes: x (N, C, H, W), contiguous -> out (N, C, H_out, W_out), offset (same) int8, or
-    int64 for windows of more than 128 entries
+    Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out), offset (same) int8, or int64 for
+    windows of more than 128 entries
     """
     import cupy
 
+    (x,) = _contiguous(x)
     out = cupy.empty((g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
     offset_dtype = "int8" if g.kernel[0] * g.kernel[1] <= 128 else "int64"
     offset = cupy.empty(out.shape, dtype=offset_dtype)
@@ -228,10 +244,11 @@ def max_pool_switches(x: Array, g) -> tuple[Array, Array]:
 def max_pool_route(dout: Array, out: Array, offset: Array, g) -> Array:
     """Each ``dout`` entry added onto its window's switch, as :func:`convnb.pool.route_to_max`.
 
-    Shapes: dout, out, offset (N, C, H_out, W_out), contiguous -> dx (N, C, H, W)
+    Shapes: dout, out, offset (N, C, H_out, W_out) -> dx (N, C, H, W)
     """
     import cupy
 
+    dout, out, offset = _contiguous(dout, out, offset)
     dx = cupy.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
     _launch("max_pool_route", dx.size, (dout, out, offset, dx), pool_sizes(g),
             str(offset.dtype))

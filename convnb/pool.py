@@ -251,7 +251,7 @@ def switches(x: Array, g: PoolGeometry) -> tuple[Array, Array]:
     """
     xp = get_array_module(x)
     if _on_gpu(x, g):  # one kernel for the whole search
-        return cuda.max_pool_switches(xp.ascontiguousarray(x), g)
+        return cuda.max_pool_switches(x, g)
     views = offset_views(pool_pad(x, g, -math.inf), g)
     K = len(views)
     stacked = xp.empty((K, g.N, g.C, g.H_out, g.W_out), dtype=x.dtype)
@@ -355,7 +355,7 @@ def route_to_max(dout: Array, out: Array, offset: Array, g: PoolGeometry) -> Arr
     """
     xp = get_array_module(dout, out, offset)
     if _on_gpu(dout, g):  # one kernel: each input sums the windows that chose it
-        return cuda.max_pool_route(*map(xp.ascontiguousarray, (dout, out, offset)), g)
+        return cuda.max_pool_route(dout, out, offset, g)
     dout = xp.where(out == -math.inf, 0, dout)
     if not _tiles_the_input(g):
         return _add_at_switches(dout, offset, g)
@@ -491,8 +491,7 @@ def avg_pool2d(x: Array, kernel_size: IntOrPair, stride: IntOrPair | None = None
     """
     g = pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
     if _on_gpu(x, g):  # one kernel: each window's sum and size
-        return cuda.avg_pool_forward(get_array_module(x).ascontiguousarray(x), g,
-                                     count_include_pad)
+        return cuda.avg_pool_forward(x, g, count_include_pad)
     sums = window_sum(x, g)
     sums /= avg_pool_divisor(g, x, count_include_pad)
     return sums
@@ -515,8 +514,7 @@ def avg_pool2d_backward(dout: Array, x: Array, kernel_size: IntOrPair,
 def avg_backward(dout: Array, x: Array, g: PoolGeometry, count_include_pad: bool) -> Array:
     """:func:`avg_pool2d_backward` after its checks. Shapes: as there."""
     if _on_gpu(dout, g):  # one kernel: each input adds its windows' shares
-        return cuda.avg_pool_backward(get_array_module(dout).ascontiguousarray(dout), g,
-                                      count_include_pad)
+        return cuda.avg_pool_backward(dout, g, count_include_pad)
     share = dout / avg_pool_divisor(g, x, count_include_pad)
     if not _tiles_the_input(g):
         return window_sum_adjoint(share, g)

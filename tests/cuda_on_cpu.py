@@ -85,4 +85,5 @@ def fake_cupy() -> types.ModuleType:
     module.RawKernel = RawKernel
     module.empty = np.empty
     module.empty_like = np.empty_like
+    module.ascontiguousarray = np.ascontiguousarray
     return module

@@ -62,18 +62,14 @@ def _on_gpu(a: Array, g: ConvGeometry) -> bool:
     return cuda.usable(a, g.N * g.C * g.H * g.W, g.N * g.F * g.H_out * g.W_out)
 
 
-def _contiguous(xp, *arrays: Array | None) -> list[Array | None]:
-    return [None if a is None else xp.ascontiguousarray(a) for a in arrays]
-
-
 def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Array:
     """Zero-padded convolution plus the bias ``b`` if given.
 
     Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out)
     """
-    xp = get_array_module(x, w)
     if _on_gpu(x, g):
-        return cuda.direct_forward(*_contiguous(xp, x, w, b), g)
+        return cuda.direct_forward(x, w, b, g)
+    xp = get_array_module(x, w)
     out = depthwise.forward(x, w, g) if _is_depthwise(g) else _forward(xp, x, w, g)
     if b is not None:
         out += b.reshape(1, -1, 1, 1)
@@ -98,11 +94,11 @@ def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
 
     Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW) -> dx (N, C, H, W)
     """
-    xp = get_array_module(dout, w)
     if _on_gpu(dout, g):
-        return cuda.direct_input_grad(*_contiguous(xp, dout, w), g)
+        return cuda.direct_input_grad(dout, w, g)
     if _is_depthwise(g):
         return depthwise.input_grad(dout, w, g)
+    xp = get_array_module(dout, w)
     G, Cg, Fg = g.groups, g.C // g.groups, g.F // g.groups
     dx = xp.zeros((g.N, G, Cg, g.H, g.W), dtype=dout.dtype)
     wg = w.reshape(G, Fg, Cg, g.KH, g.KW)
@@ -121,11 +117,11 @@ def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
 
     Shapes: dout (N, F, H_out, W_out), x (N, C, H, W) -> dw (F, C/groups, KH, KW)
     """
-    xp = get_array_module(dout, x)
     if _on_gpu(x, g):
-        return cuda.direct_weight_grad(*_contiguous(xp, dout, x), g)
+        return cuda.direct_weight_grad(dout, x, g)
     if _is_depthwise(g):
         return depthwise.weight_grad(dout, x, g)
+    xp = get_array_module(dout, x)
     G, Cg, Fg = g.groups, g.C // g.groups, g.F // g.groups
     dw = xp.zeros((G, Fg, Cg, g.KH, g.KW), dtype=x.dtype)
     for u, v, (out_rows, out_cols), (x_rows, x_cols) in _taps(g):

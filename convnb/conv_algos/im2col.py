@@ -262,7 +262,7 @@ def _matmul(a: Array, b: Array) -> Array:
 
 
 def _gpu_patches(x: Array, g: ConvGeometry) -> Array:
-    """Shapes: x (n, C, H, W), contiguous -> (groups, C/groups*KH*KW, n*H_out*W_out)"""
+    """Shapes: x (n, C, H, W) -> (groups, C/groups*KH*KW, n*H_out*W_out)"""
     return cuda.patches(x, g).reshape(g.groups, patch_rows(g), -1)
 
 
@@ -276,8 +276,8 @@ def _gpu_dout_rows(xp, dout: Array, g: ConvGeometry) -> Array:
 def _forward_gpu(x: Array, w: Array, g: ConvGeometry) -> Array:
     """Shapes: x (N, C, H, W), w (F, C/groups, KH, KW) -> out (N, F, H_out, W_out)"""
     xp = get_array_module(x, w)
-    x, M = xp.ascontiguousarray(x), g.H_out * g.W_out
-    w_rows = xp.ascontiguousarray(w).reshape(g.groups, g.F // g.groups, patch_rows(g))
+    M = g.H_out * g.W_out
+    w_rows = w.reshape(g.groups, g.F // g.groups, patch_rows(g))
     out = xp.empty((g.N, g.F, M), dtype=x.dtype)
     for part in chunks(g, x.dtype.itemsize):
         products = _matmul(w_rows, _gpu_patches(x[part], g))  # (groups, F/groups, n*M)
@@ -288,19 +288,18 @@ def _forward_gpu(x: Array, w: Array, g: ConvGeometry) -> Array:
 def _input_grad_gpu(dout: Array, w: Array, g: ConvGeometry) -> Array:
     """Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW) -> dx (N, C, H, W)"""
     xp = get_array_module(dout, w)
-    w_cols = xp.ascontiguousarray(w).reshape(g.groups, g.F // g.groups, patch_rows(g))
-    w_cols = w_cols.transpose(0, 2, 1)
+    w_cols = w.reshape(g.groups, g.F // g.groups, patch_rows(g)).transpose(0, 2, 1)
     dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
     for part in chunks(g, dout.dtype.itemsize):
         cols = _matmul(w_cols, _gpu_dout_rows(xp, dout[part], g))  # (groups, K, n*M)
-        cuda.fold(xp.ascontiguousarray(cols).reshape(g.C * g.KH * g.KW, -1), g, dx[part])
+        cuda.fold(cols.reshape(g.C * g.KH * g.KW, -1), g, dx[part])
     return dx
 
 
 def _weight_grad_gpu(dout: Array, x: Array, g: ConvGeometry) -> Array:
     """Shapes: dout (N, F, H_out, W_out), x (N, C, H, W) -> dw (F, C/groups, KH, KW)"""
     xp = get_array_module(dout, x)
-    x, dw = xp.ascontiguousarray(x), None
+    dw = None
     for part in chunks(g, x.dtype.itemsize):
         cols = _gpu_patches(x[part], g)
         products = _matmul(_gpu_dout_rows(xp, dout[part], g), cols.transpose(0, 2, 1))

@@ -56,10 +56,7 @@ class Tanh(Module):
 def _column_sums(rows: Array) -> Array:
     """``rows.sum(axis=0)``; on a GPU one kernel, which starts several times faster than CuPy's
     reduction. Shapes: rows (n, k) -> (k,)"""
-    if not cuda.usable(rows, rows.size):
-        return rows.sum(axis=0)
-    xp = get_array_module(rows)
-    return cuda.channel_sums(xp.ascontiguousarray(rows).reshape(*rows.shape, 1))
+    return cuda.channel_sums(rows) if cuda.usable(rows, rows.size) else rows.sum(axis=0)
 
 
 class Linear(Module):

@@ -65,9 +65,8 @@ class CrossEntropyLoss(Module):
             raise ValueError(f"CrossEntropyLoss: targets must lie in [0, {K}) for {K} classes, "
                              f"got values from {int(target.min())} to {int(target.max())}")
         if logits.ndim == 2 and cuda.usable(logits, logits.size):  # one kernel: softmax, losses
-            y = xp.ascontiguousarray(target.astype(xp.int64, copy=False))
-            probs, loss = cuda.cross_entropy(xp.ascontiguousarray(logits), y,
-                                             self.reduction == "mean")
+            y = target.astype(xp.int64, copy=False)
+            probs, loss = cuda.cross_entropy(logits, y, self.reduction == "mean")
             self._cache = (probs, y.reshape(-1, 1), tuple(logits.shape))
             return loss
         z = xp.moveaxis(logits, 1, -1).reshape(-1, K)  # one row of K logits per prediction

@@ -24,7 +24,7 @@ from strategies import PADDING_MODES, conv2d_cases
 import convnb
 import convnb.nn as nn
 from convnb import cuda
-from convnb.backend import asnumpy, gpu_available
+from convnb.backend import asnumpy, get_array_module, gpu_available
 
 ONCE = [HealthCheck.function_scoped_fixture]  # the fixture holds for every example alike
 WHERE = [pytest.param("g++", marks=pytest.mark.skipif(compiler() is None,
@@ -253,6 +253,46 @@ def test_the_kernels_are_what_ran(kernels, monkeypatch):
     np.testing.assert_array_equal(asnumpy(out), convnb.conv2d_naive(x, w, padding=1))
     dx, _, _ = convnb.conv2d_backward(out, kernels(x), kernels(w), padding=1, algo="im2col")
     assert calls and not dx.any()
+
+
+def test_the_kernels_take_inputs_in_any_memory_layout(kernels):
+    """The kernels read C-ordered memory; given Fortran-ordered inputs (the same numbers, laid
+    out the other way), each public call still matches the loops. (On the CPU, a kernel handed
+    a non-contiguous array fails an assertion of cuda_on_cpu.)"""
+    def other_layout(a):
+        moved = kernels(a)
+        return get_array_module(moved).asfortranarray(moved)
+
+    rng = np.random.default_rng(11)
+    x, w, b = rng.standard_normal((3, 4, 6, 7)), rng.standard_normal((4, 2, 3, 2)), np.ones(4)
+    kw = dict(padding=1, groups=2)
+    want = convnb.conv2d_naive(x, w, b, **kw)
+    dout = rng.standard_normal(want.shape)
+    want_grads = convnb.conv2d_backward_naive(dout, x, w, **kw)
+    for algo in ("direct", "im2col"):
+        got = convnb.conv2d(other_layout(x), other_layout(w), other_layout(b), algo=algo, **kw)
+        np.testing.assert_allclose(asnumpy(got), want, rtol=1e-12, atol=1e-12)
+        grads = convnb.conv2d_backward(other_layout(dout), other_layout(x), other_layout(w),
+                                       algo=algo, **kw)
+        for mine, theirs in zip(grads, want_grads, strict=True):
+            np.testing.assert_allclose(asnumpy(mine), theirs, rtol=1e-12, atol=1e-12)
+    pool = dict(kernel_size=3, stride=2, padding=1)
+    for forward, backward, naive, naive_backward in (
+            (convnb.max_pool2d, convnb.max_pool2d_backward, convnb.max_pool2d_naive,
+             convnb.max_pool2d_backward_naive),
+            (convnb.avg_pool2d, convnb.avg_pool2d_backward, convnb.avg_pool2d_naive,
+             convnb.avg_pool2d_backward_naive)):
+        want = naive(x, **pool)
+        np.testing.assert_allclose(asnumpy(forward(other_layout(x), **pool)), want, rtol=1e-12)
+        dout = rng.standard_normal(want.shape)
+        np.testing.assert_allclose(asnumpy(backward(other_layout(dout), other_layout(x), **pool)),
+                                   naive_backward(dout, x, **pool), rtol=1e-12, atol=1e-14)
+    z, y = rng.standard_normal((5, 3)), np.array([0, 2, 1, 1, 0])
+    from scipy.special import logsumexp
+
+    loss = nn.CrossEntropyLoss()(other_layout(z), kernels(y))
+    np.testing.assert_allclose(float(asnumpy(loss)),
+                               np.mean(logsumexp(z, axis=1) - z[np.arange(5), y]), rtol=1e-12)
 
 
 def test_the_kernels_refuse_arrays_their_32_bit_indices_cannot_reach(monkeypatch):
