@@ -15,16 +15,8 @@ import numpy as np
 
 from ._checks import check_dout
 from .backend import get_array_module
-from .pool import (
-    PoolGeometry,
-    avg_backward,
-    avg_pool_divisor,
-    avg_window_naive,
-    max_backward,
-    pool_geometry,
-    pool_windows,
-    switches,
-)
+from .pool import avg_backward, avg_pool_divisor, avg_window_naive, max_backward, switches
+from .pool_windows import PoolGeometry, pool_geometry, pool_windows
 from .types import Array, IntOrPair
 
 __all__ = ["lp_pool2d", "lp_pool2d_backward", "lp_pool2d_backward_naive", "lp_pool2d_naive"]

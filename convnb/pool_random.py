@@ -21,7 +21,7 @@ import numpy as np
 
 from ._checks import check_array, pair
 from .backend import get_array_module
-from .pool import pool_geometry
+from .pool_windows import pool_geometry
 from .types import Array, IntOrPair, RngLike
 from .windows import sliding_windows
 

@@ -20,15 +20,8 @@ from .._checks import (
     resolve_padding,
 )
 from ..conv import conv2d, conv2d_backward, conv2d_weight_backward
-from ..pool import (
-    avg_pool2d,
-    avg_pool2d_backward,
-    flat_indices,
-    pool_geometry,
-    pool_options,
-    route_to_max,
-    switches,
-)
+from ..pool import avg_pool2d, avg_pool2d_backward, flat_indices, route_to_max, switches
+from ..pool_windows import pool_geometry, pool_options
 from ..transposed import conv_transpose2d, conv_transpose2d_backward
 from ..types import Array, IntOrPair, RngLike
 from .init import default_init_
