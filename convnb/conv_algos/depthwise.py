@@ -14,6 +14,7 @@ about :data:`CHUNK_BYTES` (1 MiB), so that the few arrays of a chunk stay in the
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..backend import get_array_module
@@ -24,11 +25,12 @@ if TYPE_CHECKING:
     from ..geometry import ConvGeometry
 
 
-def _offsets(g: ConvGeometry) -> list[tuple[int, int, int]]:
+@lru_cache(maxsize=256)  # asked for once per tap: _shifted needs the largest
+def _offsets(g: ConvGeometry) -> tuple[tuple[int, int, int], ...]:
     """``(u, v, offset)`` of every tap in the flat frame."""
     Wp = g.padded_size[1]
     (dh, dw) = g.dilation
-    return [(u, v, u * dh * Wp + v * dw) for u in range(g.KH) for v in range(g.KW)]
+    return tuple((u, v, u * dh * Wp + v * dw) for u in range(g.KH) for v in range(g.KW))
 
 
 CHUNK_BYTES = 2**20  # frames of about this size, so that a chunk's arrays stay in the cache
