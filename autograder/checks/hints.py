@@ -187,7 +187,7 @@ HINTS: dict[str, str] = {
     "maxgrad_to_window": (
         "the gradient went to every entry of the window. Only the maximum (the switch) decided "
         "the output, so only it receives dout; the other entries of the window get 0 (chapter "
-        "Backpropagation, pooling layers)."
+        "Backpropagation, max pooling)."
     ),
     "maxgrad_all_ties": (
         "on a tie the gradient went to every maximum of the window (a mask window == max). It "
@@ -205,7 +205,7 @@ HINTS: dict[str, str] = {
     ),
     "avggrad_not_divided": (
         "each input of a window contributes 1 / (k * k) of its output, so it receives "
-        "dout / (k * k), not the whole dout (chapter Backpropagation, pooling layers)."
+        "dout / (k * k), not the whole dout (chapter Backpropagation, average pooling)."
     ),
     "avggrad_divided_by_k": (
         "a k x k window holds k * k numbers: each receives dout / (k * k), not dout / k."
@@ -265,8 +265,9 @@ HINTS: dict[str, str] = {
         "checking)."
     ),
     "grad_eps_too_large": (
-        "eps is too large: the difference then measures the function's curvature as well as its "
-        "slope. With float64 and a centred difference, eps = 1e-6 (or 1e-5) works well."
+        "eps is too large: the difference then picks up the function's higher derivatives as "
+        "well as its slope (a centred difference is off by about eps**2 * f'''/6). With float64 "
+        "and a centred difference, eps = 1e-6 (or 1e-5) works well."
     ),
     "grad_no_dout": (
         "the gradient ignores dout: it is the gradient of sum(f(x)). The check wants the gradient "
@@ -296,8 +297,8 @@ HINTS: dict[str, str] = {
     "tconv_pad_added": (
         "your output is larger than it should be: pad was added. In a transposed convolution pad "
         "works the other way round: it crops pad rows and columns from each border of the "
-        "stamped result, H_out = (H - 1)*stride - 2*pad + KH (chapter Variants, transposed "
-        "convolution)."
+        "stamped result, H_out = (H - 1)*stride - 2*pad + KH (chapter Variants of "
+        "convolution, transposed convolution)."
     ),
     "tconv_forward_stride": (
         "that is a forward convolution with a stride, which shrinks its input. A transposed "
@@ -321,7 +322,8 @@ HINTS: dict[str, str] = {
     "dilation_as_stride": (
         "dilation was used as a stride. Dilation spreads the kernel's taps apart; the kernel "
         "still moves one pixel at a time, and tap (u, v) reads "
-        "xpad[n, c, i + dilation*u, j + dilation*v] (chapter Variants, dilated convolution)."
+        "xpad[n, c, i + dilation*u, j + dilation*v] (chapter Variants of convolution, dilated "
+        "convolution)."
     ),
     "dilation_plus_one": (
         "your taps are dilation + 1 pixels apart. Dilation d leaves d - 1 holes between taps, so "
@@ -334,7 +336,7 @@ HINTS: dict[str, str] = {
     "rf_dk": (
         "a dilated layer widens the field by d*(k - 1) input steps, not d*k - 1: its kernel spans "
         "d*(k - 1) + 1 pixels. Stacking k = 3 with d = 1, 2, 4, 8 gives 3, 7, 15, 31 (chapter "
-        "Variants, receptive fields)."
+        "Variants of convolution, dilated convolution)."
     ),
     "rf_jump_ignored": (
         "the strides are missing. After a stride-s layer, one step of the next layer is s input "
@@ -421,7 +423,7 @@ HINTS: dict[str, str] = {
     "maxgrad_averaged": (
         "dout was shared out evenly over each window, as average pooling does. A max-pooling "
         "output depends on its window's maximum only: that entry receives all of dout, the "
-        "others 0 (chapter Backpropagation, pooling layers)."
+        "others 0 (chapter Backpropagation, max pooling)."
     ),
     "maxpool_forward_average": (
         "that is each window's average; max pooling keeps the largest entry of each window."

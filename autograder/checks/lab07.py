@@ -43,9 +43,9 @@ __all__ = [
     "check_conv2d_fft", "check_conv2d_im2col", "check_correlate1d_fft", "check_im2col_strided",
 ]
 
-# The lab's rules: "write the functions with NumPy (np.fft and
-# np.lib.stride_tricks.sliding_window_view are allowed), not with convnb (apart from
-# get_array_module) or scipy". Its setup cell imports gpu_available for the GPU part.
+# The lab's rules: NumPy, with np.fft and np.lib.stride_tricks.sliding_window_view allowed
+# (as_strided, np.convolve and np.correlate are not); not convnb (apart from get_array_module),
+# SciPy or a deep-learning library. Its setup cell imports gpu_available for the GPU part.
 FORBIDDEN = COURSE_RULES.allowing("numpy.lib.stride_tricks.sliding_window_view",
                                   "convnb.get_array_module", "convnb.backend.gpu_available")
 

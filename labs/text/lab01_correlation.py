@@ -41,9 +41,9 @@
 # Loops are fine: the cases are small. Printing or warnings inside your functions cost nothing.
 #
 # Rules: keep the function names and signatures; do not delete or copy cells; write the
-# operations yourself with NumPy (not with `convnb`, `scipy.signal`, `np.convolve` or
-# `np.correlate`, which are what your answers are compared with). `np.pad` is allowed in part 5,
-# once you have checked what its modes do.
+# operations yourself with NumPy (not with `convnb`, SciPy, `np.convolve` or `np.correlate`,
+# which are what your answers are compared with, nor with a deep-learning library). `np.pad` is
+# allowed in part 5, once you have checked what its modes do.
 #
 # **Installing and checking.** The notebook needs the course's package (`convnb` and these
 # checks) in the Python that runs it. Download `convnb-0.1.0-py3-none-any.whl` from the book's

@@ -50,8 +50,9 @@
 # loops are fine. Printing or warnings inside your functions cost nothing.
 #
 # Rules: keep the function names and signatures; do not delete or copy cells; write the
-# operations yourself with NumPy (not with `convnb`, `scipy` or `np.lib.stride_tricks`, which
-# are what your answers are compared with).
+# operations yourself with NumPy (not with `convnb`, SciPy, `np.lib.stride_tricks`,
+# `np.convolve` or `np.correlate`, which are what your answers are compared with, nor with a
+# deep-learning library).
 #
 # **Installing and checking.** The notebook needs the course's package (`convnb` and these
 # checks) in the Python that runs it. Download `convnb-0.1.0-py3-none-any.whl` from the book's

@@ -225,11 +225,12 @@ check_conv_backward_dx(conv_backward, seed=4103, points=5)
 #   \frac{g(x + \varepsilon e_k) - g(x - \varepsilon e_k)}{2 \varepsilon},$$
 #
 # where $e_k$ is 1 at entry `k` and 0 elsewhere. This *centred* difference is exact for
-# quadratics, and its error shrinks like $\varepsilon^2$; the one-sided
+# quadratics, and its error shrinks like $\varepsilon^2$ (about $\varepsilon^2 g'''/6$); the one-sided
 # `(g(x + eps e_k) - g(x)) / eps` is off by about $\varepsilon\, g''/2$. Why not make
 # $\varepsilon$ tiny? Each value of `g` carries a rounding error of about `1e-16` times its size,
 # and dividing by $\varepsilon$ magnifies it. In float64, `eps = 1e-6` keeps both small: an
-# error of about `1e-12` from the curvature and `1e-10` from rounding, for values of `g` near 1.
+# error of about `1e-13` from the third derivative and `1e-10` from rounding, for values of `g`
+# and its derivatives near 1.
 #
 # `np.ndindex(x.shape)` yields every index tuple of an array of any shape. Leave the caller's `x`
 # as it was: change a copy, or put each entry back after its two evaluations (the second hidden
@@ -308,7 +309,9 @@ check_numerical_gradient_keeps_x(numerical_gradient, seed=4105, points=1)
 # return the three errors `np.array([err_dx, err_dw, err_db])`, each computed with `rel_error`
 # (given in the setup cell). It divides the largest difference by the largest size of the
 # gradients, `max |a - b| / max(|a| + |b|)`, so an entry that is tiny only because its terms
-# cancel does not raise a false alarm.
+# cancel does not raise a false alarm. (The book's `convnb.rel_error`, chapter *Backpropagation*,
+# divides entry by entry instead, `max(|a - b| / max(1e-8, |a| + |b|))`; on the same gradients it
+# can give a larger number. The tests use the lab's.)
 #
 # The hidden tests run your `gradcheck_conv` on random layers and want every error below
 # `1e-6`; a right layer and a right checker give `1e-9` or less, a wrong gradient about 1. While

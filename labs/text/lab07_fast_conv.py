@@ -56,9 +56,10 @@
 # your code on a GPU unchanged. The tests pass NumPy arrays, so `np.` earns the same points.
 #
 # Rules: keep the function names and signatures; do not delete or copy cells; write the
-# functions with NumPy (`np.fft` and `np.lib.stride_tricks.sliding_window_view` are allowed),
-# not with `convnb` (apart from `get_array_module`) or `scipy`, which are what your answers are
-# compared with. Printing or warnings inside your functions cost nothing.
+# functions with NumPy (`np.fft` and `np.lib.stride_tricks.sliding_window_view` are allowed;
+# `as_strided`, `np.convolve` and `np.correlate` are not), not with `convnb` (apart from
+# `get_array_module`) or SciPy, which are what your answers are compared with, nor with a
+# deep-learning library. Printing or warnings inside your functions cost nothing.
 #
 # **Installing and checking.** The notebook needs the course's package (`convnb` and these
 # checks) in the Python that runs it. Download `convnb-0.1.0-py3-none-any.whl` from the book's
