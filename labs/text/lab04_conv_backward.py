@@ -225,8 +225,8 @@ check_conv_backward_dx(conv_backward, seed=4103, points=5)
 #   \frac{g(x + \varepsilon e_k) - g(x - \varepsilon e_k)}{2 \varepsilon},$$
 #
 # where $e_k$ is 1 at entry `k` and 0 elsewhere. This *centred* difference is exact for
-# quadratics, and its error shrinks like $\varepsilon^2$ (about $\varepsilon^2 g'''/6$); the one-sided
-# `(g(x + eps e_k) - g(x)) / eps` is off by about $\varepsilon\, g''/2$. Why not make
+# quadratics, and its error shrinks like $\varepsilon^2$ (about $\varepsilon^2 g'''/6$); the
+# one-sided `(g(x + eps e_k) - g(x)) / eps` is off by about $\varepsilon\, g''/2$. Why not make
 # $\varepsilon$ tiny? Each value of `g` carries a rounding error of about `1e-16` times its size,
 # and dividing by $\varepsilon$ magnifies it. In float64, `eps = 1e-6` keeps both small: an
 # error of about `1e-13` from the third derivative and `1e-10` from rounding, for values of `g`

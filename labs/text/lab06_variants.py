@@ -13,10 +13,10 @@
 # weights and multiplications. In this lab you write each of them and count what they see and
 # what they cost.
 #
-# **Reading.** The book's chapter *Variants of convolution* (`07_variants`): transposed convolution, dilated
-# convolution and receptive fields, depthwise and depthwise-separable convolution. The
-# arithmetic of output sizes is in *Padding and stride* (`03_padding_stride`), and Lab 4's `dx`
-# turns out to be a transposed convolution.
+# **Reading.** The book's chapter *Variants of convolution* (`07_variants`): transposed
+# convolution, dilated convolution and receptive fields, depthwise and depthwise-separable
+# convolution. The arithmetic of output sizes is in *Padding and stride*
+# (`03_padding_stride`), and Lab 4's `dx` turns out to be a transposed convolution.
 #
 # | part | you write | points |
 # |---|---|---|
