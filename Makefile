@@ -1,7 +1,8 @@
 # make test   lint and run every test (creates .venv and the book's JavaScript on first use)
 # make book   build the HTML book into _build/html/
 # make bench  run the benchmarks in bench/
-# make clean  remove what the targets above build (not .venv/ nor node_modules/)
+# make clean  remove what the targets above build (not .venv/, node_modules/, nor the instructor's
+#             labs/release/, gradebook and course secret, which `make book` creates on first use)
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -56,6 +57,6 @@ bench: $(VENV)/.stamp-test
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf _build $(VENDOR)/public .pytest_cache .ruff_cache .hypothesis
+	rm -rf _build book/_downloads $(VENDOR)/public .pytest_cache .ruff_cache .hypothesis
 	find . \( -path ./$(VENV) -o -name node_modules \) -prune -o -name __pycache__ -type d \
 		-prune -exec rm -rf {} +

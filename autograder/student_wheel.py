@@ -1,6 +1,6 @@
 """The students' package: a wheel with ``convnb`` and the kernel side of the grading, no more.
 
-    python -m autograder.student_wheel book/_downloads     # what `make book` runs
+    python -m autograder.student_wheel book/_downloads/package     # what `make book` runs
 
 Students install it with one line (``pip install convnb-0.1.0-py3-none-any.whl``, or
 ``%pip install URL`` on Colab) and get what their lab notebooks import and the ``check``
