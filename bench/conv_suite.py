@@ -25,8 +25,9 @@ root::
 
 It prints a table and writes ``DATE-conv-suite-threadsN`` ``.json`` (every sample), ``.md`` (the
 README's tables) and ``.png`` (the ratios) into ``--out`` (``bench/results/``). ``--quick`` times
-one tiny row of each kind, for a smoke test; ``--rows`` picks rows by name; ``--gpu-only`` times
-the GPU's rows alone (``DATE-conv-suite-gpu`` ``.json``, ``.md``, ``.png``).
+one tiny row of each kind, for a smoke test; ``--rows`` picks rows by name (and adds
+``-rows-NAME...`` to the files' names, so that a partial run leaves the day's full results alone);
+``--gpu-only`` times the GPU's rows alone (``DATE-conv-suite-gpu`` ``.json``, ``.md``, ``.png``).
 """
 
 from __future__ import annotations
@@ -351,6 +352,7 @@ def main(argv: list[str] | None = None) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = (f"{today}-conv-suite" + ("-quick" if args.quick else "")
             + ("" if args.algo == "auto" else f"-{args.algo}")
+            + ("" if args.rows is None else "-rows-" + "-".join(sorted(args.rows)))
             + ("-gpu" if args.gpu_only else f"-threads{threads}"))
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
     (args.out / f"{stem}.md").write_text(markdown(report))
