@@ -11,6 +11,7 @@ BENCHMARKS = [
     ["-m", "bench.lenet_epoch", "--threads", "2"],
     ["bench/grading.py"],
     ["-m", "bench.widgets"],
+    ["-m", "bench.winograd"],
 ]
 
 if __name__ == "__main__":
