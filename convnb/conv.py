@@ -9,8 +9,10 @@ where ``c0 = g * C/groups`` is the first input channel of the group.
 
 ``conv2d_naive`` is that sum written as loops, the definition. ``conv2d`` computes the same numbers
 fast with one of the algorithms of :mod:`convnb.conv_algos`: ``"direct"`` (shift and accumulate
-over the kernel taps), ``"im2col"`` (every patch as a column of a matrix, then one matrix product)
-or ``"fft"`` (products of Fourier transforms); ``"auto"`` picks one by the layer's shape.
+over the kernel taps), ``"im2col"`` (every patch as a column of a matrix, then one matrix
+product), ``"flat"`` (im2col on the flattened image), ``"fft"`` (products of Fourier transforms) or
+``"winograd"`` (Winograd's F(4 x 4, 3 x 3), for 3 x 3 layers at stride 1); ``"auto"`` picks one by
+the layer's shape and the BLAS threads.
 """
 
 from __future__ import annotations
@@ -125,8 +127,9 @@ def conv2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
     groups : split channels and filters into this many independent groups
         (``groups == C`` with ``w.shape[1] == 1`` is a depthwise convolution).
     padding_mode : ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
-    algo : ``"direct"``, ``"im2col"``, ``"fft"`` (:mod:`convnb.conv_algos`) or ``"auto"``, which
-        picks one by the layer's shape (:func:`convnb.conv_algos.choose.rule`).
+    algo : ``"direct"``, ``"im2col"``, ``"flat"``, ``"fft"``, ``"winograd"``
+        (:mod:`convnb.conv_algos`) or ``"auto"``, which picks one by the layer's shape and the
+        BLAS threads (:func:`convnb.conv_algos.choose.rule`).
 
     Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out), with
     ``H_out = (H + pad_top + pad_bottom - dilation*(KH-1) - 1) // stride + 1`` (likewise W_out).

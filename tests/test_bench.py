@@ -186,57 +186,10 @@ def test_gpu_benchmarks_say_so_without_a_gpu(command):
     assert "no CUDA device" in run.stderr
 
 
-def correlate_by_scipy(x: np.ndarray, w: np.ndarray, padding: int) -> np.ndarray:
-    """Each output channel as the sum over input channels of SciPy's 2-D valid correlations."""
-    from scipy.signal import correlate2d
-
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    return np.array([[sum(correlate2d(xp[n, c], w[f, c], mode="valid") for c in range(x.shape[1]))
-                      for f in range(w.shape[0])] for n in range(x.shape[0])])
-
-
-@pytest.mark.parametrize("m", [2, 4])
-@pytest.mark.parametrize("shape, padding", [
-    ((3, 2, 5, 6, 4), 0),     # outputs 3 x 4: the last tiles overhang the output
-    ((2, 3, 8, 8, 2), 1),     # whole tiles
-    ((1, 1, 3, 3, 1), 0),     # one output
-    ((2, 4, 10, 11, 3), 2),   # wider padding than the kernel's reach
-])
-def test_winograd_experiment_computes_the_correlation(m, shape, padding):
-    from bench.winograd import winograd_conv2d
-
-    N, C, H, W, F = shape
-    rng = np.random.default_rng(7)
-    x, w = rng.standard_normal((N, C, H, W)), rng.standard_normal((F, C, 3, 3))
-    np.testing.assert_allclose(winograd_conv2d(x, w, padding, m),
-                               correlate_by_scipy(x, w, padding), rtol=1e-10, atol=1e-10)
-
-
-def test_winograd_experiment_is_the_same_in_chunks_of_examples(monkeypatch):
-    import bench.winograd as experiment
-
-    rng = np.random.default_rng(8)
-    x, w = rng.standard_normal((7, 3, 9, 9)), rng.standard_normal((4, 3, 3, 3))
-    whole = experiment.winograd_conv2d(x, w, 1, 4)
-    monkeypatch.setattr(experiment, "CHUNK_BYTES", 1)  # one example per chunk
-    np.testing.assert_allclose(experiment.winograd_conv2d(x, w, 1, 4), whole, rtol=1e-12)
-    np.testing.assert_allclose(whole, correlate_by_scipy(x, w, 1), rtol=1e-10, atol=1e-10)
-
-
-def test_winograd_experiment_refuses_other_kernels_and_tiles():
-    from bench.winograd import winograd_conv2d
-
-    x = np.zeros((1, 2, 6, 6))
-    needs = r"winograd_conv2d: needs w \(F, C, 3, 3\).*\(4, 2, 5, 5\)"
-    with pytest.raises(ValueError, match=needs):
-        winograd_conv2d(x, np.zeros((4, 2, 5, 5)), 0, 2)
-    with pytest.raises(ValueError, match="m in \\[2, 4\\].*m=3"):
-        winograd_conv2d(x, np.zeros((4, 2, 3, 3)), 0, 3)
-
-
-def test_winograd_experiment_quick_run_prints_its_table():
-    run = subprocess.run([sys.executable, "-m", "bench.winograd", "--quick"], cwd=REPO,
-                         capture_output=True, text=True, timeout=120)
+def test_winograd_bench_quick_run_prints_every_algorithm_and_autos_choice():
+    run = subprocess.run([sys.executable, "-m", "bench.winograd", "--quick", "--threads", "1"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert "| row | auto ms | F(2,3) ms | F(4,3) ms |" in run.stdout
-    assert "| tiny |" in run.stdout
+    assert "| row | flat | im2col | winograd | auto takes |" in run.stdout
+    tiny = next(line for line in run.stdout.splitlines() if line.startswith("| tiny |"))
+    assert tiny.endswith("| flat |")  # 16 channels each way, but 6 tiles: too few for winograd

@@ -11,9 +11,10 @@ modes are padded first by :mod:`convnb.conv`), checked by its caller:
 algorithm for ``"auto"``.
 """
 
-from . import choose, direct, fft, flat, im2col
+from . import choose, direct, fft, flat, im2col, winograd
 
-ALGORITHMS = {"direct": direct, "im2col": im2col, "flat": flat, "fft": fft}
+ALGORITHMS = {"direct": direct, "im2col": im2col, "flat": flat, "fft": fft,
+              "winograd": winograd}
 ALGOS = ("auto", *ALGORITHMS)
 
 __all__ = ["ALGORITHMS", "ALGOS", "choose"]  # choose: the module behind "auto"

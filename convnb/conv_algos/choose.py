@@ -4,7 +4,7 @@ cuDNN's benchmark mode times every algorithm on the first call with a new shape 
 winner; timing inside a student's training step would make runs irreproducible, so ``"auto"``
 applies a fixed rule instead, derived from timings of the algorithms on a 2-core CPU
 (float32; see :func:`rule`), or on a GPU :func:`gpu_rule`, and remembers its answer per shape,
-dtype and array module.
+dtype, array module and number of BLAS threads (:func:`blas_threads`).
 """
 
 from __future__ import annotations
@@ -12,17 +12,21 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from . import winograd
+
 if TYPE_CHECKING:
     from ..geometry import ConvGeometry
 
 
 FLAT_WIDTH = 1.25  # "flat" while the padded rows are at most this many times the output's
 FLAT_CHANNELS = 8  # ... and the layer has at least this many input channels per group
+WINOGRAD_CHANNELS = 16  # "winograd" at one thread from this many input and output channels
+WINOGRAD_TILES = 128  # ... and this many 4 x 4 tiles of outputs in the batch
 
 
-def rule(g: ConvGeometry, backward: bool = False) -> str:
+def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
     """The algorithm for a layer of geometry ``g``, for its forward pass or (``backward``) for
-    both of its gradients.
+    both of its gradients, when NumPy's matrix products run on ``threads`` threads.
 
     * Depthwise layers (one input channel and one filter per group): ``"direct"``, one
       multiply-add per tap, where im2col would run ``N*groups`` matrix products of one row
@@ -37,6 +41,19 @@ def rule(g: ConvGeometry, backward: bool = False) -> str:
       x (16, 64, 16, 16) by w (64, 32, 2, 2), stride 2, two threads: 1.3 ms against 9.1; the
       whole conv2d backward of (64, 16, 28, 28) by (16, 16, 2, 2): 2.1 ms against 4.6 (one
       thread: 2.1 against 3.4); each the median of one process.
+    * At one thread, 3 x 3 layers at stride 1 without dilation or groups, with at least
+      :data:`WINOGRAD_CHANNELS` input and output channels and :data:`WINOGRAD_TILES` tiles of
+      4 x 4 outputs: ``"winograd"``, for the forward pass and ``dx`` (its ``dw`` is flat's).
+      One thread, forward and backward, against flat: "mid" 5.7 and 17.6 ms against 8.9 and
+      21.6; "deep" 3.1 and 8.7 against 4.4 and 9.8; (64, 16, 32, 32) by (16, 16, 3, 3) 5.7 and
+      14.2 against 7.3 and 18.8; (64, 64, 56, 56) by (64, 64, 3, 3) 109 and 337 against 208 and
+      431. At two threads flat's products use both cores and Winograd's transforms one: "deep"
+      forward 3.1 against 2.6, "mid" 5.8 against 5.3, so Winograd is left to one thread
+      (``train``'s default). With three input channels ("cifar-stem") it is twice as slow as
+      im2col at any thread count. With 64 tiles it matches flat at best (x (16, 32, 8, 8), w
+      (32, 32, 3, 3): 0.39 ms each) and loses on smaller batches (x (4, 32, 16, 16): 0.37
+      against 0.32), where 128 tiles win (x (32, 16, 8, 8), w (16, 16, 3, 3): 0.25 against
+      0.30).
     * Layers at stride 1 with at least :data:`FLAT_CHANNELS` input channels per group and
       padded rows at most :data:`FLAT_WIDTH` times as wide as the output's: ``"flat"``. Its patch
       matrices are copied in long runs; it pays for ``Wp / W_out`` times the arithmetic. Two
@@ -60,6 +77,9 @@ def rule(g: ConvGeometry, backward: bool = False) -> str:
         return "direct"
     if backward and g.stride == (g.KH, g.KW) and g.dilation == (1, 1):
         return "direct"
+    if (threads == 1 and winograd.fits(g) and g.C >= WINOGRAD_CHANNELS
+            and g.F >= WINOGRAD_CHANNELS and winograd.tiles(g) >= WINOGRAD_TILES):
+        return "winograd"
     if (g.stride == (1, 1) and g.C // g.groups >= FLAT_CHANNELS
             and g.padded_size[1] <= FLAT_WIDTH * g.W_out):
         return "flat"
@@ -91,12 +111,26 @@ def gpu_rule(g: ConvGeometry, backward: bool = False) -> str:
     return "direct" if depthwise or macs <= limit else "im2col"
 
 
+@lru_cache(maxsize=1)
+def _blas_libraries() -> list:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController().select(user_api="blas").lib_controllers
+
+
+def blas_threads() -> int:
+    """The threads NumPy's BLAS uses now (as ``threadpool_limits`` left it; asking takes about a
+    microsecond). 1 when no BLAS library is found."""
+    return max((library.num_threads for library in _blas_libraries()), default=1)
+
+
 @lru_cache(maxsize=4096)
-def _cached(g: ConvGeometry, dtype: str, module: str, backward: bool) -> str:
-    return gpu_rule(g, backward) if module == "cupy" else rule(g, backward)
+def _cached(g: ConvGeometry, dtype: str, module: str, backward: bool, threads: int) -> str:
+    return gpu_rule(g, backward) if module == "cupy" else rule(g, backward, threads)
 
 
 def choose_algo(g: ConvGeometry, dtype: object, module: str, backward: bool = False) -> str:
-    """:func:`rule`'s answer for ``g``, cached per geometry, dtype, array module name and
-    direction."""
-    return _cached(g, str(dtype), module, backward)
+    """:func:`rule`'s answer for ``g``, cached per geometry, dtype, array module name, direction
+    and, for NumPy arrays, the BLAS threads of the moment."""
+    threads = blas_threads() if module == "numpy" else 0
+    return _cached(g, str(dtype), module, backward, threads)

@@ -13,14 +13,16 @@ import pytest
 from device_double import DeviceArray
 from hypothesis import given, settings
 from strategies import PADDING_MODES, conv2d_cases, transposed_cases
+from threadpoolctl import threadpool_limits
 
 import convnb
 from convnb import conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
 from convnb.conv import conv2d_weight_backward, conv_geometry
-from convnb.conv_algos import choose, depthwise, flat, im2col
+from convnb.conv_algos import choose, depthwise, flat, im2col, winograd
 
-ALGOS = ("direct", "im2col", "flat", "fft")
-TOLERANCE = {"direct": 1e-10, "im2col": 1e-10, "flat": 1e-10, "fft": 1e-9, "auto": 1e-10}
+ALGOS = ("direct", "im2col", "flat", "fft", "winograd")
+TOLERANCE = {"direct": 1e-10, "im2col": 1e-10, "flat": 1e-10, "fft": 1e-9, "winograd": 1e-9,
+             "auto": 1e-10}
 
 
 def assert_conv2d_matches_the_loops(case, algo, dtype=np.float64):
@@ -63,6 +65,7 @@ def test_chunk_by_chunk_equals_the_loops(algo, case):
         patch.setattr(im2col, "SCRATCH_BYTES", 1)
         patch.setattr(flat, "SCRATCH_BYTES", 1)
         patch.setattr(depthwise, "CHUNK_BYTES", 1)
+        patch.setattr(winograd, "CHUNK_BYTES", 1)
         assert_conv2d_matches_the_loops(case, algo)
 
 
@@ -115,6 +118,35 @@ def test_every_algorithm_stays_on_the_device(algo, kw, batch_last_below, monkeyp
     for device, host in zip(grads, convnb.conv2d_backward_naive(dout, x, w, **kw), strict=True):
         assert isinstance(device, DeviceArray)
         np.testing.assert_allclose(device.get(), host, atol=1e-10)
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2, 3, (2, 0), (0, 1)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_winograd_computes_3x3_layers_itself_as_pytorch_does(padding, dtype, monkeypatch):
+    torch = pytest.importorskip("torch", reason="PyTorch oracle: install the 'torch' extra")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the layer went to flat")
+
+    monkeypatch.setattr(flat, "forward", refuse)  # so that these results are Winograd's own
+    if max(np.broadcast_to(padding, 2)) <= 2:  # dx of wider padding is flat's
+        monkeypatch.setattr(flat, "input_grad", refuse)
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", 4000)  # a few examples per chunk
+    rng = np.random.default_rng(11)
+    x, w, b = rng.standard_normal((5, 6, 9, 10)), rng.standard_normal((4, 6, 3, 3)), np.ones(4)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    expected = torch.nn.functional.conv2d(tx, tw, tb, padding=padding)
+    dout = rng.standard_normal(expected.shape)
+    expected.backward(torch.tensor(dout))
+    out = conv2d(*(a.astype(dtype) for a in (x, w, b)), padding=padding, algo="winograd")
+    dx, dw, db = conv2d_backward(*(a.astype(dtype) for a in (dout, x, w)), padding=padding,
+                                 algo="winograd")
+    for mine, theirs in ((out, expected), (dx, tx.grad), (dw, tw.grad), (db, tb.grad)):
+        theirs = theirs.detach().numpy()
+        scale = np.abs(theirs).max()  # F(4, 3)'s float32 error is about 1e-5 of the largest
+        tol = 1e-11 if dtype == np.float64 else 1e-4
+        assert mine.dtype == dtype
+        np.testing.assert_allclose(mine, theirs, rtol=0, atol=tol * scale)
 
 
 # --- memory ---------------------------------------------------------------------------------------
@@ -171,7 +203,40 @@ def test_auto_rule(x_shape, w_shape, kw, forward, backward):
     g = conv_geometry("test", np.zeros(x_shape), np.zeros(w_shape), None, kw.get("stride", 1),
                       kw.get("padding", 0), kw.get("dilation", 1), kw.get("groups", 1), "zeros")
     assert (choose.rule(g), choose.rule(g, backward=True)) == (forward, backward)
-    assert choose.choose_algo(g, np.float32, "numpy", backward=True) == backward
+    with threadpool_limits(2, user_api="blas"):
+        if choose.blas_threads() < 2:
+            pytest.skip("this machine's BLAS runs one thread at most: auto's two-thread rule "
+                        "cannot be asked through choose_algo here")
+        assert choose.choose_algo(g, np.float32, "numpy", backward=True) == backward
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kw, expected", [
+    ((64, 32, 16, 16), (64, 32, 3, 3), {"padding": 1}, "winograd"),  # "mid"
+    ((32, 64, 8, 8), (128, 64, 3, 3), {}, "winograd"),  # any padding
+    ((32, 16, 8, 8), (16, 16, 3, 3), {"padding": 1}, "winograd"),  # 16 channels, 128 tiles
+    ((31, 16, 8, 8), (16, 16, 3, 3), {"padding": 1}, "flat"),  # 124 tiles
+    ((8, 8, 16, 16), (16, 8, 3, 3), {"padding": 1}, "flat"),  # too few input channels
+    ((8, 16, 16, 16), (8, 16, 3, 3), {"padding": 1}, "flat"),  # too few output channels
+    ((64, 3, 32, 32), (32, 3, 3, 3), {"padding": 1}, "im2col"),  # "cifar-stem"
+    ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "padding": 2}, "flat"),  # "dilated"
+    ((8, 16, 32, 32), (16, 16, 3, 3), {"stride": 2, "padding": 1}, "im2col"),
+    ((2, 32, 8, 8), (32, 16, 3, 3), {"groups": 2, "padding": 1}, "flat"),
+    ((8, 16, 14, 14), (16, 16, 5, 5), {}, "im2col"),  # 5 x 5
+])
+def test_auto_takes_winograd_for_3x3_layers_of_16_channels_at_one_thread(x_shape, w_shape, kw,
+                                                                          expected):
+    g = conv_geometry("test", np.zeros(x_shape), np.zeros(w_shape), None, kw.get("stride", 1),
+                      kw.get("padding", 0), kw.get("dilation", 1), kw.get("groups", 1), "zeros")
+    if kw.get("dilation", 1) == 2:  # dilated backward passes at stride 1 go to direct
+        assert choose.rule(g, threads=1) == expected
+    else:
+        assert choose.rule(g, threads=1) == choose.rule(g, backward=True, threads=1) == expected
+    with threadpool_limits(1, user_api="blas"):
+        assert choose.blas_threads() == 1
+        assert choose.choose_algo(g, np.float32, "numpy") == expected
+    if expected == "winograd":  # at two threads flat or im2col keeps the layer
+        assert choose.rule(g, threads=2) in ("flat", "im2col")
+        assert choose.rule(g, backward=True, threads=2) in ("flat", "im2col")
 
 
 def test_auto_remembers_its_choice_per_shape_and_dtype():
@@ -188,15 +253,16 @@ def test_auto_remembers_its_choice_per_shape_and_dtype():
 
 
 @pytest.mark.parametrize("call", [
-    lambda x, w: conv2d_backward(np.ones((1, 1, 3, 3)), x, w, algo="winograd"),
-    lambda x, w: conv2d_weight_backward(np.ones((1, 1, 3, 3)), x, w, algo="winograd"),
-    lambda x, w: conv_transpose2d(x[:, :1], w, algo="winograd"),
-    lambda x, w: conv_transpose2d_backward(np.ones((1, 1, 7, 7)), x[:, :1], w, algo="winograd"),
+    lambda x, w: conv2d_backward(np.ones((1, 1, 3, 3)), x, w, algo="cudnn"),
+    lambda x, w: conv2d_weight_backward(np.ones((1, 1, 3, 3)), x, w, algo="cudnn"),
+    lambda x, w: conv_transpose2d(x[:, :1], w, algo="cudnn"),
+    lambda x, w: conv_transpose2d_backward(np.ones((1, 1, 7, 7)), x[:, :1], w, algo="cudnn"),
 ], ids=["conv2d_backward", "conv2d_weight_backward", "conv_transpose2d",
         "conv_transpose2d_backward"])
 def test_a_bad_algo_is_named(call, request):
     x, w = np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3))
     function = request.node.callspec.id  # the function the call makes, which must name itself
     with pytest.raises(ValueError, match=rf"^{function}: algo must be one of \('auto', "
-                                         r"'direct', 'im2col', 'flat', 'fft'\), got 'winograd'"):
+                                         r"'direct', 'im2col', 'flat', 'fft', 'winograd'\), "
+                                         r"got 'cudnn'"):
         call(x, w)
