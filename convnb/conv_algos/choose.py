@@ -113,15 +113,20 @@ def gpu_rule(g: ConvGeometry, backward: bool = False) -> str:
 
 @lru_cache(maxsize=1)
 def _blas_libraries() -> list:
-    from threadpoolctl import ThreadpoolController
+    """threadpoolctl's handles on the BLAS libraries loaded (empty where it cannot tell)."""
+    try:
+        from threadpoolctl import ThreadpoolController
 
-    return ThreadpoolController().select(user_api="blas").lib_controllers
+        return ThreadpoolController().select(user_api="blas").lib_controllers
+    except Exception:  # threadpoolctl missing or unable to inspect this process
+        return []
 
 
 def blas_threads() -> int:
     """The threads NumPy's BLAS uses now (as ``threadpool_limits`` left it; asking takes about a
-    microsecond). 1 when no BLAS library is found."""
-    return max((library.num_threads for library in _blas_libraries()), default=1)
+    microsecond). 2 where that cannot be told, so that ``"auto"`` keeps to the algorithms that
+    do not depend on it; the answer only ever changes the speed, never the result."""
+    return max((library.num_threads for library in _blas_libraries()), default=2)
 
 
 @lru_cache(maxsize=4096)
