@@ -125,7 +125,8 @@ def _blas_libraries() -> list:
 def blas_threads() -> int:
     """The threads NumPy's BLAS uses now (as ``threadpool_limits`` left it; asking takes about a
     microsecond). 2 where that cannot be told, so that ``"auto"`` keeps to the algorithms that
-    do not depend on it; the answer only ever changes the speed, never the result."""
+    do not depend on it. The answer picks an algorithm: it changes the speed and the rounding of
+    the result, no more."""
     return max((library.num_threads for library in _blas_libraries()), default=2)
 
 
