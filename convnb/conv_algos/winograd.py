@@ -24,8 +24,9 @@ call. Float32 results differ from the definition by up to about 1e-5 of the larg
 transforms' fractions round), against about 1e-6 for im2col; float64 by about 1e-14.
 
 On the 2-core machine, one thread, "mid" (64,32,16,16)x(64,32,3,3) takes 5.7 ms against flat's
-8.8, and (64,64,56,56)x(64,64,3,3) 115-130 ms against 199-210; at two threads the two are even,
-as the transforms and copies run on one core (``python -m bench.winograd``). With few channels
+8.8, and (64,64,56,56)x(64,64,3,3) 115-130 ms against 199-210; at two threads flat is as fast or
+faster ("deep": 2.6 ms against 3.1), as the transforms and copies run on one core while the
+matrix products use both (``python -m bench.winograd``). With few channels
 the products are too short to pay for the transforms: three input channels take twice as long.
 
 ``dx`` of such a layer is the same computation on ``dout`` with the kernels flipped and their
