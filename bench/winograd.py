@@ -16,7 +16,6 @@ import argparse
 import datetime
 import os
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a file: use the checkout's convnb
@@ -25,7 +24,7 @@ if __package__ in (None, ""):  # run as a file: use the checkout's convnb
 import numpy as np  # noqa: E402
 
 import convnb  # noqa: E402
-from bench.conv_rows import CONV_ROWS, RESNET_ROWS, ConvRow  # noqa: E402
+from bench.conv_rows import CONV_ROWS, RESNET_ROWS, ConvRow, samples  # noqa: E402
 from bench.lenet_epoch import cpu_model  # noqa: E402
 from convnb.conv import conv_geometry  # noqa: E402
 from convnb.conv_algos import choose  # noqa: E402
@@ -34,14 +33,9 @@ ALGOS = ("flat", "im2col", "winograd")
 
 
 def median_ms(repeats: int, function, *args, **kwargs) -> float:
-    """The median time of ``repeats`` calls of ``function(*args, **kwargs)`` after one more."""
-    function(*args, **kwargs)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function(*args, **kwargs)
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+    """The median of ``repeats`` samples of ``function(*args, **kwargs)``, in milliseconds
+    (:func:`bench.conv_rows.samples`, each sample about 20 ms of calls)."""
+    return 1e3 * float(np.median(samples(lambda: function(*args, **kwargs), repeats, 0.02)))
 
 
 def rows_3x3(quick: bool) -> list[ConvRow]:
@@ -56,7 +50,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all)")
     parser.add_argument("--quick", action="store_true", help="one tiny layer, a smoke test")
-    parser.add_argument("--repeats", type=int, default=None, help="calls timed (default 9)")
+    parser.add_argument("--repeats", type=int, default=None, help="samples timed (default 9)")
     args = parser.parse_args(argv)
     if args.threads is not None:
         from threadpoolctl import threadpool_limits
@@ -65,7 +59,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     repeats = args.repeats or (2 if args.quick else 9)
     print(f"{datetime.date.today()}; {cpu_model()}, {os.cpu_count()} cores, "
           f"{choose.blas_threads()} BLAS threads; NumPy {np.__version__}; float32, ms, the median "
-          f"of {repeats} calls each (forward / backward)\n")
+          f"of {repeats} samples each (forward / backward)\n")
     print("| row | " + " | ".join(ALGOS) + " | auto takes |")
     print("|---|" + "---|" * (len(ALGOS) + 1))
     rng = np.random.default_rng(0)
