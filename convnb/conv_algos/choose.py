@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 FLAT_WIDTH = 1.25  # "flat" while the padded rows are at most this many times the output's
 FLAT_CHANNELS = 8  # ... and the layer has at least this many input channels per group
+FLAT_EXTRA_MACS = 24  # ... and adds at most this many multiply-adds per patch value not copied
 WINOGRAD_CHANNELS = 16  # "winograd" at one thread from this many input and output channels
 WINOGRAD_TILES = 128  # ... and this many 4 x 4 tiles of outputs in the batch
 
@@ -54,14 +55,22 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       (32, 32, 3, 3): 0.39 ms each) and loses on smaller batches (x (4, 32, 16, 16): 0.37
       against 0.32), where 128 tiles win (x (32, 16, 8, 8), w (16, 16, 3, 3): 0.25 against
       0.30).
-    * Layers at stride 1 with at least :data:`FLAT_CHANNELS` input channels per group and
-      padded rows at most :data:`FLAT_WIDTH` times as wide as the output's: ``"flat"``. Its patch
-      matrices are copied in long runs; it pays for ``Wp / W_out`` times the arithmetic. Two
-      threads, forward and backward: "mid" (18 columns for 16) 6.3 and 18.0 ms against im2col's
-      7.8 and 20.8; "deep" (10 for 8) 2.9 and 7.2 against 3.2 and 7.6; "dilated" forward 0.8
-      against 1.0. Wider padding loses: "lenet-c2" (14 for 10) 1.7 and 5.4 against 1.5 and 4.5.
-      First layers (one to six channels) gain little or lose, their patch matrices being short:
-      "cifar-stem" backward 10.0 against 8.0.
+    * Layers at stride 1 with at least :data:`FLAT_CHANNELS` input channels per group, padded
+      rows at most :data:`FLAT_WIDTH` times as wide as the output's, and at most
+      :data:`FLAT_EXTRA_MACS` extra multiply-adds per patch value: ``"flat"``. It copies its
+      patch matrices in long runs where im2col copies runs of ``W_out``, and pays for that with
+      ``Wp / W_out`` times the arithmetic: ``(Wp - W_out) / W_out * F/groups`` extra
+      multiply-adds for each patch value whose short copy it saves. With many filters the saved
+      copy is worth less than the arithmetic. Two threads, forward and backward, flat against
+      im2col: "mid" (18 columns for 16, 64 filters: 8 extra) 6.0 and 13.0 ms against 8.2 and
+      12.4; x (32, 64, 16, 16) by w (128, 64, 3, 3) (16 extra) 9.2 and 18.7 against 10.9 and
+      18.1; "deep" (10 for 8, 128 filters: 32 extra) 2.7 and 5.3 against 2.2 and 4.4;
+      x (16, 256, 14, 14) by w (256, 256, 3, 3) (37 extra) 24.8 and 45.9 against 20.1 and 41.5;
+      x (8, 64, 56, 56) by w (64, 64, 3, 3) (2.3 extra) 12.1 and 26.2 against 15.9 and 39.3
+      (one thread: the same winners, 2026-11-28). "dilated" forward 0.6 against 1.0. Wider
+      padding loses: "lenet-c2" (14 for 10) 1.7 and 5.4 against 1.5 and 4.5. First layers (one
+      to six channels) gain little or lose, their patch matrices being short: "cifar-stem"
+      backward 10.0 against 8.0.
     * Everything else: ``"im2col"``, one matrix product per chunk of examples; direct's
       per-tap products over ``C/groups`` channels are slower on every other row of the suite
       (1.1x on "dilated" to 20x on "mnist-c1", one input channel).
@@ -80,8 +89,10 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
     if (threads == 1 and winograd.fits(g) and g.C >= WINOGRAD_CHANNELS
             and g.F >= WINOGRAD_CHANNELS and winograd.tiles(g) >= WINOGRAD_TILES):
         return "winograd"
+    extra_columns = g.padded_size[1] - g.W_out
     if (g.stride == (1, 1) and g.C // g.groups >= FLAT_CHANNELS
-            and g.padded_size[1] <= FLAT_WIDTH * g.W_out):
+            and g.padded_size[1] <= FLAT_WIDTH * g.W_out
+            and extra_columns * (g.F // g.groups) <= FLAT_EXTRA_MACS * g.W_out):
         return "flat"
     return "im2col"
 

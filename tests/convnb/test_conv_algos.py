@@ -185,7 +185,14 @@ def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
 @pytest.mark.parametrize("x_shape, w_shape, kw, forward, backward", [
     ((32, 32, 32, 32), (32, 1, 3, 3), {"groups": 32}, "direct", "direct"),  # depthwise
     ((64, 32, 16, 16), (64, 32, 3, 3), {"padding": 1}, "flat", "flat"),  # rows of 18 for 16
-    ((32, 64, 8, 8), (128, 64, 3, 3), {"padding": 1}, "flat", "flat"),  # 10 for 8: the limit
+    ((32, 64, 8, 8), (128, 64, 3, 3), {"padding": 1}, "im2col", "im2col"),  # 128 filters
+    ((32, 64, 8, 8), (96, 64, 3, 3), {"padding": 1}, "flat", "flat"),  # 2 * 96 / 8: the limit
+    ((32, 64, 8, 8), (97, 64, 3, 3), {"padding": 1}, "im2col", "im2col"),  # past it
+    ((32, 64, 16, 16), (128, 64, 3, 3), {"padding": 1}, "flat", "flat"),  # 2 * 128 / 16
+    ((16, 256, 14, 14), (256, 256, 3, 3), {"padding": 1}, "im2col", "im2col"),  # ResNet's
+    ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}, "flat", "flat"),
+    ((64, 16, 16, 16), (32, 16, 5, 5), {"padding": 2}, "flat", "flat"),  # 20 for 16
+    ((64, 16, 16, 16), (16, 16, 7, 7), {"padding": 3}, "im2col", "im2col"),  # 22 for 16
     ((32, 64, 8, 8), (128, 64, 3, 3), {}, "im2col", "im2col"),  # 8 for 6
     ((8, 16, 14, 14), (16, 16, 5, 5), {}, "im2col", "im2col"),  # 14 for 10
     ((64, 3, 32, 32), (32, 3, 3, 3), {"padding": 1}, "im2col", "im2col"),  # three channels
