@@ -134,13 +134,29 @@ def timed(step, order, sync=lambda: None) -> float:
 
 
 def cpu_model() -> str:
+    """The processor's name, family and model (two "AMD EPYC" of different generations differ
+    by family), whether it has AVX-512, and the kernels NumPy's BLAS chose for it (OpenBLAS
+    may run AVX2 kernels on a processor it does not know, where PyTorch uses AVX-512)."""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in fields:
+        avx512 = "AVX-512" if "avx512f" in fields.get("flags", "").split() else "no AVX-512"
+        name += f" (family {fields['cpu family']}, model {fields.get('model', '?')}; {avx512})"
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    except ImportError:
+        blas = []
+    for info in blas[:1]:
+        name += f", {info['internal_api']} {info['version']} {info.get('architecture')} kernels"
+    return name
 
 
 def gpu_name(torch) -> str:

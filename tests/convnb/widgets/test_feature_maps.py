@@ -8,6 +8,7 @@ import base64
 import html
 import importlib
 import io
+import json
 import re
 
 import numpy as np
@@ -141,14 +142,14 @@ def test_the_inputs_are_held_out_digits_of_their_class(explorer):
 
 
 def test_shipped_weights_reach_the_documented_accuracy(weights):
-    """On the held-out 20%, with the forward pass written here: 354 of 360 (98.3%)."""
+    """On the held-out 20%, with the forward pass written here: 350 of 360 (97.2%)."""
     x_test, y_test = digits_split()
     assert x_test.shape == (360, 1, 28, 28)
     right = sum(int(np.argmax(forward(weights, x.astype(np.float64))["logits"]) == y)
                 for x, y in zip(x_test, y_test, strict=True))
-    assert right / len(y_test) >= ACCURACY == 354 / 360
+    assert right / len(y_test) >= ACCURACY == 350 / 360
     module = importlib.import_module("convnb.widgets.feature_maps")
-    assert "354 of the 360 held-out digits correctly (98.3%)" in " ".join(module.__doc__.split())
+    assert "350 of the 360 held-out digits correctly (97.2%)" in " ".join(module.__doc__.split())
 
 
 def test_pytorch_agrees(explorer, weights):
@@ -203,18 +204,51 @@ def test_own_weights_and_bad_files(tmp_path, weights):
         feature_maps(3)
 
 
+def _openblas_haswell_kernels_available() -> str | None:
+    """Why the Haswell kernels of NumPy's OpenBLAS cannot run here, or None when they can."""
+    import platform
+
+    from numpy._core._multiarray_umath import __cpu_features__
+    from threadpoolctl import threadpool_info
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return f"OpenBLAS's Haswell kernels are x86-64 code; this is {platform.machine()}"
+    if not (__cpu_features__.get("AVX2") and __cpu_features__.get("FMA3")):
+        return "this CPU lacks AVX2 or FMA, which OpenBLAS's Haswell kernels use"
+    if not any(i["internal_api"] == "openblas" for i in threadpool_info()):
+        return "NumPy's BLAS here is not OpenBLAS"
+    return None
+
+
 @pytest.mark.accuracy
 def test_the_training_command_reproduces_the_shipped_weights(tmp_path, weights):
-    """What the module's docstring says made the file (python -m convnb train's defaults, seed
-    0). Bit for bit on the machine that made it; another BLAS may round a sum differently, so
-    the weights are compared to a tolerance far below their size (about 0.1)."""
-    from convnb.train import run
+    """What the module's docstring says made the file: the training command with its defaults
+    (seed 0), run as a user runs it, in a process on OpenBLAS's Haswell kernels
+    (convnb.train.REPRODUCIBLE_BLAS). Bit for bit: 15 epochs turn any difference in rounding
+    into weights that differ by about 0.1."""
+    import os
+    import subprocess
+    import sys
 
-    report = run(model="lenet5", dataset="digits", save=str(tmp_path / "again.npz"),
-                 progress=False)
-    assert report["test_accuracy"] == pytest.approx(ACCURACY, abs=1 / 360)
-    with np.load(tmp_path / "again.npz") as again:
-        assert sorted(again.files) == sorted(weights)
+    from convnb.train import REPRODUCIBLE_BLAS, reproducible_environ
+
+    why_not = _openblas_haswell_kernels_available()
+    if why_not:
+        pytest.skip(why_not)
+    environ = {"OPENBLAS_CORETYPE": "SkylakeX", "HOME": "/nowhere"}
+    pinned = reproducible_environ(environ)
+    assert pinned == {**environ, **REPRODUCIBLE_BLAS} and pinned is not environ
+    assert environ == {"OPENBLAS_CORETYPE": "SkylakeX", "HOME": "/nowhere"}  # left as it was
+
+    again = tmp_path / "again.npz"
+    command = ["-m", "convnb", "train", "--model", "lenet5", "--dataset", "digits",
+               "--save", str(again), "--no-progress"]
+    result = subprocess.run([sys.executable, *command], env=reproducible_environ(os.environ),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["test_accuracy"] == ACCURACY == 350 / 360
+    with np.load(again) as trained:
+        assert sorted(trained.files) == sorted(weights)
         for name in weights:
-            np.testing.assert_allclose(again[name], weights[name], rtol=0, atol=1e-4,
-                                       err_msg=name)
+            np.testing.assert_array_equal(trained[name], weights[name], err_msg=name)
