@@ -75,10 +75,10 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       per-tap products over ``C/groups`` channels are slower on every other row of the suite
       (1.1x on "dilated" to 20x on "mnist-c1", one input channel).
 
-    The timings (float32, 2-core AMD EPYC, NumPy with OpenBLAS, 2026-11-27; the fastest of three
-    processes' medians, as the machine has slow spells) are of this project's bench suite
-    (``bench/conv_suite.py``); the FFT was slower on all of them (kernels of 3 x 3 to 7 x 7), so
-    ``"auto"`` never picks it.
+    The timings (float32, 2-core AMD EPYC, NumPy with OpenBLAS on its SkylakeX kernels, 2026-11-27
+    and 28; the fastest of three processes' medians, as the machine has slow spells) are of this
+    project's bench suite (``bench/conv_suite.py``); the FFT was slower on all of them (kernels
+    of 3 x 3 to 7 x 7), so ``"auto"`` never picks it.
     """
     if g.C == g.groups and g.F == g.groups:
         return "direct"
