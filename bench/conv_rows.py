@@ -283,7 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--library", choices=LIBRARIES, required=True)
     parser.add_argument("out", type=Path, help="the JSON file to write")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--algo", default="auto")
+    parser.add_argument("--algo", default="auto", help="one of convnb.conv_algos.ALGOS, or "
+                        "benchmark: auto after convnb.conv_algos.set_benchmark(True)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sample-s", type=float, default=0.05)
     parser.add_argument("--quick", action="store_true")
@@ -301,7 +302,11 @@ def main(argv: list[str] | None = None) -> None:
 
         torch.set_num_threads(args.threads or blas_threads() or os.cpu_count() or 1)
     conv_rows, pool_rows = pick_rows(args.quick, args.rows)
-    timing = dict(algo=args.algo, repeats=args.repeats, sample_s=args.sample_s)
+    algo = args.algo
+    if algo == "benchmark":  # "auto", timing the algorithms once per shape, as cuDNN's benchmark
+        convnb.conv_algos.set_benchmark(True)
+        algo = "auto"
+    timing = dict(algo=algo, repeats=args.repeats, sample_s=args.sample_s)
     report = {"versions": versions(args.library, torch),
               "cpu": [] if args.gpu_only else time_rows(args.library, conv_rows, pool_rows,
                                                         torch=torch, **timing),

@@ -216,18 +216,21 @@ def markdown(report: dict) -> str:
     commit = f"convnb at {source['commit']}" + (
         " with uncommitted changes" if source["convnb_changed"] else "")
     gpu = report["gpu"]
+    algo = (f"`algo=\"{report['algo']}\"`" if report["algo"] != "benchmark" else
+            "`algo=\"auto\"` after `convnb.conv_algos.set_benchmark(True)` (each shape's "
+            "algorithms timed once on NumPy arrays; CuPy arrays keep the GPU rule)")
     if not report["rows"]:  # --gpu-only
         return "\n".join([
             f"{report['date']}; GPU: {gpu['card']}; CuPy {gpu['cupy']} (CUDA runtime "
             f"{gpu['cuda_runtime']}) against PyTorch {m['torch']} on CUDA, cuDNN {gpu['cudnn']}, "
-            f"TF32 off; `algo=\"{report['algo']}\"`; each time the median of "
+            f"TF32 off; {algo}; each time the median of "
             f"{report['repeats']} samples in the fastest of {report['rounds']} rounds, each "
             f"library in processes of its own; {commit}. \"GEMM alone\": cuBLAS's products of "
             f"im2col's shapes through `cupy.matmul`.", "", *tables(gpu["rows"], gpu["summary"])]
         ) + "\n"
     lines = [f"{report['date']}; {m['cpu']}, {m['cores']} cores, threads: {m['threads']} for both "
              f"libraries, each library in processes of its own; NumPy {m['numpy']}, PyTorch "
-             f"{m['torch']}, Python {m['python']}; `algo=\"{report['algo']}\"`; each time the "
+             f"{m['torch']}, Python {m['python']}; {algo}; each time the "
              f"median of {report['repeats']} samples in the fastest of {report['rounds']} rounds; "
              f"the machine's matmul: "
              f"{gemm['float32']:.0f} GFLOP/s float32, {gemm['float64']:.0f} float64; {commit}.",
@@ -269,8 +272,10 @@ def plot(rows: list[dict], path: Path, title: str, targets: dict[str, float]) ->
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--algo", default="auto", choices=ALGOS,
-                        help="convnb.conv2d's algo for every row (default: auto)")
+    parser.add_argument("--algo", default="auto", choices=(*ALGOS, "benchmark"),
+                        help="convnb.conv2d's algo for every row (default: auto); benchmark: "
+                        "auto after convnb.conv_algos.set_benchmark(True), which times the "
+                        "algorithms once per shape")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for both libraries (default: NumPy's BLAS default)")
     parser.add_argument("--rounds", type=int, default=None,

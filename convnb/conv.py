@@ -129,7 +129,8 @@ def conv2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,
     padding_mode : ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
     algo : ``"direct"``, ``"im2col"``, ``"flat"``, ``"fft"``, ``"winograd"``
         (:mod:`convnb.conv_algos`) or ``"auto"``, which picks one by the layer's shape and the
-        BLAS threads (:func:`convnb.conv_algos.choose.rule`).
+        BLAS threads (:func:`convnb.conv_algos.choose.rule`), or, after
+        ``convnb.conv_algos.set_benchmark(True)``, by timing them once per shape.
 
     Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out), with
     ``H_out = (H + pad_top + pad_bottom - dilation*(KH-1) - 1) // stride + 1`` (likewise W_out).

@@ -8,13 +8,16 @@ modes are padded first by :mod:`convnb.conv`), checked by its caller:
 * ``weight_grad(dout, x, g)`` -> dw (F, C/groups, KH, KW)
 
 ``g`` is the layer's :class:`~convnb.conv.ConvGeometry`; :func:`.choose.choose_algo` picks the
-algorithm for ``"auto"``.
+algorithm for ``"auto"``, by a fixed rule or, after :func:`.measured.set_benchmark` ``(True)``,
+by timing them (as cuDNN's benchmark mode).
 """
 
-from . import choose, direct, fft, flat, im2col, winograd
+from . import choose, direct, fft, flat, im2col, measured, winograd
 
 ALGORITHMS = {"direct": direct, "im2col": im2col, "flat": flat, "fft": fft,
               "winograd": winograd}
 ALGOS = ("auto", *ALGORITHMS)
 
-__all__ = ["ALGORITHMS", "ALGOS", "choose"]  # choose: the module behind "auto"
+set_benchmark = measured.set_benchmark
+
+__all__ = ["ALGORITHMS", "ALGOS", "choose", "measured", "set_benchmark"]

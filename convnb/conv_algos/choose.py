@@ -1,8 +1,9 @@
 """``algo="auto"``: which algorithm a layer gets, decided once per shape and dtype.
 
 cuDNN's benchmark mode times every algorithm on the first call with a new shape and remembers the
-winner; timing inside a student's training step would make runs irreproducible, so ``"auto"``
-applies a fixed rule instead, derived from timings of the algorithms on a 2-core CPU
+winner; timing inside a student's training step would make runs irreproducible, so by default
+``"auto"`` applies a fixed rule instead (:mod:`.measured` is the benchmark mode, for whoever
+switches it on), derived from timings of the algorithms on a 2-core CPU
 (float32; see :func:`rule`), or on a GPU :func:`gpu_rule`, and remembers its answer per shape,
 dtype, array module and number of BLAS threads (:func:`blas_threads`).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from . import winograd
+from . import measured, winograd
 
 if TYPE_CHECKING:
     from ..geometry import ConvGeometry
@@ -148,6 +149,9 @@ def _cached(g: ConvGeometry, dtype: str, module: str, backward: bool, threads: i
 
 def choose_algo(g: ConvGeometry, dtype: object, module: str, backward: bool = False) -> str:
     """:func:`rule`'s answer for ``g``, cached per geometry, dtype, array module name, direction
-    and, for NumPy arrays, the BLAS threads of the moment."""
+    and, for NumPy arrays, the BLAS threads of the moment; for NumPy arrays after
+    :func:`.measured.set_benchmark` ``(True)``, the fastest algorithm as timed on this machine."""
     threads = blas_threads() if module == "numpy" else 0
+    if module == "numpy" and measured.benchmark_enabled():
+        return measured.fastest(g, str(dtype), backward, threads)
     return _cached(g, str(dtype), module, backward, threads)
