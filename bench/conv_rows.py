@@ -283,8 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--library", choices=LIBRARIES, required=True)
     parser.add_argument("out", type=Path, help="the JSON file to write")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--algo", default="auto", help="one of convnb.conv_algos.ALGOS, or "
-                        "benchmark: auto after convnb.conv_algos.set_benchmark(True)")
+    parser.add_argument("--algo", default="auto", choices=(*convnb.conv_algos.ALGOS, "benchmark"),
+                        help="benchmark: auto after convnb.conv_algos.set_benchmark(True)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sample-s", type=float, default=0.05)
     parser.add_argument("--quick", action="store_true")

@@ -155,7 +155,8 @@ def cpu_model() -> str:
     except ImportError:
         blas = []
     for info in blas[:1]:
-        name += f", {info['internal_api']} {info['version']} {info.get('architecture')} kernels"
+        kernels = f" {info['architecture']} kernels" if info.get("architecture") else ""
+        name += f", {info['internal_api']} {info['version']}{kernels}"
     return name
 
 

@@ -96,13 +96,15 @@ def _zero_padded(x: Array, g: ConvGeometry, fn: str) -> tuple[Array, ConvGeometr
     return xpad, g._replace(H=Hp, W=Wp, pads=(0, 0, 0, 0), padding_mode="zeros")
 
 
-def algorithm(algo: str, g: ConvGeometry, x: Array, fn: str, backward: bool = False) -> ModuleType:
+def algorithm(algo: str, g: ConvGeometry, x: Array, fn: str, backward: bool = False,
+              passes: tuple[str, ...] | None = None) -> ModuleType:
     """The module of :mod:`convnb.conv_algos` that computes ``g`` for ``algo`` (``"auto"``: the
-    choice for the forward pass, or for both gradients if ``backward``)."""
+    choice for the forward pass, or for both gradients if ``backward``; ``passes``: the
+    module's functions the caller will run, which benchmark mode times)."""
     if algo not in ALGOS:
         raise ValueError(f"{fn}: algo must be one of {ALGOS}, got {algo!r}")
     if algo == "auto":
-        algo = choose_algo(g, x.dtype, get_array_module(x).__name__, backward)
+        algo = choose_algo(g, x.dtype, get_array_module(x).__name__, backward, passes)
     return ALGORITHMS[algo]
 
 
@@ -145,7 +147,8 @@ def _conv2d_backward(dout, x, w, stride, padding, dilation, groups, padding_mode
     check_dout(fn, dout, (g.N, g.F, g.H_out, g.W_out), x)
     xp = get_array_module(dout, x, w)
     xpad, g_zero = _zero_padded(x, g, fn)
-    method = algorithm(algo, g_zero, x, fn, backward=True)  # one choice for dw and dx
+    passes = ("weight_grad", "input_grad") if input_grad else ("weight_grad",)
+    method = algorithm(algo, g_zero, x, fn, True, passes)  # one choice for dw and dx
     dw = method.weight_grad(dout, xpad, g_zero)
     db = cuda.channel_sums(dout) if cuda.usable(dout, dout.size) else dout.sum(axis=(0, 2, 3))
     if not input_grad:

@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REPRODUCIBLE_BLAS", "Evaluation", "History", "blas_threads", "build_model", "evaluate",
-    "fit", "lenet_input", "plot_history", "random_shift", "reproducible_environ", "run",
-    "standardize",
+    "fit", "lenet_input", "numpy_blas", "plot_history", "random_shift",
+    "reproducible_blas_unavailable", "reproducible_environ", "run", "standardize",
 ]
 
 MODELS = ("lenet5", "mlp")
@@ -342,21 +342,59 @@ def standardize(x_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, .
     return tuple(((a - mean) / std).astype(a.dtype) for a in (x_train, *others))
 
 
-# OpenBLAS (NumPy's BLAS from PyPI) picks its kernels for the CPU it finds when it loads, and
-# kernels for different CPUs round their sums differently; over 15 epochs the difference grows
-# into another network (seed 0 on the digits: 97.2% with the Haswell kernels, 98.3% with the
-# SkylakeX ones, on the same machine). Training repeats bit for bit only on one set of kernels.
-# The shipped LeNet-5 weights and the book's numbers are made on OpenBLAS's Haswell kernels
-# (AVX2 and FMA: any x86-64 CPU since 2013), chosen by this variable before NumPy is imported.
+# OpenBLAS (NumPy's BLAS from PyPI) picks its kernels, the hand-written loops of its matrix
+# products, for the CPU it finds when it loads, and kernels for different CPUs round their sums
+# differently; over 15 epochs the difference grows into another network (seed 0 on the digits:
+# 97.2% with the Haswell kernels, 98.3% with the SkylakeX ones, on one machine). Training
+# repeats bit for bit only on one set of kernels (and one NumPy and OpenBLAS build). The shipped
+# LeNet-5 weights and the book's numbers are made on OpenBLAS's Haswell kernels, which every
+# x86-64 CPU with AVX2 and FMA runs (most since 2013), chosen by this variable before NumPy loads.
 REPRODUCIBLE_BLAS = {"OPENBLAS_CORETYPE": "Haswell"}
+# The kernels OpenBLAS picks by itself only on CPUs that have AVX2 and FMA.
+_AVX2_KERNELS = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"}
+
+
+def numpy_blas() -> dict[str, str]:
+    """NumPy's own BLAS library as NumPy's build recorded it: its ``name`` (``"scipy-openblas"``
+    in NumPy's wheels) and ``version``, empty strings where NumPy does not say. Other libraries
+    in the process (SciPy, PyTorch) may load BLAS libraries of their own."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except (TypeError, KeyError, AttributeError):  # a NumPy that keeps no such record
+        blas = {}
+    return {"name": str(blas.get("name", "")), "version": str(blas.get("version", ""))}
+
+
+def reproducible_blas_unavailable() -> str | None:
+    """Why a process here cannot run on :data:`REPRODUCIBLE_BLAS`'s kernels, or None when it
+    can: it must be x86-64, NumPy's BLAS must be OpenBLAS, and the CPU must have AVX2 and FMA
+    (forced onto kernels its CPU lacks, OpenBLAS dies of an illegal instruction)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return f"OpenBLAS's Haswell kernels are x86-64 code; this machine is {platform.machine()}"
+    if "openblas" not in numpy_blas()["name"]:
+        return f"NumPy's BLAS here is {numpy_blas()['name'] or 'unknown'}, not OpenBLAS"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            flags = next((line.split(":", 1)[1].split() for line in cpuinfo
+                          if line.startswith("flags")), [])
+        has_them = "avx2" in flags and "fma" in flags
+    except OSError:  # not Linux: trust the kernels OpenBLAS chose for itself
+        try:
+            from threadpoolctl import threadpool_info
+        except ImportError:
+            return "no /proc/cpuinfo, nor threadpoolctl to ask OpenBLAS which CPU it found"
+        chosen = {i.get("architecture") for i in threadpool_info()
+                  if i["internal_api"] == "openblas"}
+        has_them = bool(chosen) and chosen <= _AVX2_KERNELS
+    return None if has_them else "this CPU lacks AVX2 or FMA, which the Haswell kernels use"
 
 
 def reproducible_environ(environ: Mapping[str, str]) -> dict[str, str]:
     """A copy of ``environ`` for a process whose training repeats the shipped weights' bit for
-    bit: with :data:`REPRODUCIBLE_BLAS` set on an x86-64 machine, unchanged elsewhere (other
-    CPUs have other kernels, and no way to ask for these). ``environ`` is left as it was."""
+    bit: with :data:`REPRODUCIBLE_BLAS` set where :func:`reproducible_blas_unavailable` finds no
+    obstacle, unchanged elsewhere. ``environ`` is left as it was."""
     copy = dict(environ)
-    if platform.machine().lower() in ("x86_64", "amd64"):
+    if reproducible_blas_unavailable() is None:
         copy.update(REPRODUCIBLE_BLAS)
     return copy
 
@@ -406,7 +444,8 @@ def run(model: str = "lenet5", dataset: str = "digits", epochs: int = 15, seed: 
     schedule. The defaults reach 97.2% to 99.7% test accuracy on the digits over seeds 0 to 7
     (97.2% with seed 0) in 15 epochs, about 3 seconds of training on one core (measured
     2026-11-29 with OpenBLAS's Haswell kernels, :data:`REPRODUCIBLE_BLAS`; other kernels round
-    differently and end elsewhere in that range). ``save`` writes the trained weights
+    differently and train other networks: seed 0 on the SkylakeX kernels reached 98.3%).
+    ``save`` writes the trained weights
     (:meth:`~convnb.nn.Module.save`).
 
     ``threads`` caps the BLAS threads NumPy's matrix products use while training (through

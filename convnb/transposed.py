@@ -115,7 +115,8 @@ def conv_transpose2d(x: Array, w: Array, b: Array | None = None, stride: IntOrPa
     fn = "conv_transpose2d"
     g = transpose_geometry(fn, x, w, b, stride, padding, output_padding, groups, dilation)
     xp = get_array_module(x, w, b)
-    out = xp.ascontiguousarray(algorithm(algo, g, x, fn, backward=True).input_grad(x, w, g))
+    method = algorithm(algo, g, x, fn, True, ("input_grad",))
+    out = xp.ascontiguousarray(method.input_grad(x, w, g))
     if b is not None:
         out += b.reshape(1, g.C, 1, 1)
     return out
@@ -138,7 +139,7 @@ def conv_transpose2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair
     fn = "conv_transpose2d_backward"
     g = transpose_geometry(fn, x, w, None, stride, padding, output_padding, groups, dilation)
     check_dout(fn, dout, (g.N, g.C, g.H, g.W), x, "(N, C_out, H_out, W_out)")
-    method = algorithm(algo, g, x, fn, backward=True)
+    method = algorithm(algo, g, x, fn, True, ("forward", "weight_grad"))
     dx = method.forward(dout, w, g)         # the convolution's forward pass, on dout
     dw = method.weight_grad(x, dout, g)     # its weight gradient, with x as its dout
     return dx, dw, dout.sum(axis=(0, 2, 3))

@@ -13,6 +13,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from . import measured, winograd
 
 if TYPE_CHECKING:
@@ -147,11 +149,20 @@ def _cached(g: ConvGeometry, dtype: str, module: str, backward: bool, threads: i
     return gpu_rule(g, backward) if module == "cupy" else rule(g, backward, threads)
 
 
-def choose_algo(g: ConvGeometry, dtype: object, module: str, backward: bool = False) -> str:
+GRADIENTS = ("weight_grad", "input_grad")  # the passes of a convolution's backward
+
+
+def choose_algo(g: ConvGeometry, dtype: object, module: str, backward: bool = False,
+                passes: tuple[str, ...] | None = None) -> str:
     """:func:`rule`'s answer for ``g``, cached per geometry, dtype, array module name, direction
     and, for NumPy arrays, the BLAS threads of the moment; for NumPy arrays after
-    :func:`.measured.set_benchmark` ``(True)``, the fastest algorithm as timed on this machine."""
+    :func:`.measured.set_benchmark` ``(True)``, the algorithm that runs ``passes`` fastest, as
+    timed on this machine. ``passes`` are those the caller runs (default: ``("forward",)``, or
+    both gradients when ``backward``): a transposed convolution runs the convolution's
+    ``input_grad`` alone, for instance."""
+    dtype = np.dtype(dtype).name
     threads = blas_threads() if module == "numpy" else 0
     if module == "numpy" and measured.benchmark_enabled():
-        return measured.fastest(g, str(dtype), backward, threads)
-    return _cached(g, str(dtype), module, backward, threads)
+        passes = passes or (GRADIENTS if backward else ("forward",))
+        return measured.fastest(g, dtype, passes, threads)
+    return _cached(g, dtype, module, backward, threads)

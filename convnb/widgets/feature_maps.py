@@ -1,8 +1,9 @@
-"""What a trained LeNet-5 computes on a digit, layer by layer (chapter 09).
+r"""What a trained LeNet-5 computes on a digit, layer by layer (chapter 09).
 
 The weights ship with the package (``lenet5_digits.npz``, 61,706 float32 numbers, 249 KB): they
 are exactly what the course's training command writes with its defaults (seed 0, 15 epochs,
-about 3 s on one core), on OpenBLAS's Haswell kernels (:data:`convnb.train.REPRODUCIBLE_BLAS`)::
+about 3 s on one core), on OpenBLAS's Haswell kernels (:data:`convnb.train.REPRODUCIBLE_BLAS`),
+with the NumPy and OpenBLAS of :data:`MADE_WITH`, in a POSIX shell::
 
     OPENBLAS_CORETYPE=Haswell python -m convnb train --model lenet5 --dataset digits \
         --save convnb/widgets/lenet5_digits.npz
@@ -10,7 +11,8 @@ about 3 s on one core), on OpenBLAS's Haswell kernels (:data:`convnb.train.REPRO
 Shipping them rather than training on first use keeps the book's build (which executes every
 chapter on every build, each time on a clean machine) from spending that time and depends on
 no cache. The test suite retrains them and checks that the command reproduces them bit for bit
-on any x86-64 machine; other kernels round differently and train another network.
+on x86-64 machines with AVX2 and FMA and those versions; other kernels, or another OpenBLAS,
+may round differently and train another network.
 They classify 350 of the 360 held-out digits correctly (97.2%), the held-out 20% being the one
 :func:`convnb.train.run` draws with seed 0.
 """
@@ -29,10 +31,12 @@ from ..train import lenet_input, standardize
 from ._core import Explorer, Frame, choice_axis
 from ._draw import figure, png_img
 
-__all__ = ["ACCURACY", "WEIGHTS", "digits_split", "feature_maps", "layer_outputs", "load_model"]
+__all__ = ["ACCURACY", "MADE_WITH", "WEIGHTS", "digits_split", "feature_maps", "layer_outputs",
+           "load_model"]
 
 WEIGHTS = Path(__file__).with_name("lenet5_digits.npz")
 ACCURACY = 350 / 360  # of the shipped weights on the held-out split (97.2%)
+MADE_WITH = {"numpy": "2.4.6", "openblas": "0.3.31.188.0"}  # what trained them
 TRAIN_COMMAND = ("OPENBLAS_CORETYPE=Haswell python -m convnb train --model lenet5 "
                  "--dataset digits --save convnb/widgets/lenet5_digits.npz")
 
