@@ -157,9 +157,9 @@ def summary(rows: list[dict]) -> dict:
 
 
 def tables(rows: list[dict], medians: dict) -> list[str]:
-    """Markdown: convnb/PyTorch per convolution row (convnb's GFLOP/s in brackets; for float32,
-    the "GEMM alone" ratio beside) with the medians, then the pooling rows with their times, then
-    :func:`page_fault_line`."""
+    """Markdown: convnb/PyTorch per convolution row (in brackets convnb's GFLOP/s and the
+    algorithm it ran; for float32, the "GEMM alone" ratio beside) with the medians, then the
+    pooling rows with their times, then :func:`page_fault_line`."""
     columns = [("forward", "float32", False), ("forward", "float32", True),
                ("backward", "float32", False), ("backward", "float32", True),
                ("forward", "float64", False), ("backward", "float64", False)]
@@ -171,7 +171,8 @@ def tables(rows: list[dict], medians: dict) -> list[str]:
     def cell(r: dict, gemm: bool) -> str:
         if gemm:
             return "" if r["gemm_ratio"] is None else f"{r['gemm_ratio']:.2f}"
-        return f"{r['ratio']:.2f} ({r['convnb_gflops']:.3g})"
+        algorithm = f", {r['algorithm']}" if r.get("algorithm") else ""
+        return f"{r['ratio']:.2f} ({r['convnb_gflops']:.3g}{algorithm})"
 
     for name in dict.fromkeys(r["name"] for r in rows if r["kind"] == "conv"):
         lines.append(f"| {name} | " + " | ".join(cell(conv[name, p, d], g)
@@ -223,14 +224,16 @@ def markdown(report: dict) -> str:
         return "\n".join([
             f"{report['date']}; GPU: {gpu['card']}; CuPy {gpu['cupy']} (CUDA runtime "
             f"{gpu['cuda_runtime']}) against PyTorch {m['torch']} on CUDA, cuDNN {gpu['cudnn']}, "
-            f"TF32 off; {algo}; each time the median of "
+            f"TF32 off; {algo} (in brackets: convnb's GFLOP/s and the algorithm it ran); "
+            f"each time the median of "
             f"{report['repeats']} samples in the fastest of {report['rounds']} rounds, each "
             f"library in processes of its own; {commit}. \"GEMM alone\": cuBLAS's products of "
             f"im2col's shapes through `cupy.matmul`.", "", *tables(gpu["rows"], gpu["summary"])]
         ) + "\n"
     lines = [f"{report['date']}; {m['cpu']}, {m['cores']} cores, threads: {m['threads']} for both "
              f"libraries, each library in processes of its own; NumPy {m['numpy']}, PyTorch "
-             f"{m['torch']}, Python {m['python']}; {algo}; each time the "
+             f"{m['torch']}, Python {m['python']}; {algo} (in brackets: convnb's GFLOP/s and "
+             f"the algorithm it ran); each time the "
              f"median of {report['repeats']} samples in the fastest of {report['rounds']} rounds; "
              f"the machine's matmul: "
              f"{gemm['float32']:.0f} GFLOP/s float32, {gemm['float64']:.0f} float64; {commit}.",

@@ -46,7 +46,7 @@ def test_quick_run_writes_dated_json_markdown_and_png(quick_run):
     assert table in stdout
     tiny = {(r["pass"], r["dtype"]): r for r in report["rows"] if r["name"] == "tiny"}
     def ratio(p: str, d: str) -> str:
-        return f"{tiny[p, d]['ratio']:.2f} ({tiny[p, d]['convnb_gflops']:.3g})"
+        return f"{tiny[p, d]['ratio']:.2f} ({tiny[p, d]['convnb_gflops']:.3g}, im2col)"
 
     def floor(p: str) -> str:
         return f"{tiny[p, 'float32']['gemm_ratio']:.2f}"
@@ -68,6 +68,14 @@ def test_quick_run_has_one_row_per_shape_pass_and_dtype(quick_run):
     report, _, _ = quick_run
     assert {(r["name"], r["pass"], r["dtype"]) for r in report["rows"]} == EXPECTED_ROWS
     assert len(report["rows"]) == len(EXPECTED_ROWS)
+
+
+def test_each_convolution_row_names_the_algorithm_auto_ran(quick_run):
+    """The quick row has three input channels, which auto's rule sends to im2col both ways
+    (convnb.conv_algos.choose.rule); pooling rows have no algorithm."""
+    report, _, _ = quick_run
+    for r in report["rows"]:
+        assert r["algorithm"] == ("im2col" if r["kind"] == "conv" else None), r
 
 
 def test_ratios_and_rates_follow_from_the_reported_times(quick_run):

@@ -183,7 +183,10 @@ def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
 # --- auto -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("x_shape, w_shape, kw, forward, backward", [
-    ((32, 32, 32, 32), (32, 1, 3, 3), {"groups": 32}, "direct", "direct"),  # depthwise
+    ((32, 32, 32, 32), (32, 1, 3, 3), {"groups": 32}, "flat", "direct"),  # depthwise
+    ((16, 96, 14, 14), (96, 1, 7, 7), {"groups": 96, "padding": 3}, "flat", "direct"),
+    ((32, 32, 32, 32), (32, 1, 3, 3), {"groups": 32, "stride": 2}, "direct", "direct"),
+    ((32, 32, 32, 32), (64, 1, 3, 3), {"groups": 32, "padding": 1}, "im2col", "im2col"),  # 2 each
     ((64, 32, 16, 16), (64, 32, 3, 3), {"padding": 1}, "flat", "flat"),  # rows of 18 for 16
     ((32, 64, 8, 8), (128, 64, 3, 3), {"padding": 1}, "im2col", "im2col"),  # 128 filters
     ((32, 64, 8, 8), (96, 64, 3, 3), {"padding": 1}, "flat", "flat"),  # 2 * 96 / 8: the limit
@@ -199,7 +202,8 @@ def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
     ((2, 32, 8, 8), (8, 8, 3, 3), {"groups": 4, "padding": 1}, "flat", "flat"),  # 8 per group
     ((2, 4, 8, 8), (8, 1, 3, 3), {"groups": 4}, "im2col", "im2col"),  # two filters per group
     ((128, 6, 14, 14), (16, 6, 5, 5), {}, "im2col", "im2col"),
-    ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "padding": 2}, "flat", "direct"),
+    ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "padding": 2}, "flat", "flat"),
+    ((16, 3, 32, 32), (16, 3, 3, 3), {"dilation": 2, "padding": 2}, "im2col", "im2col"),
     ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "stride": 2}, "im2col", "im2col"),
     ((64, 16, 28, 28), (16, 16, 2, 2), {"stride": 2}, "im2col", "direct"),  # windows tile
     ((8, 3, 64, 64), (32, 3, 4, 4), {"stride": 4}, "im2col", "direct"),
@@ -234,10 +238,7 @@ def test_auto_takes_winograd_for_3x3_layers_of_16_channels_at_one_thread(x_shape
                                                                           expected):
     g = conv_geometry("test", np.zeros(x_shape), np.zeros(w_shape), None, kw.get("stride", 1),
                       kw.get("padding", 0), kw.get("dilation", 1), kw.get("groups", 1), "zeros")
-    if kw.get("dilation", 1) == 2:  # dilated backward passes at stride 1 go to direct
-        assert choose.rule(g, threads=1) == expected
-    else:
-        assert choose.rule(g, threads=1) == choose.rule(g, backward=True, threads=1) == expected
+    assert choose.rule(g, threads=1) == choose.rule(g, backward=True, threads=1) == expected
     with threadpool_limits(1, user_api="blas"):
         assert choose.blas_threads() == 1
         assert choose.choose_algo(g, np.float32, "numpy") == expected
