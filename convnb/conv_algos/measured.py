@@ -3,8 +3,8 @@
 :func:`~.choose.rule` was fitted to timings on one machine, and another can rank the algorithms
 differently. On the 2-core development machine of 2026-11-29, a newer processor than the rule's,
 on which NumPy's OpenBLAS also runs other kernels (AVX2 where the rule's machine ran AVX-512
-ones), at two threads "dilated" backward took 1.1 ms with ``"flat"`` and 1.7 with the rule's
-``"direct"``, "mnist-c1" forward 0.85 ms with ``"flat"`` and 1.1 with the rule's ``"im2col"``.
+ones), at two threads "mnist-c1" forward took 0.68 ms with ``"flat"`` and 1.0 with the rule's
+``"im2col"``; with the other machine's kernels im2col was the faster, 0.72 ms against 0.75.
 After ``set_benchmark(True)``, the first NumPy convolution of each new geometry, dtype, set of
 passes and BLAS thread count times every algorithm that computes it (:func:`candidates`) on
 arrays of its shapes, up to four calls each (:func:`measure`), keeps the fastest, and uses it
