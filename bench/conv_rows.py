@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 import convnb  # noqa: E402
 import convnb.nn as nn  # noqa: E402
 from bench.lenet_epoch import blas_threads  # noqa: E402
+from convnb.conv import _zero_padded, algorithm, conv_geometry  # noqa: E402
 
 
 class ConvRow(NamedTuple):
@@ -228,8 +229,8 @@ def time_rows(library: str, conv_rows, pool_rows, algo: str, repeats: int, sampl
             for passname, call in conv_calls(library, row, dtype, algo, xp, torch,
                                              device).items():
                 results.append(_result(row, passname, dtype, call, repeats, sample_s, sync))
-                if library == "convnb":
-                    results[-1]["algorithm"] = algorithm_run(row, passname, dtype, algo, xp)
+                if library == "convnb" and algo == "auto":
+                    results[-1]["algorithm"] = auto_choice(row, passname, dtype, xp)
     if library != "gemm":
         for row in pool_rows:
             for passname, call in pool_calls(library, row, xp, torch, device).items():
@@ -245,20 +246,19 @@ def _result(row, passname: str, dtype: str, call, repeats: int, sample_s: float,
             "page_faults": page_faults_per_call(call, sync), "algorithm": None}
 
 
-def algorithm_run(row: ConvRow, passname: str, dtype: str, algo: str, xp=np) -> str:
-    """The algorithm of :mod:`convnb.conv_algos` that ``convnb.conv2d`` (``passname``
-    "forward") or ``conv2d_backward`` ran for ``row``: ``algo`` itself (flat and Winograd hand
-    a layer they do not fit to another), or what ``"auto"`` chose (asked again after the
-    timed calls, which made the choice and remember it)."""
-    from convnb.conv import algorithm, conv_geometry
-
-    o = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1} | row.options
+def auto_choice(row: ConvRow, passname: str, dtype: str, xp=np) -> str:
+    """The algorithm of :mod:`convnb.conv_algos` that ``algo="auto"`` chose for ``row`` in
+    ``convnb.conv2d`` (``passname`` "forward") or ``conv2d_backward``: asked again after the
+    timed calls, which made the choice and remember it."""
+    o = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1,
+         "padding_mode": "zeros"} | row.options
     x, w = xp.empty(row.x, dtype=dtype), xp.empty(row.w, dtype=dtype)
     g = conv_geometry("conv2d", x, w, None, o["stride"], o["padding"], o["dilation"],
-                      o["groups"], "zeros")
+                      o["groups"], o["padding_mode"])
+    x, g = _zero_padded(x, g, "conv2d")  # as conv2d asks: other padding modes padded first
     backward = passname == "backward"
     passes = ("weight_grad", "input_grad") if backward else ("forward",)
-    return algorithm(algo, g, x, "conv2d", backward, passes).__name__.rsplit(".", 1)[-1]
+    return algorithm("auto", g, x, "conv2d", backward, passes).__name__.rsplit(".", 1)[-1]
 
 
 def gpu(library: str, torch):

@@ -84,7 +84,8 @@ def merged(rounds: list[dict[str, dict]], section: str) -> list[dict] | None:
     (``runs[library]``, a list per round); its time (``convnb_s``, ``torch_s``, ``gemm_s``: im2col's
     matrix products alone, None for pooling) is the median of a round's samples, in the least
     disturbed round (the smallest median); the most page faults per call that any round counted
-    (``page_faults[library]``); and the ratios to PyTorch."""
+    (``page_faults[library]``); the ratios to PyTorch; and the ``algorithm`` convnb ran in the
+    round its time comes from (benchmark mode may choose differently in another process)."""
     if any(r[lib][section] is None for r in rounds for lib in r):
         return None
     rows = []
@@ -92,18 +93,23 @@ def merged(rounds: list[dict[str, dict]], section: str) -> list[dict] | None:
         key = (row["name"], row["pass"], row["dtype"])
         runs: dict[str, list[list[float]]] = {}
         faults: dict[str, list[float | None]] = {}
+        chosen: list[str | None] = []  # convnb's algorithm, round by round
         for lib in rounds[0]:
             for r in rounds:
                 found = [s for s in r[lib][section] if (s["name"], s["pass"], s["dtype"]) == key]
                 if found:
                     runs.setdefault(lib, []).append(found[0]["runs"])
                     faults.setdefault(lib, []).append(found[0]["page_faults"])
+                    if lib == "convnb":
+                        chosen.append(found[0].get("algorithm"))
+        medians = {lib: [float(np.median(samples)) for samples in per_round]
+                   for lib, per_round in runs.items()}
         times = {f"{lib}_s": None for lib in rounds[0]} | {
-            f"{lib}_s": min(float(np.median(samples)) for samples in per_round)
-            for lib, per_round in runs.items()}
+            f"{lib}_s": min(m) for lib, m in medians.items()}
         most = {lib: None if None in counts else max(counts) for lib, counts in faults.items()}
+        fastest_round = int(np.argmin(medians["convnb"]))
         rows.append({k: v for k, v in row.items() if k not in ("runs", "page_faults")} | times
-                    | {"runs": runs, "page_faults": most})
+                    | {"runs": runs, "page_faults": most, "algorithm": chosen[fastest_round]})
     for r in rows:
         r["ratio"] = r["convnb_s"] / r["torch_s"]
         r["gemm_ratio"] = None if r.get("gemm_s") is None else r["gemm_s"] / r["torch_s"]

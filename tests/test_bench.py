@@ -201,3 +201,31 @@ def test_winograd_bench_quick_run_prints_every_algorithm_and_autos_choice():
     assert "| row | flat | im2col | winograd | auto takes |" in run.stdout
     tiny = next(line for line in run.stdout.splitlines() if line.startswith("| tiny |"))
     assert tiny.endswith("| flat |")  # 16 channels each way, but 6 tiles: too few for winograd
+
+
+def test_auto_rule_bench_times_every_algorithm_and_names_the_rules_choice(tmp_path):
+    """bench.auto_rule on one small depthwise layer: every algorithm that computes it is timed
+    (measured.candidates), and the line names choose.rule's pick, the fastest, and their ratio as
+    it follows from the times written to the JSON."""
+    from convnb.conv import conv_geometry
+    from convnb.conv_algos import choose, measured
+
+    run = subprocess.run([sys.executable, "-m", "bench.auto_rule", "--rows", "dw-8", "--threads",
+                          "1", "--repeats", "1", "--out", str(tmp_path)], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(next(tmp_path.glob("*-auto-rule-*-threads1.json")).read_text())
+    assert report["threads"] == 1
+    assert [(r["layer"], r["pass"]) for r in report["rows"]] == [("dw-8", "forward"),
+                                                                ("dw-8", "backward")]
+    g = conv_geometry("test", np.empty((4, 16, 8, 8)), np.empty((16, 1, 3, 3)), None, 1, 1, 1,
+                      16, "zeros")
+    for r in report["rows"]:
+        assert set(r["ms"]) == set(measured.candidates(g))
+        assert r["rule"] == choose.rule(g, r["pass"] == "backward", threads=1)
+        assert r["fastest"] == min(r["ms"], key=r["ms"].get)
+        ratio = r["ms"][r["rule"]] / r["ms"][r["fastest"]]
+        line = next(line for line in run.stdout.splitlines() if f"| {r['pass']} |" in line)
+        assert f"| {r['rule']} {r['ms'][r['rule']]:.3f} | {r['fastest']} " in line
+        assert f"| {ratio:.2f} |" in line
+    assert next(tmp_path.glob("*.md")).read_text().strip() in run.stdout

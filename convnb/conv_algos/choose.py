@@ -33,18 +33,18 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
     both of its gradients, when NumPy's matrix products run on ``threads`` threads.
 
     * Depthwise layers (one input channel and one filter per group): the forward pass at
-      stride 1 ``"flat"``, everything else ``"direct"``, one multiply-add per tap over the whole
-      batch; im2col would run ``N*groups`` matrix products of one row (bench row "depthwise",
-      1 thread: forward 3.1 ms against 8.4 ms, backward 6.6 against 30). Flat copies the
-      shifted slices of a chunk of examples small enough to stay in the cache, then makes one
-      short product per channel, where each of direct's passes streams the whole batch through
-      memory. Forward, flat against direct, on twelve depthwise layers at stride 1 (3 to 512
-      channels, 3 x 3 to 7 x 7 kernels, 7 x 7 to 112 x 112 images, one dilated, one unpadded):
-      flat 1.12 to 3.45 times faster on each, at one and at two threads, with both of
-      OpenBLAS's kernel sets that the development machines ran (Haswell and SkylakeX,
-      2026-11-29); "depthwise" at two threads 1.57 ms against 2.02, x (16, 96, 14, 14) by
-      7 x 7 kernels 2.11 against 7.00. For the gradients direct was the fastest on all five
-      of them that were timed.
+      stride 1 ``"flat"``, everything else ``"direct"``, one multiply-add per tap; im2col would
+      run ``N*groups`` matrix products of one row (bench row "depthwise", 1 thread: forward
+      3.1 ms against 8.4 ms, backward 6.6 against 30). Both work on chunks of examples that
+      stay in the cache; per chunk, direct makes two NumPy passes per tap (a multiply, then an
+      add), flat copies one shifted slice per tap and hands the weighted sum of the slices to
+      BLAS, one short product per channel. On the twelve depthwise layers of
+      ``bench.auto_rule`` (3 to 512 channels, 3 x 3 to 7 x 7 kernels, 7 x 7 to 112 x 112
+      images, one dilated, one unpadded) flat's forward pass was 1.07 to 3.27 times faster than
+      direct's on every layer, at one and at two threads, with both of OpenBLAS's kernel sets
+      that the development machines ran (Haswell and SkylakeX; 2026-11-29); for the gradients
+      direct was the fastest on every layer but one at two threads (7 x 7 kernels, where the
+      FFT was 0.7 % faster).
     * Backward passes of layers whose windows tile the input (stride equal to the kernel, no
       dilation, as in a 2 x 2 stride-2 "patchify" layer or the transposed convolution that
       upsamples by 2): ``"direct"``, whose per-tap products write disjoint outputs, where
@@ -80,21 +80,28 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       (one thread: the same winners, 2026-11-28). "dilated" forward 0.6 against 1.0. Wider
       padding loses: "lenet-c2" (14 for 10) 1.7 and 5.4 against 1.5 and 4.5. First layers (one
       to six channels) gain little or lose, their patch matrices being short: "cifar-stem"
-      backward 10.0 against 8.0. Dilated layers follow the same rule for their gradients too
-      (until 2026-11-29 these went to ``"direct"``): on four padded dilated layers that flat
-      fits ("dilated"; 8, 16 and 64 channels; dilation 2 and 4), timed at one and two threads
-      with both kernel sets, flat's backward beat direct's in 15 of the 16 timings, by 2 % to
-      63 % ("dilated", two threads, Haswell kernels: 0.99 ms against 1.62), and lost once by
-      4 %; with three or four channels im2col beat direct in every timing (x (16, 3, 32, 32),
-      w (16, 3, 3, 3), dilation 2: 0.67 against 1.66 ms).
+      backward 10.0 against 8.0. Dilated layers' gradients follow the same rule (until
+      2026-11-29 they all went to ``"direct"``): on the five dilated layers of
+      ``bench.auto_rule`` that flat fits, timed at one and two threads with both kernel sets,
+      flat's backward beat direct's in 18 of the 20 timings, by up to 71 %, and lost twice, by
+      2 and 7 %; with three or four channels im2col beat direct in all 8 timings, by 1.15 to
+      2.7 times.
+    * Gradients of dilated layers at stride 1 with at least :data:`FLAT_CHANNELS` channels per
+      group whose padded rows are too wide for flat: ``"direct"``, which never builds the
+      padding and skips the taps that fall into it. x (8, 32, 16, 16) by w (32, 32, 3, 3),
+      dilation 4, padding 4 (rows of 24 for 16): direct the fastest in three of the four
+      settings (1.03 ms at two threads, Haswell kernels, against im2col's 1.02 and flat's 0.94
+      in the fourth). Dilated layers that flat leaves for their many filters go to im2col.
     * Everything else: ``"im2col"``, one matrix product per chunk of examples; direct's
       per-tap products over ``C/groups`` channels are slower on every other row of the suite
       (1.1x on "dilated" to 20x on "mnist-c1", one input channel).
 
     The timings (float32, 2-core AMD EPYC, NumPy with OpenBLAS on its SkylakeX kernels, 2026-11-27
     and 28; the fastest of three processes' medians, as the machine has slow spells) are of this
-    project's bench suite (``bench/conv_suite.py``); the FFT was slower on all of them (kernels
-    of 3 x 3 to 7 x 7), so ``"auto"`` never picks it.
+    project's bench suite (``bench/conv_suite.py``), except those dated 2026-11-29, which are
+    ``python -m bench.auto_rule``'s on the next machine, with each kernel set
+    (``bench/results/2026-11-29-auto-rule-*.md``); the FFT was slower on all of them (kernels
+    of 3 x 3 to 7 x 7) but one depthwise layer's gradients, so ``"auto"`` never picks it.
     """
     if g.C == g.groups and g.F == g.groups:
         return "flat" if not backward and g.stride == (1, 1) else "direct"
@@ -108,6 +115,9 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
             and g.padded_size[1] <= FLAT_WIDTH * g.W_out
             and extra_columns * (g.F // g.groups) <= FLAT_EXTRA_MACS * g.W_out):
         return "flat"
+    if (backward and g.stride == (1, 1) and g.dilation != (1, 1)
+            and g.C // g.groups >= FLAT_CHANNELS and g.padded_size[1] > FLAT_WIDTH * g.W_out):
+        return "direct"
     return "im2col"
 
 

@@ -10,7 +10,8 @@ its end, into the next row, and are thrown away), the patch-matrix row of channe
 copies runs of ``H_out*Wp`` numbers, where :mod:`.im2col` copies runs of ``W_out``, and one matrix
 product does the rest, as in im2col. The price is ``Wp / W_out`` times the arithmetic (1.125 for
 a 3 x 3 "same" layer on 16 x 16 inputs), which is why ``"auto"`` takes this path only for layers
-whose padding is narrow against their width (:func:`.choose.rule`). The patch buffer is kept small
+whose padding is narrow against their width, and for depthwise layers' forward passes, whose
+product is small beside the copying (:func:`.choose.rule`). The patch buffer is kept small
 (4 MiB: on the 2-core machine 2-4 MiB chunks ran 15-25 % faster than 8 MiB ones, which leave
 the caches before the product reads them).
 

@@ -204,6 +204,9 @@ def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
     ((128, 6, 14, 14), (16, 6, 5, 5), {}, "im2col", "im2col"),
     ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "padding": 2}, "flat", "flat"),
     ((16, 3, 32, 32), (16, 3, 3, 3), {"dilation": 2, "padding": 2}, "im2col", "im2col"),
+    ((8, 32, 16, 16), (32, 32, 3, 3), {"dilation": 4, "padding": 4}, "im2col", "direct"),  # 24/16
+    ((8, 32, 16, 16), (32, 4, 3, 3), {"dilation": 4, "padding": 4, "groups": 8}, "im2col",
+     "im2col"),  # 4 channels per group
     ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "stride": 2}, "im2col", "im2col"),
     ((64, 16, 28, 28), (16, 16, 2, 2), {"stride": 2}, "im2col", "direct"),  # windows tile
     ((8, 3, 64, 64), (32, 3, 4, 4), {"stride": 4}, "im2col", "direct"),
@@ -218,6 +221,7 @@ def test_auto_rule(x_shape, w_shape, kw, forward, backward):
         if choose.blas_threads() < 2:
             pytest.skip("this machine's BLAS runs one thread at most: auto's two-thread rule "
                         "cannot be asked through choose_algo here")
+        assert choose.choose_algo(g, np.float32, "numpy") == forward
         assert choose.choose_algo(g, np.float32, "numpy", backward=True) == backward
 
 

@@ -1,0 +1,139 @@
+"""``algo="auto"``'s rule against the clock: every algorithm of ``conv2d`` on each layer, and
+whether the rule picked the fastest.
+
+:func:`convnb.conv_algos.choose.rule` was fitted to timings; this script makes them again, on
+the suite's rows (``bench.conv_rows``) and on layers of the kinds the rule treats specially
+(depthwise, dilated, one input channel). For each layer and each direction (the forward pass;
+the backward pass, ``dx`` and ``dw``) it times every algorithm that computes the layer
+(:func:`convnb.conv_algos.measured.measure`, the same timing as benchmark mode, repeated and the
+fastest kept), and prints the rule's choice beside the fastest, with how many times slower the
+rule's is. Run it with each BLAS thread count, and with ``OPENBLAS_CORETYPE`` set to another
+kernel set, before changing the rule: a choice worth making wins on all of them. From the
+repository root::
+
+    python -m bench.auto_rule [--threads N] [--rows NAME...] [--repeats R] [--out DIR]
+
+``--out`` writes ``DATE-auto-rule-KERNELS-threadsN.md`` and ``.json`` (every time measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: use the checkout's convnb
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from bench.conv_rows import CONV_ROWS, ConvRow  # noqa: E402
+from bench.lenet_epoch import cpu_model  # noqa: E402
+from convnb.conv import conv_geometry  # noqa: E402
+from convnb.conv_algos import choose, measured  # noqa: E402
+
+
+def _depthwise(name: str, x: tuple, k: int, **options) -> ConvRow:
+    return ConvRow(name, x, (x[1], 1, k, k), dict(groups=x[1], **options))
+
+
+# Layers beside the suite's, of the kinds the rule has cases for.
+EXTRA_ROWS = [
+    ConvRow("lenet64-c1", (64, 1, 28, 28), (6, 1, 5, 5), dict(padding=2)),  # LeNet, batch 64
+    ConvRow("lenet64-c2", (64, 6, 14, 14), (16, 6, 5, 5), {}),
+    _depthwise("dw-56", (32, 64, 56, 56), 3, padding=1),
+    _depthwise("dw-28", (16, 128, 28, 28), 3, padding=1),
+    _depthwise("dw-14x5", (8, 256, 14, 14), 5, padding=2),
+    _depthwise("dw-16", (64, 32, 16, 16), 3, padding=1),
+    _depthwise("dw-7", (32, 512, 7, 7), 3, padding=1),
+    _depthwise("dw-14x7", (16, 96, 14, 14), 7, padding=3),
+    _depthwise("dw-112", (8, 32, 112, 112), 3, padding=1),
+    _depthwise("dw-dilated", (16, 64, 28, 28), 3, padding=2, dilation=2),
+    _depthwise("dw-8", (4, 16, 8, 8), 3, padding=1),
+    _depthwise("dw-valid", (64, 32, 16, 16), 3),
+    _depthwise("dw-rgb", (8, 3, 32, 32), 3, padding=1),
+    ConvRow("dil-8", (16, 8, 32, 32), (8, 8, 3, 3), dict(dilation=2, padding=2)),
+    ConvRow("dil-64", (8, 64, 32, 32), (64, 64, 3, 3), dict(dilation=2, padding=2)),
+    ConvRow("dil-d4", (4, 32, 64, 64), (32, 32, 3, 3), dict(dilation=4, padding=4)),
+    ConvRow("dil-c4", (16, 4, 32, 32), (8, 4, 3, 3), dict(dilation=2, padding=2)),
+    ConvRow("dil-c3", (16, 3, 32, 32), (16, 3, 3, 3), dict(dilation=2, padding=2)),
+    ConvRow("dil-wide", (8, 32, 16, 16), (32, 32, 3, 3), dict(dilation=4, padding=4)),
+    ConvRow("dil-128f", (8, 64, 16, 16), (128, 64, 3, 3), dict(dilation=2, padding=2)),
+    ConvRow("dil-valid", (8, 16, 32, 32), (16, 16, 3, 3), dict(dilation=2)),
+    ConvRow("c1-3x3", (64, 1, 32, 32), (16, 1, 3, 3), dict(padding=1)),
+    ConvRow("c1-32f", (128, 1, 28, 28), (32, 1, 3, 3), dict(padding=1)),
+    ConvRow("c1-64px", (32, 1, 64, 64), (8, 1, 5, 5), dict(padding=2)),
+    ConvRow("c1-b16", (16, 1, 28, 28), (6, 1, 5, 5), dict(padding=2)),
+]
+PASSES = {"forward": ("forward",), "backward": ("weight_grad", "input_grad")}
+
+
+def times(row: ConvRow, passes: tuple[str, ...], repeats: int):
+    """``({algorithm: ms}, geometry)``: milliseconds per call of each algorithm that computes
+    ``row`` (float32), the fastest of ``repeats`` calls of
+    :func:`~convnb.conv_algos.measured.measure`, and the layer's geometry."""
+    o = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1} | row.options
+    g = conv_geometry("bench", np.empty(row.x, np.float32), np.empty(row.w, np.float32), None,
+                      o["stride"], o["padding"], o["dilation"], o["groups"], "zeros")
+    best: dict[str, float] = {}
+    for _ in range(repeats):
+        for name, seconds in measured.measure(g, "float32", passes).items():
+            best[name] = min(best.get(name, np.inf), 1e3 * seconds)
+    return best, g
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(prog="python -m bench.auto_rule",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all)")
+    parser.add_argument("--rows", nargs="+", default=None,
+                        help="only the layers whose names contain one of these")
+    parser.add_argument("--repeats", type=int, default=5, help="timings per algorithm (5)")
+    parser.add_argument("--out", type=Path, default=None, help="write .md and .json here")
+    args = parser.parse_args(argv)
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads, user_api="blas")
+    threads = choose.blas_threads()
+    rows = [r for r in CONV_ROWS + EXTRA_ROWS
+            if not args.rows or any(name in r.name for name in args.rows)]
+    lines = [f"{datetime.date.today()}; {cpu_model()}, {os.cpu_count()} cores, {threads} BLAS "
+             f"threads; NumPy {np.__version__}; float32, ms per call, the fastest of "
+             f"{args.repeats} timings of each algorithm (benchmark mode's timing)", "",
+             "| layer | x | w | options | pass | rule takes | fastest | rule / fastest | "
+             "every algorithm |", "|---|---|---|---|---|---|---|---|---|"]
+    print("\n".join(lines), flush=True)
+    found = []
+    for row in rows:
+        for direction, passes in PASSES.items():
+            ms, g = times(row, passes, args.repeats)
+            pick = choose.rule(g, direction == "backward", threads)
+            fastest = min(ms, key=ms.get)
+            ranked = sorted(ms.items(), key=lambda item: item[1])
+            every = ", ".join(f"{name} {t:.3f}" for name, t in ranked)
+            line = (f"| {row.name} | {row.x} | {row.w} | {row.options} | {direction} | "
+                    f"{pick} {ms[pick]:.3f} | {fastest} {ms[fastest]:.3f} | "
+                    f"{ms[pick] / ms[fastest]:.2f} | {every} |")
+            print(line, flush=True)
+            lines.append(line)
+            found.append({"layer": row.name, "x": row.x, "w": row.w, "options": row.options,
+                          "pass": direction, "rule": pick, "fastest": fastest, "ms": ms})
+    if args.out:
+        from threadpoolctl import threadpool_info
+
+        kernels = next((i.get("architecture") for i in threadpool_info()
+                        if i["user_api"] == "blas"), None) or "unknown"
+        stem = args.out / f"{datetime.date.today()}-auto-rule-{kernels.lower()}-threads{threads}"
+        args.out.mkdir(parents=True, exist_ok=True)
+        stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+        stem.with_suffix(".json").write_text(json.dumps({"threads": threads, "kernels": kernels,
+                                                         "rows": found}, indent=1) + "\n")
+    return found
+
+
+if __name__ == "__main__":
+    main()
