@@ -31,6 +31,7 @@ if __package__ in (None, ""):  # run as a file: use the checkout's convnb
 import numpy as np  # noqa: E402
 
 from bench.conv_rows import CONV_ROWS, ConvRow  # noqa: E402
+from bench.conv_suite import source  # noqa: E402
 from bench.lenet_epoch import cpu_model  # noqa: E402
 from convnb.conv import conv_geometry  # noqa: E402
 from convnb.conv_algos import choose, measured  # noqa: E402
@@ -101,9 +102,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     threads = choose.blas_threads()
     rows = [r for r in CONV_ROWS + EXTRA_ROWS
             if not args.rows or any(name in r.name for name in args.rows)]
+    commit = source()
     lines = [f"{datetime.date.today()}; {cpu_model()}, {os.cpu_count()} cores, {threads} BLAS "
              f"threads; NumPy {np.__version__}; float32, ms per call, the fastest of "
-             f"{args.repeats} timings of each algorithm (benchmark mode's timing)", "",
+             f"{args.repeats} timings of each algorithm (benchmark mode's timing); convnb at "
+             f"{commit['commit']}" + (" with uncommitted changes" if commit["convnb_changed"]
+                                      else ""), "",
              "| layer | x | w | options | pass | rule takes | fastest | rule / fastest | "
              "every algorithm |", "|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)

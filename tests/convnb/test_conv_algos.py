@@ -84,6 +84,49 @@ def test_im2col_matches_the_loops_in_both_column_orders(small_dw, batch_last_bel
         assert_conv2d_matches_the_loops(case, "im2col")
 
 
+@settings(max_examples=40)
+@given(case=conv2d_cases(max_batch=3, padding_modes=PADDING_MODES))
+def test_flat_input_grad_as_a_forward_pass_matches_the_loops(case):
+    # With the limits lifted, every case at stride 1 whose padding is within the kernel's reach
+    # computes dx as a forward pass of dout with the turned filters (groups, dilation, uneven
+    # padding included); the others add the taps back, as before.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flat, "AS_FORWARD_CHANNELS", 1)
+        patch.setattr(flat, "AS_FORWARD_WIDTH", 100.0)
+        assert_conv2d_matches_the_loops(case, "flat")
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kw, taken", [
+    ((2, 32, 16, 16), (64, 32, 3, 3), {"padding": 1}, True),  # "mid"
+    ((2, 16, 32, 32), (16, 16, 3, 3), {"padding": 2, "dilation": 2}, True),  # "dilated"
+    ((2, 16, 16, 16), (16, 8, 3, 3), {"padding": 1, "groups": 2}, True),  # 8 per group
+    ((2, 16, 16, 16), (16, 4, 3, 3), {"padding": 1, "groups": 4}, False),  # 4 per group
+    ((2, 3, 32, 32), (32, 3, 3, 3), {"padding": 1}, False),  # three channels
+    ((2, 32, 16, 16), (4, 32, 3, 3), {"padding": 1}, False),  # four filters
+    ((2, 16, 14, 14), (16, 16, 5, 5), {}, False),  # dout padded to 18 for 14
+    ((2, 16, 16, 16), (16, 16, 3, 3), {"padding": 3}, False),  # a pad of 2 - 3 = -1
+    ((2, 16, 16, 16), (16, 16, 3, 3), {"padding": 1, "stride": 2}, False),
+])
+def test_flat_computes_dx_as_a_forward_pass_where_it_pays(x_shape, w_shape, kw, taken):
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    g = conv_geometry("test", x, w, None, kw.get("stride", 1), kw.get("padding", 0),
+                      kw.get("dilation", 1), kw.get("groups", 1), "zeros")
+    turned = flat.as_forward(g)
+    assert (turned is not None) == taken
+    dout = rng.standard_normal((g.N, g.F, g.H_out, g.W_out))
+    expected = convnb.conv2d_backward_naive(dout, x, w, **kw)[0]
+    np.testing.assert_allclose(flat.input_grad(dout, w, g), expected, rtol=1e-10, atol=1e-10)
+    if taken:  # a convolution of dout with padding d*(K-1) - pad that gives back x's size
+        assert (turned.N, turned.C, turned.H, turned.W) == (g.N, g.F, g.H_out, g.W_out)
+        assert (turned.F, turned.H_out, turned.W_out) == (g.C, g.H, g.W)
+        w_turned = flat.turned_filters(w, g)
+        np.testing.assert_allclose(
+            convnb.conv2d_naive(dout, w_turned, padding=turned.pads[0],
+                                dilation=kw.get("dilation", 1), groups=kw.get("groups", 1)),
+            expected, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("algo", ALGOS)
 @settings(max_examples=40)
 @given(case=transposed_cases())
