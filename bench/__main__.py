@@ -12,6 +12,7 @@ BENCHMARKS = [
     ["bench/grading.py"],
     ["-m", "bench.widgets"],
     ["-m", "bench.winograd"],
+    ["-m", "bench.transposed"],
 ]
 
 if __name__ == "__main__":

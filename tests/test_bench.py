@@ -229,3 +229,23 @@ def test_auto_rule_bench_times_every_algorithm_and_names_the_rules_choice(tmp_pa
         assert f"| {r['rule']} {r['ms'][r['rule']]:.3f} | {r['fastest']} " in line
         assert f"| {ratio:.2f} |" in line
     assert next(tmp_path.glob("*.md")).read_text().strip() in run.stdout
+
+
+def test_transposed_bench_prints_both_libraries_times_and_their_ratio():
+    """bench.transposed, one round of one sample: a line per layer and pass, whose ratio is
+    convnb's time over PyTorch's as printed (to the rounding of the printed times)."""
+    pytest.importorskip("torch", reason="the benchmark times PyTorch: install the 'bench' extra")
+    from bench.transposed import ROWS
+
+    run = subprocess.run([sys.executable, "-m", "bench.transposed", "--threads", "1",
+                          "--rounds", "1", "--repeats", "1"], cwd=REPO, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "| layer | x | w | options | pass | convnb ms | PyTorch ms | ratio |" in run.stdout
+    lines = [line for line in run.stdout.splitlines() if line.startswith("| ") and "ms" not in line
+             and not line.startswith("|---")]
+    assert [tuple(cell.strip() for cell in line.split("|")[1:6:4]) for line in lines] == [
+        (name, passname) for name, *_ in ROWS for passname in ("forward", "backward")]
+    for line in lines:
+        mine, theirs, ratio = (float(cell) for cell in line.split("|")[6:9])
+        assert ratio == pytest.approx(mine / theirs, rel=0.02, abs=0.01)
