@@ -40,11 +40,11 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       add), flat copies one shifted slice per tap and hands the weighted sum of the slices to
       BLAS, one short product per channel. On the twelve depthwise layers of
       ``bench.auto_rule`` (3 to 512 channels, 3 x 3 to 7 x 7 kernels, 7 x 7 to 112 x 112
-      images, one dilated, one unpadded) flat's forward pass was 1.07 to 3.27 times faster than
+      images, one dilated, one unpadded) flat's forward pass was 1.06 to 3.17 times faster than
       direct's on every layer, at one and at two threads, with both of OpenBLAS's kernel sets
       that the development machines ran (Haswell and SkylakeX; 2026-11-29); for the gradients
-      direct was the fastest on every layer but one at two threads (7 x 7 kernels, where the
-      FFT was 0.7 % faster).
+      direct was the fastest on every layer but one (7 x 7 kernels, where the FFT was up to 2 %
+      faster in three of the four settings).
     * Backward passes of layers whose windows tile the input (stride equal to the kernel, no
       dilation, as in a 2 x 2 stride-2 "patchify" layer or the transposed convolution that
       upsamples by 2): ``"direct"``, whose per-tap products write disjoint outputs, where
@@ -83,15 +83,17 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       backward 10.0 against 8.0. Dilated layers' gradients follow the same rule (until
       2026-11-29 they all went to ``"direct"``): on the five dilated layers of
       ``bench.auto_rule`` that flat fits, timed at one and two threads with both kernel sets,
-      flat's backward beat direct's in 18 of the 20 timings, by up to 71 %, and lost twice, by
-      2 and 7 %; with three or four channels im2col beat direct in all 8 timings, by 1.15 to
-      2.7 times.
+      flat's backward beat direct's in 19 of the 20 timings, by up to 2.2 times, and lost once,
+      by 0.5 %; with three or four channels im2col beat direct in 7 of the 8 timings, by 1.29
+      to 2.7 times, and lost once by 3 %.
     * Gradients of dilated layers at stride 1 with at least :data:`FLAT_CHANNELS` channels per
       group whose padded rows are too wide for flat: ``"direct"``, which never builds the
       padding and skips the taps that fall into it. x (8, 32, 16, 16) by w (32, 32, 3, 3),
       dilation 4, padding 4 (rows of 24 for 16): direct the fastest in three of the four
-      settings (1.03 ms at two threads, Haswell kernels, against im2col's 1.02 and flat's 0.94
-      in the fourth). Dilated layers that flat leaves for their many filters go to im2col.
+      settings (1.08 ms at two threads, Haswell kernels, against im2col's 1.05 and flat's 0.97
+      in the fourth). Dilated layers that flat leaves for their many filters go to im2col, which
+      beat direct in three of the four settings on x (8, 64, 16, 16) by w (128, 64, 3, 3) and
+      tied in the fourth.
     * Everything else: ``"im2col"``, one matrix product per chunk of examples; direct's
       per-tap products over ``C/groups`` channels are slower on every other row of the suite
       (1.1x on "dilated" to 20x on "mnist-c1", one input channel).

@@ -139,10 +139,13 @@ def as_forward(g: ConvGeometry) -> ConvGeometry | None:
     above (and likewise on each side), with the filters turned by 180 degrees and the roles of
     channel and filter exchanged (:func:`turned_filters`). Its output is exactly ``H x W``.
     Computed by :func:`forward`, it copies ``KH*KW`` long slices of ``dout`` and makes one matrix
-    product, where adding the taps back makes ``KH*KW`` passes over ``dx``. On ten layers at
-    stride 1 of 8 to 64 channels (3 x 3 and 5 x 5, dilation 1 to 4), at one and two threads,
-    with OpenBLAS's Haswell and SkylakeX kernels, it was faster in 39 of the 40 timings, by 3 %
-    to 2.1 times, and 2 % slower once (2026-11-29). It is not used on layers of few channels
+    product, where adding the taps back makes ``KH*KW`` passes over ``dx``. The whole backward
+    pass (``dx``, ``dw`` and ``db``) of four layers (the bench suite's "mid" and "dilated",
+    x (8, 64, 56, 56) by w (64, 64, 3, 3), x (16, 32, 32, 32) by w (32, 32, 3, 3)), timed
+    alternately with and without it, at one and two threads, with OpenBLAS's Haswell and
+    SkylakeX kernels: 1.03 to 1.27 times faster in every timing (2026-11-29; two processes
+    during one of the machine's slow spells measured "mid" at 0.8, and five after it 1.05 to
+    1.08). It is not used on layers of few channels
     (a product with fewer than :data:`AS_FORWARD_CHANNELS` rows per group is slow: "cifar-stem",
     3 channels, 5.6 ms against 2.0) or whose padded ``dout`` would be wide (LeNet's second layer,
     rows of 18 for 14: 4.3 ms against 1.4), nor where the layer's padding exceeds the kernel's
