@@ -163,6 +163,24 @@ def test_every_algorithm_stays_on_the_device(algo, kw, batch_last_below, monkeyp
         np.testing.assert_allclose(device.get(), host, atol=1e-10)
 
 
+@pytest.mark.parametrize("kw", [{"padding": 1}, {"padding": (2, 0), "dilation": (1, 2)},
+                                {"padding": 1, "groups": 3}])
+def test_flat_dx_as_a_forward_pass_stays_on_the_device(kw, monkeypatch):
+    monkeypatch.setattr(flat, "AS_FORWARD_CHANNELS", 1)  # so that these small layers take it
+    monkeypatch.setattr(flat, "AS_FORWARD_WIDTH", 100.0)
+    rng = np.random.default_rng(4)
+    groups = kw.get("groups", 1)
+    x, w = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((6, 3 // groups, 3, 2))
+    g = conv_geometry("test", x, w, None, 1, kw["padding"], kw.get("dilation", 1), groups,
+                      "zeros")
+    assert flat.as_forward(g) is not None
+    dout = rng.standard_normal((g.N, g.F, g.H_out, g.W_out))
+    dx = flat.input_grad(DeviceArray(dout), DeviceArray(w), g)
+    assert isinstance(dx, DeviceArray)
+    np.testing.assert_allclose(dx.get(), convnb.conv2d_backward_naive(dout, x, w, **kw)[0],
+                               atol=1e-10)
+
+
 @pytest.mark.parametrize("padding", [0, 1, 2, 3, (2, 0), (0, 1)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_winograd_computes_3x3_layers_itself_as_pytorch_does(padding, dtype, monkeypatch):
