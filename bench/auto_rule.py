@@ -30,10 +30,9 @@ if __package__ in (None, ""):  # run as a file: use the checkout's convnb
 
 import numpy as np  # noqa: E402
 
-from bench.conv_rows import CONV_ROWS, ConvRow  # noqa: E402
+from bench.conv_rows import CONV_ROWS, ConvRow, row_geometry  # noqa: E402
 from bench.conv_suite import source  # noqa: E402
 from bench.lenet_epoch import cpu_model  # noqa: E402
-from convnb.conv import conv_geometry  # noqa: E402
 from convnb.conv_algos import choose, measured  # noqa: E402
 
 
@@ -76,9 +75,7 @@ def times(row: ConvRow, passes: tuple[str, ...], repeats: int):
     """``({algorithm: ms}, geometry)``: milliseconds per call of each algorithm that computes
     ``row`` (float32), the fastest of ``repeats`` calls of
     :func:`~convnb.conv_algos.measured.measure`, and the layer's geometry."""
-    o = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1} | row.options
-    g = conv_geometry("bench", np.empty(row.x, np.float32), np.empty(row.w, np.float32), None,
-                      o["stride"], o["padding"], o["dilation"], o["groups"], "zeros")
+    _, g = row_geometry(row)
     best: dict[str, float] = {}
     for _ in range(repeats):
         for name, seconds in measured.measure(g, "float32", passes).items():

@@ -246,16 +246,22 @@ def _result(row, passname: str, dtype: str, call, repeats: int, sample_s: float,
             "page_faults": page_faults_per_call(call, sync), "algorithm": None}
 
 
-def auto_choice(row: ConvRow, passname: str, dtype: str, xp=np) -> str:
-    """The algorithm of :mod:`convnb.conv_algos` that ``algo="auto"`` chose for ``row`` in
-    ``convnb.conv2d`` (``passname`` "forward") or ``conv2d_backward``: asked again after the
-    timed calls, which made the choice and remember it."""
+def row_geometry(row: ConvRow, dtype: str = "float32", xp=np):
+    """``(x, g)``: an empty input of the row's shape and the geometry ``conv2d`` computes with
+    (other padding modes than zeros padded first, as ``conv2d`` pads them)."""
     o = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1,
          "padding_mode": "zeros"} | row.options
     x, w = xp.empty(row.x, dtype=dtype), xp.empty(row.w, dtype=dtype)
     g = conv_geometry("conv2d", x, w, None, o["stride"], o["padding"], o["dilation"],
                       o["groups"], o["padding_mode"])
-    x, g = _zero_padded(x, g, "conv2d")  # as conv2d asks: other padding modes padded first
+    return _zero_padded(x, g, "conv2d")
+
+
+def auto_choice(row: ConvRow, passname: str, dtype: str, xp=np) -> str:
+    """The algorithm of :mod:`convnb.conv_algos` that ``algo="auto"`` chose for ``row`` in
+    ``convnb.conv2d`` (``passname`` "forward") or ``conv2d_backward``: asked again after the
+    timed calls, which made the choice and remember it."""
+    x, g = row_geometry(row, dtype, xp)
     backward = passname == "backward"
     passes = ("weight_grad", "input_grad") if backward else ("forward",)
     return algorithm("auto", g, x, "conv2d", backward, passes).__name__.rsplit(".", 1)[-1]

@@ -1,7 +1,8 @@
 """``conv_transpose2d`` against PyTorch's: the decoder layers of an encoder-decoder network.
 
 The suite of ``bench.conv_suite`` has no transposed convolutions; this script times three, each
-forward (with bias) and backward (dx, dw and db; PyTorch's autograd), float32: upsampling by 2
+forward (with bias) and backward (dx, dw and db from ``dout``; PyTorch's ``convolution_backward``,
+without the forward pass autograd would repeat), float32: upsampling by 2
 with 2 x 2 kernels (windows that tile the output, which ``auto`` gives to ``direct``), upsampling
 by 2 with 4 x 4 kernels and padding 1 (overlapping windows), and a 3 x 3 layer at stride 1. As in
 the suite, each library runs in processes of its own (their idle threads slow each other down in
@@ -28,7 +29,8 @@ if __package__ in (None, ""):  # run as a file: use the checkout's convnb
 import numpy as np  # noqa: E402
 
 from bench.conv_rows import samples  # noqa: E402
-from bench.lenet_epoch import cpu_model  # noqa: E402
+from bench.conv_suite import source  # noqa: E402
+from bench.lenet_epoch import blas_threads, cpu_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,25 +43,27 @@ ROWS = [
 
 
 def calls(library: str, x_shape, w_shape, options) -> dict:
-    """{"forward": call, "backward": call} of one library for one row (seed 0)."""
+    """{"forward": call, "backward": call} of one library for one row, on the same arrays in
+    both libraries (seed 0)."""
+    import convnb
+
     rng = np.random.default_rng(0)
     x, w = (rng.standard_normal(s, dtype=np.float32) for s in (x_shape, w_shape))
     b = rng.standard_normal(w_shape[1], dtype=np.float32)
+    dout = rng.standard_normal(convnb.conv_transpose2d(x, w, b, **options).shape,
+                               dtype=np.float32)
     if library == "convnb":
-        import convnb
-
-        dout = rng.standard_normal(convnb.conv_transpose2d(x, w, b, **options).shape,
-                                   dtype=np.float32)
         return {"forward": lambda: convnb.conv_transpose2d(x, w, b, **options),
                 "backward": lambda: convnb.conv_transpose2d_backward(dout, x, w, **options)}
     import torch
 
-    xt, wt, bt = (torch.from_numpy(a).requires_grad_(True) for a in (x, w, b))
-    with torch.no_grad():
-        dout = torch.randn_like(torch.nn.functional.conv_transpose2d(xt, wt, bt, **options))
+    xt, wt, bt, dout = (torch.from_numpy(a) for a in (x, w, b, dout))
+    stride, padding = ([options.get(k, v)] * 2 for k, v in (("stride", 1), ("padding", 0)))
     return {"forward": lambda: torch.nn.functional.conv_transpose2d(xt, wt, bt, **options),
-            "backward": lambda: torch.autograd.grad(
-                torch.nn.functional.conv_transpose2d(xt, wt, bt, **options), (xt, wt, bt), dout)}
+            # the backward alone, as convnb's: dx, dw and db from dout (no forward pass)
+            "backward": lambda: torch.ops.aten.convolution_backward(
+                dout, xt, wt, [w_shape[1]], stride, padding, [1, 1], True, [0, 0], 1,
+                [True, True, True])}
 
 
 def time_library(library: str, repeats: int) -> dict:
@@ -88,8 +92,6 @@ def main(argv: list[str] | None = None) -> dict:
         if args.library == "torch":
             import torch
 
-            from bench.lenet_epoch import blas_threads
-
             torch.set_num_threads(args.threads or blas_threads() or os.cpu_count() or 1)
         print(json.dumps(time_library(args.library, args.repeats)))
         return {}
@@ -104,12 +106,13 @@ def main(argv: list[str] | None = None) -> dict:
                 out.seek(0)
                 for key, seconds in json.loads(out.read()).items():
                     runs[library].setdefault(key, []).append(float(np.median(seconds)))
-    from bench.lenet_epoch import blas_threads
-
-    threads = args.threads or blas_threads()
+    threads, commit = args.threads or blas_threads(), source()
+    changed = " with uncommitted changes" if commit["convnb_changed"] else ""
     print(f"{datetime.date.today()}; {cpu_model()}, {os.cpu_count()} cores, {threads} threads "
           f"for both libraries, each in processes of its own; float32; ms, the median of "
-          f"{args.repeats} samples in the fastest of {args.rounds} rounds\n")
+          f"{args.repeats} samples in the fastest of {args.rounds} rounds; backward: dx, dw and "
+          f"db from dout (PyTorch's convolution_backward); convnb at {commit['commit']}"
+          f"{changed}\n")
     print("| layer | x | w | options | pass | convnb ms | PyTorch ms | ratio |")
     print("|---|---|---|---|---|---|---|---|")
     table = {}

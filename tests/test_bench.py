@@ -249,3 +249,21 @@ def test_transposed_bench_prints_both_libraries_times_and_their_ratio():
     for line in lines:
         mine, theirs, ratio = (float(cell) for cell in line.split("|")[6:9])
         assert ratio == pytest.approx(mine / theirs, rel=0.02, abs=0.01)
+
+
+@pytest.mark.parametrize("row", range(3))
+def test_transposed_bench_times_the_same_results_in_both_libraries(row):
+    """What bench.transposed times computes the same in both: convnb's forward pass and its
+    (dx, dw, db) against PyTorch's conv_transpose2d and convolution_backward on the same arrays,
+    so neither library is timed on less work."""
+    pytest.importorskip("torch", reason="the benchmark times PyTorch: install the 'bench' extra")
+    from bench.transposed import ROWS, calls
+
+    mine, theirs = (calls(library, *ROWS[row][1:]) for library in ("convnb", "torch"))
+    for passname in ("forward", "backward"):
+        found = mine[passname]()
+        expected = theirs[passname]()
+        for a, e in zip(found if passname == "backward" else [found],
+                        expected if passname == "backward" else [expected], strict=True):
+            e = e.numpy()
+            np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
