@@ -3,13 +3,13 @@ whether the rule picked the fastest.
 
 :func:`convnb.conv_algos.choose.rule` was fitted to timings; this script makes them again, on
 the suite's rows (``bench.conv_rows``) and on layers of the kinds the rule treats specially
-(depthwise, dilated, one input channel). For each layer and each direction (the forward pass;
-the backward pass, ``dx`` and ``dw``) it times every algorithm that computes the layer
-(:func:`convnb.conv_algos.measured.measure`, the same timing as benchmark mode, repeated and the
-fastest kept), and prints the rule's choice beside the fastest, with how many times slower the
-rule's is. Run it with each BLAS thread count, and with ``OPENBLAS_CORETYPE`` set to another
-kernel set, before changing the rule: a choice worth making wins on all of them. From the
-repository root::
+(depthwise, dilated, one input channel, strided with the stride dividing the kernel). For each
+layer and each direction (the forward pass; the backward pass, ``dx`` and ``dw``) it times every
+algorithm that computes the layer (:func:`convnb.conv_algos.measured.measure`, the same timing
+as benchmark mode, repeated and the fastest kept), and prints the rule's choice beside the
+fastest, with how many times slower the rule's is. Run it with each BLAS thread count, and
+with ``OPENBLAS_CORETYPE`` set to another kernel set, before changing the rule: a choice worth
+making wins on all of them. From the repository root::
 
     python -m bench.auto_rule [--threads N] [--rows NAME...] [--repeats R] [--out DIR]
 
@@ -67,6 +67,15 @@ EXTRA_ROWS = [
     ConvRow("c1-32f", (128, 1, 28, 28), (32, 1, 3, 3), dict(padding=1)),
     ConvRow("c1-64px", (32, 1, 64, 64), (8, 1, 5, 5), dict(padding=2)),
     ConvRow("c1-b16", (16, 1, 28, 28), (6, 1, 5, 5), dict(padding=2)),
+    # strided, the stride dividing the kernel: dx over the stride's phases (conv_algos.phases)
+    ConvRow("s2-4x4", (16, 32, 32, 32), (64, 32, 4, 4), dict(stride=2, padding=1)),
+    ConvRow("s2-4x4-rgb", (16, 3, 64, 64), (64, 3, 4, 4), dict(stride=2, padding=1)),
+    ConvRow("s2-4x4-128f", (16, 64, 16, 16), (128, 64, 4, 4), dict(stride=2, padding=1)),
+    ConvRow("s2-4x4-g4", (16, 64, 32, 32), (64, 16, 4, 4), dict(stride=2, padding=1, groups=4)),
+    ConvRow("s2-4x4-8px", (8, 8, 8, 8), (16, 8, 4, 4), dict(stride=2, padding=1)),
+    ConvRow("s4-8x8", (8, 16, 64, 64), (32, 16, 8, 8), dict(stride=4, padding=2)),
+    ConvRow("s3-6x6", (8, 32, 30, 30), (32, 32, 6, 6), dict(stride=3)),
+    ConvRow("s21-4x2", (8, 16, 32, 32), (16, 16, 4, 2), dict(stride=(2, 1), padding=(1, 0))),
 ]
 PASSES = {"forward": ("forward",), "backward": ("weight_grad", "input_grad")}
 

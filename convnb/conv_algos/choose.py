@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import measured, winograd
+from . import flat, measured, winograd
 
 if TYPE_CHECKING:
     from ..geometry import ConvGeometry
@@ -32,19 +32,22 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
     """The algorithm for a layer of geometry ``g``, for its forward pass or (``backward``) for
     both of its gradients, when NumPy's matrix products run on ``threads`` threads.
 
-    * Depthwise layers (one input channel and one filter per group): the forward pass at
-      stride 1 ``"flat"``, everything else ``"direct"``, one multiply-add per tap; im2col would
-      run ``N*groups`` matrix products of one row (bench row "depthwise", 1 thread: forward
-      3.1 ms against 8.4 ms, backward 6.6 against 30). Both work on chunks of examples that
-      stay in the cache; per chunk, direct makes two NumPy passes per tap (a multiply, then an
-      add), flat copies one shifted slice per tap and hands the weighted sum of the slices to
-      BLAS, one short product per channel. On the twelve depthwise layers of
-      ``bench.auto_rule`` (3 to 512 channels, 3 x 3 to 7 x 7 kernels, 7 x 7 to 112 x 112
-      images, one dilated, one unpadded) flat's forward pass was 1.06 to 3.17 times faster than
-      direct's on every layer, at one and at two threads, with both of OpenBLAS's kernel sets
-      that the development machines ran (Haswell and SkylakeX; 2026-11-29); for the gradients
-      direct was the fastest on every layer but one (7 x 7 kernels, where the FFT was up to 2 %
-      faster in three of the four settings).
+    * Depthwise layers (one input channel and one filter per group): ``"flat"`` at stride 1,
+      forward and backward (except the backward pass of a layer padded past its kernel's
+      reach), everything else ``"direct"``, one multiply-add per tap; im2col would run
+      ``N*groups`` matrix products of one row (bench row "depthwise", 1 thread: forward 3.1 ms
+      against 8.4 ms, backward 6.6 against 30). Both work on chunks of examples that stay in
+      the cache; per chunk, direct makes two NumPy passes per tap (a multiply, then an add),
+      flat copies one shifted slice per tap and hands the weighted sum of the slices to BLAS,
+      one short product per channel. On the twelve depthwise layers of ``bench.auto_rule``
+      (3 to 512 channels, 3 x 3 to 7 x 7 kernels, 7 x 7 to 112 x 112 images, one dilated, one
+      unpadded) flat's forward pass was 1.06 to 3.17 times faster than direct's on every layer,
+      at one and at two threads, with both of OpenBLAS's kernel sets that the development
+      machines ran (Haswell and SkylakeX; 2026-11-29). Its backward pass computes ``dx`` as a
+      forward pass of ``dout`` (:func:`.flat.as_forward`) and ``dw`` as direct does: on the
+      same layers and the suite's, in the same four settings, 1.0 to 1.96 times as fast as
+      direct's whole backward pass (the most on 5 x 5, 7 x 7 and dilated kernels), slower
+      once, by 2 % (the unpadded layer, Haswell kernels, two threads).
     * Backward passes of layers whose windows tile the input (stride equal to the kernel, no
       dilation, as in a 2 x 2 stride-2 "patchify" layer or the transposed convolution that
       upsamples by 2): ``"direct"``, whose per-tap products write disjoint outputs, where
@@ -52,6 +55,15 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       x (16, 64, 16, 16) by w (64, 32, 2, 2), stride 2, two threads: 1.3 ms against 9.1; the
       whole conv2d backward of (64, 16, 28, 28) by (16, 16, 2, 2): 2.1 ms against 4.6 (one
       thread: 2.1 against 3.4); each the median of one process.
+    * Backward passes of strided layers whose stride divides the kernel (4 x 4 at stride 2, as
+      in the encoders and decoders of GANs) with at least :data:`.flat.AS_FORWARD_CHANNELS`
+      channels and filters per group: ``"flat"``, which computes ``dx`` as one forward pass
+      over the stride's phases (:mod:`.phases`) and ``dw`` as im2col does. On the seven such
+      layers of ``bench.auto_rule`` (4 x 4 at stride 2, 8 x 8 at stride 4, 6 x 6 at stride 3,
+      4 x 2 at strides (2, 1); one grouped), in the four settings: 1.10 to 1.97 times as fast as
+      im2col, except on x (16, 64, 16, 16) by w (128, 64, 4, 4), outputs of 8 x 8, a tie
+      (0.94 to 1.08). With three channels (x (16, 3, 64, 64) by w (64, 3, 4, 4)) im2col was
+      faster, 2.0 ms against 3.0 at two threads.
     * At one thread, 3 x 3 layers at stride 1 without dilation or groups, with at least
       :data:`WINOGRAD_CHANNELS` input and output channels and :data:`WINOGRAD_TILES` tiles of
       4 x 4 outputs: ``"winograd"``, for the forward pass and ``dx`` (its ``dw`` is flat's).
@@ -106,9 +118,12 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
     of 3 x 3 to 7 x 7) but one depthwise layer's gradients, so ``"auto"`` never picks it.
     """
     if g.C == g.groups and g.F == g.groups:
-        return "flat" if not backward and g.stride == (1, 1) else "direct"
+        flat_fits = g.stride == (1, 1) and (not backward or flat.as_forward(g) is not None)
+        return "flat" if flat_fits else "direct"
     if backward and g.stride == (g.KH, g.KW) and g.dilation == (1, 1):
         return "direct"
+    if backward and flat.as_phases(g) is not None:
+        return "flat"
     if (threads == 1 and winograd.fits(g) and g.C >= WINOGRAD_CHANNELS
             and g.F >= WINOGRAD_CHANNELS and winograd.tiles(g) >= WINOGRAD_TILES):
         return "winograd"

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import winograd
+from . import flat, winograd
 
 if TYPE_CHECKING:
     from ..geometry import ConvGeometry
@@ -51,13 +51,15 @@ def benchmark_enabled() -> bool:
     return _enabled
 
 
-def candidates(g: ConvGeometry, dtype: object = "float32") -> tuple[str, ...]:
-    """The algorithms with code of their own for ``g``: ``"flat"`` only at stride 1 and
+def candidates(g: ConvGeometry, dtype: object = "float32",
+               passes: tuple[str, ...] = ("forward",)) -> tuple[str, ...]:
+    """The algorithms with code of their own for ``g`` and ``passes``: ``"flat"`` only at
+    stride 1 or for the ``input_grad`` of the strided layers :func:`.flat.as_phases` takes, and
     ``"winograd"`` only for the layers :func:`.winograd.fits` (elsewhere each hands the layer to
     another algorithm, which is timed anyway), and not below float32, where its transforms'
     rounding grows (float16: 1e-2 of the largest output, under 1e-3 for the others)."""
     names = ["direct", "im2col", "fft"]
-    if g.stride == (1, 1):
+    if g.stride == (1, 1) or ("input_grad" in passes and flat.as_phases(g) is not None):
         names.append("flat")
     if winograd.fits(g) and np.dtype(dtype).itemsize >= 4:
         names.append("winograd")
@@ -90,7 +92,7 @@ def measure(g: ConvGeometry, dtype: object, passes: tuple[str, ...] = ("forward"
              "input_grad": lambda m: m.input_grad(dout, w, g),
              "weight_grad": lambda m: m.weight_grad(dout, x, g)}
     seconds: dict[str, float] = {}
-    for name in candidates(g, dtype) if names is None else names:
+    for name in candidates(g, dtype, passes) if names is None else names:
         module, best = ALGORITHMS[name], float("inf")
         fastest_yet = min(seconds.values(), default=float("inf"))
         try:

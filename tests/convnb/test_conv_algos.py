@@ -1,6 +1,7 @@
 """convnb.conv_algos: every algorithm against the loops (float64 tightly, float32 loosely), forward
-and both gradients, for conv2d and conv_transpose2d; chunking; the device double; the patch
-buffer's memory bound, measured in a child process; and the rule behind ``algo="auto"``."""
+and both gradients, for conv2d and conv_transpose2d; flat's dx as a forward pass, at stride 1 and
+over a stride's phases; chunking; the device double; the patch buffer's memory bound, measured in
+a child process; and the rule behind ``algo="auto"``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import textwrap
 import numpy as np
 import pytest
 from device_double import DeviceArray
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from strategies import PADDING_MODES, conv2d_cases, transposed_cases
 from threadpoolctl import threadpool_limits
 
@@ -19,6 +21,7 @@ import convnb
 from convnb import conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
 from convnb.conv import conv2d_weight_backward, conv_geometry
 from convnb.conv_algos import choose, depthwise, flat, im2col, winograd
+from convnb.transposed import transpose_geometry
 
 ALGOS = ("direct", "im2col", "flat", "fft", "winograd")
 TOLERANCE = {"direct": 1e-10, "im2col": 1e-10, "flat": 1e-10, "fft": 1e-9, "winograd": 1e-9,
@@ -106,6 +109,8 @@ def test_flat_input_grad_as_a_forward_pass_matches_the_loops(case):
     ((2, 16, 14, 14), (16, 16, 5, 5), {}, False),  # dout padded to 18 for 14
     ((2, 16, 16, 16), (16, 16, 3, 3), {"padding": 3}, False),  # a pad of 2 - 3 = -1
     ((2, 16, 16, 16), (16, 16, 3, 3), {"padding": 1, "stride": 2}, False),
+    ((2, 8, 7, 7), (8, 1, 7, 7), {"padding": 3, "groups": 8}, True),  # depthwise: 13 for 7
+    ((2, 8, 8, 8), (8, 1, 3, 3), {"padding": 3, "groups": 8}, False),  # depthwise, a pad of -1
 ])
 def test_flat_computes_dx_as_a_forward_pass_where_it_pays(x_shape, w_shape, kw, taken):
     rng = np.random.default_rng(0)
@@ -125,6 +130,104 @@ def test_flat_computes_dx_as_a_forward_pass_where_it_pays(x_shape, w_shape, kw, 
             convnb.conv2d_naive(dout, w_turned, padding=turned.pads[0],
                                 dilation=kw.get("dilation", 1), groups=kw.get("groups", 1)),
             expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("algo", ["flat", "auto"])
+def test_dx_as_a_forward_pass_gives_zeros_where_no_window_reads(algo):
+    # A transposed convolution at stride 1, dilated, with output_padding: in the convolution it
+    # transposes, the last row and column of x are read by no window, and padding 4 = the
+    # kernel's reach leaves dout no padding above. dx is 0 there; the forward pass must be padded
+    # to give x's full size (until 2026-11-29 it came out a row short and read the next example).
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((3, 8, 20, 20)), rng.standard_normal((8, 8, 3, 3))
+    kw = {"stride": 1, "padding": 4, "output_padding": 1, "dilation": 2}
+    g = transpose_geometry("test", x, w, None, 1, 4, 1, 1, 2)
+    assert g.padded_size[0] - 2 * (3 - 1) - g.H_out == 1  # a row that no window reads
+    assert flat.as_forward(g) is not None and choose.rule(g, backward=True) == "flat"
+    np.testing.assert_allclose(conv_transpose2d(x, w, algo=algo, **kw),
+                               convnb.conv_transpose2d_naive(x, w, **kw), rtol=1e-10, atol=1e-10)
+
+
+@st.composite
+def phase_cases(draw):
+    """conv2d cases whose stride divides the kernel (stride not 1, windows not tiling): a dict
+    with x, w, b and the keyword arguments, as :func:`strategies.conv2d_cases`."""
+    groups = draw(st.integers(1, 2))
+    C, F = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    th, tw = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    assume((sh, sw) != (1, 1) and (th, tw) != (1, 1))
+    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    H = max(draw(st.integers(1, 10)), sh * th - 2 * ph)
+    W = max(draw(st.integers(1, 10)), sw * tw - 2 * pw)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return {"x": rng.standard_normal((draw(st.integers(1, 3)), C, H, W)),
+            "w": rng.standard_normal((F, C // groups, sh * th, sw * tw)),
+            "b": rng.standard_normal(F),
+            "kwargs": {"stride": (sh, sw), "padding": (ph, pw), "groups": groups}}
+
+
+@settings(max_examples=40)
+@given(case=phase_cases())
+def test_flat_strided_dx_over_the_phases_matches_the_loops(case):
+    x, w, kw = case["x"], case["w"], case["kwargs"]
+    with pytest.MonkeyPatch.context() as patch:  # every such layer, whatever its channels
+        patch.setattr(flat, "AS_FORWARD_CHANNELS", 1)
+        g = conv_geometry("test", x, w, None, kw["stride"], kw["padding"], 1, kw["groups"],
+                          "zeros")
+        assert flat.as_phases(g) is not None
+        assert_conv2d_matches_the_loops(case, "flat")
+
+
+@settings(max_examples=60)
+@given(case=transposed_cases())
+def test_flat_conv_transpose2d_with_its_limits_lifted_matches_the_loops(case):
+    # Every transposed convolution at stride 1 (within the kernel's reach) or whose stride
+    # divides its kernel runs as flat's forward pass, output_padding included.
+    x, w, b, kw = (case[k] for k in ("x", "w", "b", "kwargs"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flat, "AS_FORWARD_CHANNELS", 1)
+        patch.setattr(flat, "AS_FORWARD_WIDTH", 100.0)
+        np.testing.assert_allclose(conv_transpose2d(x, w, b, algo="flat", **kw),
+                                   convnb.conv_transpose2d_naive(x, w, b, **kw),
+                                   rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kw, taken", [
+    ((2, 16, 16, 16), (16, 16, 4, 4), {"stride": 2, "padding": 1}, True),
+    ((2, 8, 15, 13), (16, 8, 6, 4), {"stride": (3, 2), "padding": (2, 1)}, True),
+    ((2, 8, 16, 16), (8, 8, 4, 2), {"stride": (2, 1)}, True),
+    ((2, 16, 16, 16), (16, 8, 4, 4), {"stride": 2, "padding": 1, "groups": 2}, True),
+    ((2, 3, 16, 16), (16, 3, 4, 4), {"stride": 2, "padding": 1}, False),  # three channels
+    ((2, 16, 16, 16), (4, 16, 4, 4), {"stride": 2, "padding": 1}, False),  # four filters
+    ((2, 16, 16, 16), (16, 16, 3, 3), {"stride": 2, "padding": 1}, False),  # 2 does not divide 3
+    ((2, 16, 16, 16), (16, 16, 2, 2), {"stride": 2}, False),  # windows tile: direct's
+    ((2, 16, 16, 16), (16, 16, 4, 4), {"stride": 2, "dilation": 2}, False),
+    ((2, 16, 16, 16), (16, 16, 4, 4), {"padding": 1}, False),  # stride 1: as_forward's
+])
+def test_flat_computes_strided_dx_over_the_phases_where_it_applies(x_shape, w_shape, kw, taken):
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    g = conv_geometry("test", x, w, None, kw.get("stride", 1), kw.get("padding", 0),
+                      kw.get("dilation", 1), kw.get("groups", 1), "zeros")
+    assert (flat.as_phases(g) is not None) == taken
+    dout = rng.standard_normal((g.N, g.F, g.H_out, g.W_out))
+    expected = convnb.conv2d_backward_naive(dout, x, w, **kw)[0]
+    np.testing.assert_allclose(flat.input_grad(dout, w, g), expected, rtol=1e-10, atol=1e-10)
+    if taken and g.groups == 1:
+        # Phase (a, b) of the padded dx, rows s*p + a and columns s*q + b, is dout convolved in
+        # full with the taps (a + sh*t, b + sw*r), turned, channels and filters exchanged (and
+        # 0 past the rows and columns that convolution gives).
+        (sh, sw), (top, _, left, _) = g.stride, g.pads
+        dx_padded = np.zeros((g.N, g.C, *g.padded_size))
+        for a in range(sh):
+            for b in range(sw):
+                taps = w[:, :, a::sh, b::sw][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+                full = convnb.conv2d_naive(dout, taps, padding="full")
+                rows, cols = full.shape[2:]
+                dx_padded[:, :, a::sh, b::sw][:, :, :rows, :cols] = full
+        np.testing.assert_allclose(dx_padded[:, :, top:top + g.H, left:left + g.W], expected,
+                                   rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("algo", ALGOS)
@@ -174,6 +277,20 @@ def test_flat_dx_as_a_forward_pass_stays_on_the_device(kw, monkeypatch):
     g = conv_geometry("test", x, w, None, 1, kw["padding"], kw.get("dilation", 1), groups,
                       "zeros")
     assert flat.as_forward(g) is not None
+    dout = rng.standard_normal((g.N, g.F, g.H_out, g.W_out))
+    dx = flat.input_grad(DeviceArray(dout), DeviceArray(w), g)
+    assert isinstance(dx, DeviceArray)
+    np.testing.assert_allclose(dx.get(), convnb.conv2d_backward_naive(dout, x, w, **kw)[0],
+                               atol=1e-10)
+
+
+def test_flat_strided_dx_over_the_phases_stays_on_the_device(monkeypatch):
+    monkeypatch.setattr(flat, "AS_FORWARD_CHANNELS", 1)  # so that this small layer takes it
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((6, 3, 4, 2))
+    kw = {"stride": (2, 1), "padding": (1, 0)}
+    g = conv_geometry("test", x, w, None, kw["stride"], kw["padding"], 1, 1, "zeros")
+    assert flat.as_phases(g) is not None
     dout = rng.standard_normal((g.N, g.F, g.H_out, g.W_out))
     dx = flat.input_grad(DeviceArray(dout), DeviceArray(w), g)
     assert isinstance(dx, DeviceArray)
@@ -244,8 +361,9 @@ def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
 # --- auto -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("x_shape, w_shape, kw, forward, backward", [
-    ((32, 32, 32, 32), (32, 1, 3, 3), {"groups": 32}, "flat", "direct"),  # depthwise
-    ((16, 96, 14, 14), (96, 1, 7, 7), {"groups": 96, "padding": 3}, "flat", "direct"),
+    ((32, 32, 32, 32), (32, 1, 3, 3), {"groups": 32}, "flat", "flat"),  # depthwise
+    ((16, 96, 14, 14), (96, 1, 7, 7), {"groups": 96, "padding": 3}, "flat", "flat"),
+    ((8, 16, 8, 8), (16, 1, 3, 3), {"groups": 16, "padding": 3}, "flat", "direct"),  # pad > reach
     ((32, 32, 32, 32), (32, 1, 3, 3), {"groups": 32, "stride": 2}, "direct", "direct"),
     ((32, 32, 32, 32), (64, 1, 3, 3), {"groups": 32, "padding": 1}, "im2col", "im2col"),  # 2 each
     ((64, 32, 16, 16), (64, 32, 3, 3), {"padding": 1}, "flat", "flat"),  # rows of 18 for 16
@@ -271,7 +389,11 @@ def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
     ((8, 16, 32, 32), (16, 16, 3, 3), {"dilation": 2, "stride": 2}, "im2col", "im2col"),
     ((64, 16, 28, 28), (16, 16, 2, 2), {"stride": 2}, "im2col", "direct"),  # windows tile
     ((8, 3, 64, 64), (32, 3, 4, 4), {"stride": 4}, "im2col", "direct"),
-    ((8, 3, 64, 64), (32, 3, 4, 4), {"stride": 2}, "im2col", "im2col"),  # they overlap
+    ((8, 3, 64, 64), (32, 3, 4, 4), {"stride": 2}, "im2col", "im2col"),  # overlap, 3 channels
+    ((16, 32, 32, 32), (64, 32, 4, 4), {"stride": 2, "padding": 1}, "im2col", "flat"),  # phases
+    ((8, 16, 64, 64), (32, 16, 8, 8), {"stride": 4, "padding": 2}, "im2col", "flat"),
+    ((16, 32, 32, 32), (64, 32, 3, 3), {"stride": 2, "padding": 1}, "im2col", "im2col"),  # 3 x 3
+    ((16, 32, 32, 32), (64, 32, 4, 4), {"stride": 2, "dilation": 2}, "im2col", "im2col"),
     ((64, 16, 28, 28), (16, 16, 2, 2), {"stride": 2, "dilation": 2}, "im2col", "im2col"),
 ])
 def test_auto_rule(x_shape, w_shape, kw, forward, backward):

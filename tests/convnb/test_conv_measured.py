@@ -151,6 +151,15 @@ def test_measure_times_every_candidate():
     assert measured.candidates(geometry(x, w, stride=2)) == ("direct", "im2col", "fft")
     assert measured.candidates(geometry(x, np.ones((4, 3, 5, 5)))) == (
         "direct", "im2col", "fft", "flat")
+    # flat's own code for a strided layer is its dx over the stride's phases: 4 x 4 at stride 2,
+    # with 8 channels and filters
+    x8, w8 = np.ones((2, 8, 8, 8)), np.ones((8, 8, 4, 4))
+    strided = geometry(x8, w8, stride=2, padding=1)
+    assert measured.candidates(strided) == ("direct", "im2col", "fft")
+    assert measured.candidates(strided, np.float32, ("input_grad",)) == (
+        "direct", "im2col", "fft", "flat")
+    assert set(measured.measure(strided, np.float32, ("weight_grad", "input_grad"))) == {
+        "direct", "im2col", "fft", "flat"}
     for passes in (("forward",), ("weight_grad", "input_grad"), ("input_grad",)):
         seconds = measured.measure(geometry(x, w), np.float32, passes)
         assert set(seconds) == set(measured.candidates(geometry(x, w)))
