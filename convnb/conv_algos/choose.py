@@ -55,15 +55,14 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       x (16, 64, 16, 16) by w (64, 32, 2, 2), stride 2, two threads: 1.3 ms against 9.1; the
       whole conv2d backward of (64, 16, 28, 28) by (16, 16, 2, 2): 2.1 ms against 4.6 (one
       thread: 2.1 against 3.4); each the median of one process.
-    * Backward passes of strided layers whose stride divides the kernel (4 x 4 at stride 2, as
-      in the encoders and decoders of GANs) with at least :data:`.flat.AS_FORWARD_CHANNELS`
-      channels and filters per group: ``"flat"``, which computes ``dx`` as one forward pass
-      over the stride's phases (:mod:`.phases`) and ``dw`` as im2col does. On the seven such
-      layers of ``bench.auto_rule`` (4 x 4 at stride 2, 8 x 8 at stride 4, 6 x 6 at stride 3,
-      4 x 2 at strides (2, 1); one grouped), in the four settings: 1.10 to 1.97 times as fast as
-      im2col, except on x (16, 64, 16, 16) by w (128, 64, 4, 4), outputs of 8 x 8, a tie
-      (0.94 to 1.08). With three channels (x (16, 3, 64, 64) by w (64, 3, 4, 4)) im2col was
-      faster, 2.0 ms against 3.0 at two threads.
+    * Strided layers whose stride divides the kernel stay on im2col, although ``"flat"``
+      computes their ``dx`` as one forward pass over the stride's phases (:mod:`.phases`): timed
+      by ``bench.auto_rule`` (seven such layers, both kernel sets, one and two threads) its
+      whole backward pass was 1.10 to 1.97 times as fast as im2col's on six layers and tied on
+      the seventh, but called again and again in a process of its own, as a student's loop
+      over one layer does, it made glibc hand its heap back and take it again on every call:
+      ``conv_transpose2d`` of x (16, 64, 16, 16) by w (64, 32, 4, 4) at stride 2 made about
+      1,900 page faults per call and took 5.0 ms against im2col's 3.5 (2026-11-29).
     * At one thread, 3 x 3 layers at stride 1 without dilation or groups, with at least
       :data:`WINOGRAD_CHANNELS` input and output channels and :data:`WINOGRAD_TILES` tiles of
       4 x 4 outputs: ``"winograd"``, for the forward pass and ``dx`` (its ``dw`` is flat's).
@@ -122,8 +121,6 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
         return "flat" if flat_fits else "direct"
     if backward and g.stride == (g.KH, g.KW) and g.dilation == (1, 1):
         return "direct"
-    if backward and flat.as_phases(g) is not None:
-        return "flat"
     if (threads == 1 and winograd.fits(g) and g.C >= WINOGRAD_CHANNELS
             and g.F >= WINOGRAD_CHANNELS and winograd.tiles(g) >= WINOGRAD_TILES):
         return "winograd"

@@ -104,6 +104,23 @@ def patches_by_chunk(xf: Array, g: ConvGeometry) -> Iterator[tuple[slice, Array]
         yield part, cols
 
 
+def products_by_chunk(x: Array, w: Array, g: ConvGeometry) -> Iterator[tuple[slice, Array]]:
+    """Each chunk of examples with its outputs on rows of ``Wp`` (stride 1), in a buffer that
+    the next chunk reuses.
+
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW) -> (part, (F, n, H_out, Wp)) for the n
+    examples of ``part``
+    """
+    xp = get_array_module(x, w)
+    w_rows = w.reshape(g.groups, g.F // g.groups, im2col.patch_rows(g))
+    products = None
+    for part, cols in patches_by_chunk(flattened(x, g), g):
+        if products is None:  # the first chunk is the largest
+            products = xp.empty((g.groups, g.F // g.groups, cols.shape[2]), dtype=x.dtype)
+        found = xp.matmul(w_rows, cols, out=products[:, :, :cols.shape[2]])
+        yield part, found.reshape(g.F, part.stop - part.start, g.H_out, g.padded_size[1])
+
+
 def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Array:
     """Zero-padded convolution plus the bias ``b`` if given, chunk by chunk (strided layers:
     :mod:`.im2col`).
@@ -112,15 +129,8 @@ def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Arra
     """
     if g.stride != (1, 1):
         return im2col.forward(x, w, g, b)
-    xp = get_array_module(x, w)
-    w_rows = w.reshape(g.groups, g.F // g.groups, im2col.patch_rows(g))
-    out = xp.empty((g.N, g.F, g.H_out, g.W_out), dtype=x.dtype)
-    products = None
-    for part, cols in patches_by_chunk(flattened(x, g), g):
-        if products is None:  # the first chunk is the largest
-            products = xp.empty((g.groups, g.F // g.groups, cols.shape[2]), dtype=x.dtype)
-        found = xp.matmul(w_rows, cols, out=products[:, :, :cols.shape[2]])
-        rows = found.reshape(g.F, part.stop - part.start, g.H_out, g.padded_size[1])
+    out = get_array_module(x, w).empty((g.N, g.F, g.H_out, g.W_out), dtype=x.dtype)
+    for part, rows in products_by_chunk(x, w, g):
         out[part] = rows[..., :g.W_out].transpose(1, 0, 2, 3)
     if b is not None:
         out += b.reshape(1, -1, 1, 1)
@@ -211,7 +221,11 @@ def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
         phased = as_phases(g)
         if phased is None:
             return im2col.input_grad(dout, w, g)
-        return phases.interleaved(forward(dout, phases.filters(w, g), phased), g)
+        dx = get_array_module(dout, w).empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+        for part, rows in products_by_chunk(dout, phases.filters(w, g), phased):
+            found = rows[..., :phased.W_out].transpose(1, 0, 2, 3)
+            phases.interleave(found, g, dx[part])  # straight from the chunk's products
+        return dx
     turned = as_forward(g)
     if turned is not None:
         return forward(dout, turned_filters(w, g), turned)

@@ -8,7 +8,7 @@ padded ``dx`` is a stride-1 convolution of ``dout`` with the taps of that phase,
 tap of the kernel from ``a`` on, turned by 180 degrees as for any ``dx`` (columns likewise). Where
 ``s`` divides the kernel size every phase has ``K/s`` taps, and all ``s*s`` phases are *one*
 convolution of ``dout``, padded by ``K/s - 1``, with ``s*s*C`` filters (:func:`geometry`,
-:func:`filters`); putting its outputs back in place (:func:`interleaved`) gives ``dx``. That is
+:func:`filters`); putting its outputs back in place (:func:`interleave`) gives ``dx``. That is
 one matrix product and one pass over ``dx``, where col2im (:mod:`.im2col`) adds ``KH*KW``
 products back through strided views. Shi et al. (2016) used the same equivalence the other way
 round: a stride-1 convolution to ``s*s`` times the channels, followed by a pixel shuffle, upsamples
@@ -64,24 +64,23 @@ def filters(w: Array, g: ConvGeometry) -> Array:
     return by_phase.reshape(sh * sw * g.C, g.F // G, taps_h, taps_w)
 
 
-def interleaved(phases: Array, g: ConvGeometry) -> Array:
-    """``dx`` from the outputs of :func:`geometry`'s convolution: phase ``(a, b)`` fills the
-    padded positions ``(sh*p + a, sw*q + b)``; those inside the padding are dropped.
+def interleave(phases: Array, g: ConvGeometry, dx: Array) -> None:
+    """Write into ``dx`` the outputs of :func:`geometry`'s convolution for ``n`` examples:
+    phase ``(a, b)`` fills the padded positions ``(sh*p + a, sw*q + b)``; those inside the
+    padding are dropped.
 
-    Shapes: phases (N, sh*sw*C, ceil(Hp/sh), ceil(Wp/sw)) -> dx (N, C, H, W)
+    Shapes: phases (n, sh*sw*C, ceil(Hp/sh), ceil(Wp/sw)), dx (n, C, H, W), contiguous
     """
-    xp = get_array_module(phases)
     (sh, sw), G, top, left = g.stride, g.groups, g.pads[0], g.pads[2]
-    found = phases.reshape(g.N, G, sh, sw, g.C // G, *phases.shape[2:])
-    dx = xp.empty((g.N, g.C, g.H, g.W), dtype=phases.dtype)
-    by_group = dx.reshape(g.N, G, g.C // G, g.H, g.W)
+    n = phases.shape[0]
+    found = phases.reshape(n, G, sh, sw, g.C // G, *phases.shape[2:])
+    by_group = dx.reshape(n, G, g.C // G, g.H, g.W)
     for a in range(sh):
         rows = _positions(a, top, sh, g.H)
         for b in range(sw):
             cols = _positions(b, left, sw, g.W)
             if rows and cols:
                 by_group[..., rows[1], cols[1]] = found[:, :, a, b, :, rows[0], cols[0]]
-    return dx
 
 
 def _positions(a: int, pad: int, s: int, size: int) -> tuple[slice, slice] | None:
