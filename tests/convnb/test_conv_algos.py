@@ -266,31 +266,20 @@ def test_every_algorithm_stays_on_the_device(algo, kw, batch_last_below, monkeyp
         np.testing.assert_allclose(device.get(), host, atol=1e-10)
 
 
-@pytest.mark.parametrize("kw", [{"padding": 1}, {"padding": (2, 0), "dilation": (1, 2)},
-                                {"padding": 1, "groups": 3}])
-def test_flat_dx_as_a_forward_pass_stays_on_the_device(kw, monkeypatch):
+@pytest.mark.parametrize("kw, w_shape, path", [
+    ({"padding": 1}, (6, 3, 3, 2), flat.as_forward),
+    ({"padding": (2, 0), "dilation": (1, 2)}, (6, 3, 3, 2), flat.as_forward),
+    ({"padding": 1, "groups": 3}, (6, 1, 3, 2), flat.as_forward),
+    ({"stride": (2, 1), "padding": (1, 0)}, (6, 3, 4, 2), flat.as_phases),  # over the phases
+], ids=["dense", "dilated", "grouped", "strided"])
+def test_flat_dx_as_a_forward_pass_stays_on_the_device(kw, w_shape, path, monkeypatch):
     monkeypatch.setattr(flat, "AS_FORWARD_CHANNELS", 1)  # so that these small layers take it
     monkeypatch.setattr(flat, "AS_FORWARD_WIDTH", 100.0)
     rng = np.random.default_rng(4)
-    groups = kw.get("groups", 1)
-    x, w = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((6, 3 // groups, 3, 2))
-    g = conv_geometry("test", x, w, None, 1, kw["padding"], kw.get("dilation", 1), groups,
-                      "zeros")
-    assert flat.as_forward(g) is not None
-    dout = rng.standard_normal((g.N, g.F, g.H_out, g.W_out))
-    dx = flat.input_grad(DeviceArray(dout), DeviceArray(w), g)
-    assert isinstance(dx, DeviceArray)
-    np.testing.assert_allclose(dx.get(), convnb.conv2d_backward_naive(dout, x, w, **kw)[0],
-                               atol=1e-10)
-
-
-def test_flat_strided_dx_over_the_phases_stays_on_the_device(monkeypatch):
-    monkeypatch.setattr(flat, "AS_FORWARD_CHANNELS", 1)  # so that this small layer takes it
-    rng = np.random.default_rng(7)
-    x, w = rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((6, 3, 4, 2))
-    kw = {"stride": (2, 1), "padding": (1, 0)}
-    g = conv_geometry("test", x, w, None, kw["stride"], kw["padding"], 1, 1, "zeros")
-    assert flat.as_phases(g) is not None
+    x, w = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal(w_shape)
+    g = conv_geometry("test", x, w, None, kw.get("stride", 1), kw["padding"],
+                      kw.get("dilation", 1), kw.get("groups", 1), "zeros")
+    assert path(g) is not None
     dout = rng.standard_normal((g.N, g.F, g.H_out, g.W_out))
     dx = flat.input_grad(DeviceArray(dout), DeviceArray(w), g)
     assert isinstance(dx, DeviceArray)
