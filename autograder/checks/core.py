@@ -312,11 +312,16 @@ class Check:
             key = first.type_name.rsplit(".", 1)[-1]
             if key in ("NotImplementedError", "IndexError"):
                 return key, sum(outputs[i].type_name == first.type_name for i in failing)
-        best, best_count = None, 0
+        # A hint may have several diagnosers (a mistake made either of two ways): it explains
+        # the failing cases that any of them matches, each case counted once.
+        explained: dict[str, set[int]] = {}
         for diagnoser in self.diagnosers:
-            count = sum(self._matches(diagnoser, cases[i], outputs[i]) for i in failing)
-            if count > best_count:
-                best, best_count = diagnoser.hint, count
+            explained.setdefault(diagnoser.hint, set()).update(
+                i for i in failing if self._matches(diagnoser, cases[i], outputs[i]))
+        best, best_count = None, 0
+        for hint, cases_explained in explained.items():  # a tie goes to the earlier hint
+            if len(cases_explained) > best_count:
+                best, best_count = hint, len(cases_explained)
         if best is None and self.fallback_hint and first is not None and first.kind != "error":
             best = self.fallback_hint
             best_count = sum(outputs[i].kind != "error" for i in failing)

@@ -528,3 +528,25 @@ def test_a_stand_in_kept_by_the_student_refuses_to_run_later():
     assert not QUAD.evaluate(namespace["quadruple_keeping"], seed=3).failing
     with pytest.raises(RuntimeError, match="stands in for yours only while a check runs"):
         namespace["kept"][0](np.ones(2))
+
+
+def test_a_hint_counts_every_failing_case_any_of_its_diagnosers_explains():
+    # "modeswap" pads reflect as edge and replicate as reflect: two diagnosers of one hint. With
+    # pads of width 1, numpy's 'symmetric' equals 'edge', so pad_symmetric explains both reflect
+    # cases, as many as either diagnoser of the swap alone; the swap's hint explains all three.
+    import dataclasses
+
+    from autograder.checks.lab01 import _case_pad, check_pad2d
+
+    x = np.arange(12.0).reshape(3, 4)
+    cases = (_case_pad(x, 1, "reflect"), _case_pad(x, (1, 0), "reflect"),
+             _case_pad(x, 1, "replicate"))
+    swapped = {"zeros": "constant", "reflect": "edge", "replicate": "reflect"}
+
+    def modeswap(x, p, mode):
+        r, c = (p, p) if isinstance(p, int) else p
+        return np.pad(x, ((r, r), (c, c)), mode=swapped[mode])
+
+    run = dataclasses.replace(check_pad2d, fixed=cases).evaluate(modeswap)
+    assert run.failing == [0, 1, 2]
+    assert (run.hint, run.hint_matches) == ("pad_reflect_replicate_swapped", 3)
