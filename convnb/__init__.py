@@ -12,7 +12,7 @@ module's ``__all__``), the image filters of :mod:`convnb.filters`, the size and 
 modules: ``nn`` (layers, losses, optimisers), ``data`` (datasets) and ``backend`` (devices).
 """
 
-from . import backend, data, nn
+from . import backend, data, heap, nn
 from .arithmetic import (
     conv_macs,
     conv_output_size,
