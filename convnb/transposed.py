@@ -24,7 +24,8 @@ So this module needs no new machinery. The forward pass is exactly the input gra
 :func:`~convnb.conv.conv2d`, and its backward pass is a forward ``conv2d`` for ``dx`` (gather a
 patch of ``dout`` for every input pixel) plus ``conv2d``'s weight gradient for ``dw``: each
 algorithm of :mod:`convnb.conv_algos` provides all three, and ``algo`` picks one as in ``conv2d``
-(``"auto"`` makes the choice of ``conv2d``'s backward pass, in both directions).
+(``"auto"`` makes the choice of ``conv2d``'s backward pass for the forward pass and ``dw``, and
+of its forward pass for ``dx``).
 """
 
 from __future__ import annotations
@@ -139,9 +140,12 @@ def conv_transpose2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair
     fn = "conv_transpose2d_backward"
     g = transpose_geometry(fn, x, w, None, stride, padding, output_padding, groups, dilation)
     check_dout(fn, dout, (g.N, g.C, g.H, g.W), x, "(N, C_out, H_out, W_out)")
-    method = algorithm(algo, g, x, fn, True, ("forward", "weight_grad"))
-    dx = method.forward(dout, w, g)         # the convolution's forward pass, on dout
-    dw = method.weight_grad(x, dout, g)     # its weight gradient, with x as its dout
+    # each pass by its own choice: dx is a forward pass of the convolution, whose best
+    # algorithm can differ from its backward's ("auto" gave the 2 x 2 upsampling layer's dx to
+    # direct, as for the convolution's dx, where im2col's forward pass is faster)
+    gather = algorithm(algo, g, x, fn, False, ("forward",))
+    dx = gather.forward(dout, w, g)         # the convolution's forward pass, on dout
+    dw = algorithm(algo, g, x, fn, True, ("weight_grad",)).weight_grad(x, dout, g)
     return dx, dw, dout.sum(axis=(0, 2, 3))
 
 

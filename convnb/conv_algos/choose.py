@@ -55,14 +55,17 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       x (16, 64, 16, 16) by w (64, 32, 2, 2), stride 2, two threads: 1.3 ms against 9.1; the
       whole conv2d backward of (64, 16, 28, 28) by (16, 16, 2, 2): 2.1 ms against 4.6 (one
       thread: 2.1 against 3.4); each the median of one process.
-    * Strided layers whose stride divides the kernel stay on im2col, although ``"flat"``
-      computes their ``dx`` as one forward pass over the stride's phases (:mod:`.phases`): timed
-      by ``bench.auto_rule`` (seven such layers, both kernel sets, one and two threads) its
-      whole backward pass was 1.10 to 1.97 times as fast as im2col's on six layers and tied on
-      the seventh, but called again and again in a process of its own, as a student's loop
-      over one layer does, it made glibc hand its heap back and take it again on every call:
-      ``conv_transpose2d`` of x (16, 64, 16, 16) by w (64, 32, 4, 4) at stride 2 made about
-      1,900 page faults per call and took 5.0 ms against im2col's 3.5 (2026-11-29).
+    * Backward passes of strided layers whose stride divides the kernel (4 x 4 at stride 2):
+      ``"flat"``, which computes ``dx`` as one forward pass over the stride's phases
+      (:mod:`.phases`) and ``dw`` as im2col does. Timed by ``bench.auto_rule`` (seven such
+      layers, both kernel sets, one and two threads) its whole backward pass was 1.10 to 1.97
+      times as fast as im2col's on six layers and tied on the seventh. Until glibc was told to
+      keep freed memory (:mod:`convnb.heap`) it was left out: called again and again in a
+      process of its own, it made glibc hand its heap back and take it again on every call,
+      about 1,900 page faults per call. ``conv_transpose2d`` of x (16, 64, 16, 16) by
+      w (64, 32, 4, 4) at stride 2, padding 1, two threads, three fresh processes each: 2.6 to
+      2.7 ms against im2col's 3.7 to 3.9 with the memory kept, 5.4 to 5.5 ms with glibc's
+      defaults (2026-11-29).
     * At one thread, 3 x 3 layers at stride 1 without dilation or groups, with at least
       :data:`WINOGRAD_CHANNELS` input and output channels and :data:`WINOGRAD_TILES` tiles of
       4 x 4 outputs: ``"winograd"``, for the forward pass and ``dx`` (its ``dw`` is flat's).
@@ -121,6 +124,8 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
         return "flat" if flat_fits else "direct"
     if backward and g.stride == (g.KH, g.KW) and g.dilation == (1, 1):
         return "direct"
+    if backward and g.stride != (1, 1) and flat.as_phases(g) is not None:
+        return "flat"
     if (threads == 1 and winograd.fits(g) and g.C >= WINOGRAD_CHANNELS
             and g.F >= WINOGRAD_CHANNELS and winograd.tiles(g) >= WINOGRAD_TILES):
         return "winograd"

@@ -12,9 +12,9 @@ convolution of ``dout``, padded by ``K/s - 1``, with ``s*s*C`` filters (:func:`g
 one matrix product and one pass over ``dx``, where col2im (:mod:`.im2col`) adds ``KH*KW``
 products back through strided views. Shi et al. (2016) used the same equivalence the other way
 round: a stride-1 convolution to ``s*s`` times the channels, followed by a pixel shuffle, upsamples
-as a transposed convolution does. :func:`.flat.input_grad` takes this path; ``algo="auto"`` does
-not send strided layers to flat, for the page faults this path made when called on its own in a
-loop (:func:`.choose.rule`).
+as a transposed convolution does. :func:`.flat.input_grad` takes this path, and ``algo="auto"``
+sends such layers' backward passes (and so the transposed convolutions that upsample with
+4 x 4 kernels at stride 2) to flat (:func:`.choose.rule`).
 
 Where the stride does not divide the kernel the phases have different numbers of taps (3 x 3 at
 stride 2: 4, 2, 2 and 1). Padding the kernel with zeros to 4 x 4 makes them equal, at 16/9 of the

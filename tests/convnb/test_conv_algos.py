@@ -379,8 +379,9 @@ def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
     ((64, 16, 28, 28), (16, 16, 2, 2), {"stride": 2}, "im2col", "direct"),  # windows tile
     ((8, 3, 64, 64), (32, 3, 4, 4), {"stride": 4}, "im2col", "direct"),
     ((8, 3, 64, 64), (32, 3, 4, 4), {"stride": 2}, "im2col", "im2col"),  # overlap, 3 channels
-    ((16, 32, 32, 32), (64, 32, 4, 4), {"stride": 2, "padding": 1}, "im2col", "im2col"),  # phases
-    ((8, 16, 64, 64), (32, 16, 8, 8), {"stride": 4, "padding": 2}, "im2col", "im2col"),
+    ((16, 32, 32, 32), (64, 32, 4, 4), {"stride": 2, "padding": 1}, "im2col", "flat"),  # phases
+    ((8, 16, 64, 64), (32, 16, 8, 8), {"stride": 4, "padding": 2}, "im2col", "flat"),
+    ((16, 4, 32, 32), (64, 4, 4, 4), {"stride": 2, "padding": 1}, "im2col", "im2col"),  # 4 in
     ((16, 32, 32, 32), (64, 32, 3, 3), {"stride": 2, "padding": 1}, "im2col", "im2col"),  # 3 x 3
     ((16, 32, 32, 32), (64, 32, 4, 4), {"stride": 2, "dilation": 2}, "im2col", "im2col"),
     ((64, 16, 28, 28), (16, 16, 2, 2), {"stride": 2, "dilation": 2}, "im2col", "im2col"),
