@@ -12,7 +12,12 @@ module's ``__all__``), the image filters of :mod:`convnb.filters`, the size and 
 modules: ``nn`` (layers, losses, optimisers), ``data`` (datasets) and ``backend`` (devices).
 """
 
-from . import backend, data, heap, nn
+from . import (
+    backend,
+    data,
+    heap,  # noqa: F401  (keeps freed memory: glibc's thresholds, set on import)
+    nn,
+)
 from .arithmetic import (
     conv_macs,
     conv_output_size,
