@@ -72,3 +72,14 @@ def test_torch_is_only_an_optional_dependency():
 
 
 
+
+
+def test_the_books_lenet_numbers_are_the_readmes():
+    """Chapter 8 quotes the README's LeNet-5 epoch table (threads, PyTorch s, convnb s, ratio);
+    a benchmark rerun that updates one must update the other."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = re.findall(r"^\| (\d) \| ([\d.]+) s \| ([\d.]+) s \| ([\d.]+) \|$", readme, re.M)
+    chapter = (REPO / "book" / "08_fast_convolution.md").read_text(encoding="utf-8")
+    rows = re.search(r'"rows": (\[.*?\]),', chapter).group(1)
+    quoted = re.findall(r"\((\d), ([\d.]+), ([\d.]+), ([\d.]+)\)", rows)
+    assert len(table) == 2 and quoted == table
