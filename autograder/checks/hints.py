@@ -13,6 +13,11 @@ HINTS: dict[str, str] = {
         "sliding it: w[::-1] in 1-D, w[::-1, ::-1] in 2-D (chapter Convolution, convolution "
         "versus correlation)."
     ),
+    "depthwise_flipped": (
+        "your result is a convolution: the depthwise kernels were turned half a turn. Correlate "
+        "each channel with its kernel as it is: out[n, c, i, j] = sum over u, v of "
+        "w_depth[c, 0, u, v] * xpad[n, c, i + u, j + v]."
+    ),
     "flipped": (
         "your result is the convolution: the kernel was flipped. Cross-correlation slides the "
         "kernel as it is, out[i] = sum_k w[k] * x[i + k] (chapter Convolution, convolution "
@@ -29,16 +34,16 @@ HINTS: dict[str, str] = {
     # Output size (book: 03_padding_stride, convolution arithmetic).
     "output_too_small": (
         "the output is one entry short along an axis. A kernel of size K fits at L - K + 1 "
-        "positions: the + 1 counts the first placement."
+        "positions, (L - K) // stride + 1 with a stride: the + 1 counts the first placement."
     ),
     "output_too_large": (
         "the output is one entry too long along an axis: the last placement must still lie "
-        "inside the input, so there are L - K + 1 of them."
+        "inside the input, so there are L - K + 1 of them ((L - K) // stride + 1 with a stride)."
     ),
     "full_mode": (
         "the output has the size of 'full' mode (L + K - 1: every partial overlap). This function "
-        "keeps only the 'valid' placements, where the kernel lies inside the input (L - K + 1). "
-        "np.convolve and np.correlate need mode='valid'."
+        "keeps only the 'valid' placements, where the kernel lies inside the input (L - K + 1): "
+        "out[i] for i = 0 .. L - K."
     ),
     "same_mode": (
         "the output has the size of the input ('same' mode). This function keeps only the "
@@ -148,7 +153,8 @@ HINTS: dict[str, str] = {
     ),
     "im2col_patch_order": (
         "the entries of each patch are in the wrong order: row c*KH*KW + u*KW + v holds "
-        "xpad[n, c, i*stride + u, j*stride + v] (channel outermost), the order in which "
+        "xpad[n, c, i*stride + u, j*stride + v] (channel outermost; x[n, c, i + u, j + v] "
+        "without padding or stride), the order in which "
         "w.reshape(F, -1) lists a kernel. Patches and kernels must be flattened alike."
     ),
     "conv_output_reshape": (
@@ -226,7 +232,7 @@ HINTS: dict[str, str] = {
     ),
     "db_mean": (
         "db is a mean. The bias is added to every output number, so its gradient is the sum of "
-        "dout over the batch and the positions, not their average."
+        "dout over the batch (and, in a convolution, over the positions), not their average."
     ),
     "dw_swapped": (
         "dw is turned half a turn: x and dout swapped roles (or the sum became a convolution). "
@@ -251,7 +257,8 @@ HINTS: dict[str, str] = {
     "dx_dout_padding": (
         "dout was padded by the wrong amount. Every input pixel must meet every output it fed, "
         "which is a 'full' correlation: dout padded by KH - 1 rows and KW - 1 columns on each "
-        "side (minus pad, the padding the forward pass added), not by pad."
+        "side gives the gradient of the padded input, whose border of width pad you then cut "
+        "off (padding by KH - 1 - pad does both at once while pad <= KH - 1); not by pad."
     ),
     "dx_stride_ignored": (
         "dx sends each output's gradient to windows one pixel apart. With a stride, output (i, j) "
@@ -368,9 +375,9 @@ HINTS: dict[str, str] = {
         "step C_out."
     ),
     "sep_no_pointwise": (
-        "the pointwise (1 x 1) step is missing. After the depthwise step, C_out filters of shape "
-        "(C_in, 1, 1) mix the channels: C_in*C_out weights, and as many multiplications at "
-        "every output position."
+        "the pointwise (1 x 1) step is missing. After the depthwise step, one 1 x 1 filter per "
+        "output channel, as deep as the input (w_point), mixes the channels: C_in*C_out weights, "
+        "and as many multiplications at every output position."
     ),
     "sep_full_depthwise": (
         "the depthwise step was counted as a full convolution (C_in*C_in*k*k). Each channel has "

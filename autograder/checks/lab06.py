@@ -292,7 +292,7 @@ check_depthwise_separable = register(Check(
         Diagnoser("dsep_mixes_channels", _mixed_depthwise),
         Diagnoser("sep_no_pointwise", lambda x, w_depth, w_point, pad=0: convnb.conv2d(
             x, w_depth, padding=pad, groups=x.shape[1])),
-        Diagnoser("flipped", lambda x, w_depth, w_point, pad=0: depthwise_separable(
+        Diagnoser("depthwise_flipped", lambda x, w_depth, w_point, pad=0: depthwise_separable(
             x, np.ascontiguousarray(w_depth[:, :, ::-1, ::-1]), w_point, pad)),
     ],
     stand_ins={"dilated_conv": dilated_conv},

@@ -32,8 +32,8 @@
 # comparison on random sizes, kernels, strides and paddings, and give partial credit: the
 # function's points times the fraction of cases it gets right, rounded down to half a point.
 # Each function is graded on its own: where it calls another function you write in this
-# lab, the course's version stands in for yours during its hidden tests (the report says
-# so), so one mistake costs points once.
+# lab, the course's version stands in for yours during its tests, visible and hidden (the
+# report says so), so one mistake costs points once.
 #
 # A result counts as right when it is a `np.ndarray` (not a list, not an `np.matrix`), of the
 # shape in the docstring, of dtype `float64` like the inputs, with no NaN or infinity, and every
@@ -256,7 +256,8 @@ check_convolve2d(convolve2d, seed=1104, points=3)
 # ## Part 5: padding (4 points)
 #
 # A valid output shrinks by `K - 1`; padding the input first keeps the size (or any size you
-# want) and lets the kernel see the border pixels as often as the others. `pad2d(x, p, mode)`
+# want) and lets the kernel see the border pixels more often (as often as the others only with
+# 'full' padding, `K - 1` on each side). `pad2d(x, p, mode)`
 # adds `p_rows` rows above *and* below the image and `p_cols` columns left *and* right of it;
 # `p` is either one int (the same on both axes) or a pair `(p_rows, p_cols)`. What goes into the
 # new border depends on `mode`; for one row `a b c d` padded by 2 on each side:

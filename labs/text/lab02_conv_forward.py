@@ -41,8 +41,8 @@
 # partial credit: the function's points times the fraction of cases it gets right, rounded down
 # to half a point.
 # Each function is graded on its own: where it calls another function you write in this
-# lab, the course's version stands in for yours during its hidden tests (the report says
-# so), so one mistake costs points once.
+# lab, the course's version stands in for yours during its tests, visible and hidden (the
+# report says so), so one mistake costs points once.
 #
 # A result counts as right when it is a `np.ndarray` (not a list, not an `np.matrix`), of the
 # shape in the docstring, of dtype `float64` like the inputs, with no NaN or infinity, and every
@@ -80,7 +80,7 @@ from autograder.checks.lab02 import (
 # left *and* right of it, in every channel of every example. Only the two spatial axes grow;
 # the batch axis N and the channel axis C stay as they are:
 #
-# $$x_\text{pad}[n, c, \text{pad} + r, \text{pad} + s] = x[n, c, r, s],$$
+# $$x_\text{pad}[n, c, \text{pad} + r, \text{pad} + q] = x[n, c, r, q],$$
 #
 # and zero everywhere else. `pad = 0` returns the input unchanged (as a new array or the same
 # one; either is fine, but do not change `x` itself).

@@ -41,8 +41,8 @@
 # points times the fraction of cases it gets right, rounded down to half a point. Half of the
 # random inputs are small whole numbers, so windows with two equal maxima are common.
 # Each function is graded on its own: where it calls another function you write in this
-# lab, the course's version stands in for yours during its hidden tests (the report says
-# so), so one mistake costs points once.
+# lab, the course's version stands in for yours during its tests, visible and hidden (the
+# report says so), so one mistake costs points once.
 #
 # A result counts as right when it is a `np.ndarray` (not a list, not an `np.matrix`), of the
 # shape and dtype in the docstring, with no NaN or infinity, and every entry within
@@ -83,8 +83,8 @@ from autograder.checks.lab03 import (
 # j \cdot \text{stride} + v].$$
 #
 # The **switch** of output `(n, c, i, j)` says where that maximum sits in its input plane
-# `x[n, c]` (an `H x W` image), as one flat index: if the maximum is at row `r` and column `s`,
-# the switch is `r * W + s` (the position in `x[n, c].reshape(-1)`). When several entries of a
+# `x[n, c]` (an `H x W` image), as one flat index: if the maximum is at row `r` and column `q`,
+# the switch is `r * W + q` (the position in `x[n, c].reshape(-1)`). When several entries of a
 # window tie for the maximum, the switch is the **first** of them in row-major order (row by
 # row, each row left to right), which is what `np.argmax` returns on a flattened window. The
 # switches are integers: return them with dtype `int64` (`np.argmax` gives that; a
@@ -114,7 +114,7 @@ def max_pool_forward(x, k, stride):
     out : np.ndarray, float64
         ``out[n, c, i, j] = max_{u, v} x[n, c, i*stride + u, j*stride + v]``.
     switches : np.ndarray, int64
-        ``switches[n, c, i, j] = r * W + s`` where ``x[n, c, r, s]`` is the first maximum of
+        ``switches[n, c, i, j] = r * W + q`` where ``x[n, c, r, q]`` is the first maximum of
         window ``(i, j)`` in row-major order.
 
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out), switches (N, C, H_out, W_out) with
@@ -128,11 +128,11 @@ def max_pool_forward(x, k, stride):
     switches = np.zeros((N, C, H_out, W_out), dtype=np.int64)
     for i in range(H_out):
         for j in range(W_out):
-            r, s = i * stride, j * stride
-            window = x[:, :, r:r + k, s:s + k].reshape(N, C, k * k)
+            r, q = i * stride, j * stride
+            window = x[:, :, r:r + k, q:q + k].reshape(N, C, k * k)
             first = np.argmax(window, axis=2)  # u * k + v of the first maximum
             out[:, :, i, j] = np.max(window, axis=2)
-            switches[:, :, i, j] = (r + first // k) * W + (s + first % k)
+            switches[:, :, i, j] = (r + first // k) * W + (q + first % k)
     return out, switches
     ### END SOLUTION
 
@@ -177,7 +177,7 @@ check_max_pool_switches(max_pool_forward, seed=1302, points=3)
 # the same amount; moving any other input of the window changes nothing. So each `dout` entry
 # goes, whole, to its window's switch, and every other input gets nothing from that window:
 #
-# $$dx[n, c, r, s] = \sum_{(i, j)\,:\;\text{switch}(n, c, i, j) = (r, s)} dout[n, c, i, j].$$
+# $$dx[n, c, r, q] = \sum_{(i, j)\,:\;\text{switch}(n, c, i, j) = (r, q)} dout[n, c, i, j].$$
 #
 # The sum matters when windows overlap: one input can be the maximum of several windows, and
 # then it collects all of their gradients. Use the switches of your `max_pool_forward`; a flat
@@ -260,8 +260,8 @@ def avg_pool_forward(x, k, stride):
     out = np.zeros((N, C, H_out, W_out))
     for i in range(H_out):
         for j in range(W_out):
-            r, s = i * stride, j * stride
-            out[:, :, i, j] = x[:, :, r:r + k, s:s + k].mean(axis=(2, 3))
+            r, q = i * stride, j * stride
+            out[:, :, i, j] = x[:, :, r:r + k, q:q + k].mean(axis=(2, 3))
     return out
     ### END SOLUTION
 
@@ -281,7 +281,7 @@ check_avg_pool_forward(avg_pool_forward, seed=1304, points=4)
 # out evenly: every input of window `(i, j)` receives `dout[n, c, i, j] / k**2`. An input that
 # lies in several overlapping windows adds up its share of each:
 #
-# $$dx[n, c, r, s] = \frac{1}{k^2} \sum_{(i, j)\,:\;(r, s) \in \text{window}(i, j)}
+# $$dx[n, c, r, q] = \frac{1}{k^2} \sum_{(i, j)\,:\;(r, q) \in \text{window}(i, j)}
 # dout[n, c, i, j].$$
 #
 # This backward pass does not need the values of `x`, only its shape.
@@ -313,8 +313,8 @@ def avg_pool_backward(dout, x, k, stride):
     _, _, H_out, W_out = dout.shape
     for i in range(H_out):
         for j in range(W_out):
-            r, s = i * stride, j * stride
-            dx[:, :, r:r + k, s:s + k] += dout[:, :, i, j, None, None] / (k * k)
+            r, q = i * stride, j * stride
+            dx[:, :, r:r + k, q:q + k] += dout[:, :, i, j, None, None] / (k * k)
     return dx
     ### END SOLUTION
 

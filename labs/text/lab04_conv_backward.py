@@ -38,8 +38,8 @@
 # fraction of cases that are right, rounded down to half a point. `conv_backward` is graded three
 # times, once for each gradient, so a right `db` earns its points even while `dx` is wrong.
 # Each function is graded on its own: where it calls another function you write in this
-# lab, the course's version stands in for yours during its hidden tests (the report says
-# so), so one mistake costs points once.
+# lab, the course's version stands in for yours during its tests, visible and hidden (the
+# report says so), so one mistake costs points once.
 #
 # A result counts as right when it is a `np.ndarray` (not a list), of the shape in the
 # docstring, of dtype `float64`, with no NaN or infinity, and every entry within

@@ -51,8 +51,8 @@
 # shape in the docstring, of dtype `float64` like the inputs, with no NaN or infinity, and every
 # entry within `1e-9 + 1e-6 * |expected|` of the reference.
 # Each function is graded on its own: where it calls another function you write in this
-# lab, the course's version stands in for yours during its hidden tests (the report says
-# so), so one mistake costs points once.
+# lab, the course's version stands in for yours during its tests, visible and hidden (the
+# report says so), so one mistake costs points once.
 #
 # Parts 9 and 11 grade what you trained, not a number you print: the grader takes the
 # parameters of your models, rebuilds the networks with the course's own code and measures their

@@ -41,8 +41,8 @@
 # comparison on random sizes, strides, dilations and paddings, and give partial credit: the
 # function's points times the fraction of cases it gets right, rounded down to half a point.
 # Each function is graded on its own: where it calls another function you write in this
-# lab, the course's version stands in for yours during its hidden tests (the report says
-# so), so one mistake costs points once.
+# lab, the course's version stands in for yours during its tests, visible and hidden (the
+# report says so), so one mistake costs points once.
 #
 # An array result counts as right when it is a `np.ndarray` (not a list), of the shape in the
 # docstring, of dtype `float64`, with no NaN or infinity, and every entry within
@@ -99,9 +99,12 @@ from autograder.checks.lab06 import (
 # For example, a 2 x 2 input, a 3 x 3 kernel, stride 2 and pad 1 give a 3 x 3 output: the
 # transpose of the 3 x 3 to 2 x 2 convolution with the same settings. The same operation can be
 # written as a forward convolution: put `stride - 1` zeros between the input's pixels, pad with
-# `KH - 1 - pad` zeros, and correlate with the kernels turned half a turn (and their two channel
-# axes swapped). If that reminds you of Lab 4's `dx`, it should: a transposed convolution *is*
-# the backward pass of a convolution with respect to its input.
+# `KH - 1` zeros above and below (`KW - 1` left and right), and correlate with the kernels turned
+# half a turn (and their two channel axes swapped). That gives `full`; cut `pad` rows and columns
+# from each border as above. (Padding by `KH - 1 - pad` instead does both at once, but only
+# while `pad <= KH - 1`; the tests also use larger `pad`.) If that reminds you of Lab 4's `dx`,
+# it should: a transposed convolution *is* the backward pass of a convolution with respect to
+# its input.
 
 # %% id=conv_transpose solution
 def conv_transpose(x, w, stride=1, pad=0):
@@ -123,7 +126,8 @@ def conv_transpose(x, w, stride=1, pad=0):
     -------
     np.ndarray, float64
         ``full[n, f, i*stride + u, j*stride + v] += x[n, c, i, j] * w[c, f, u, v]`` summed over
-        ``c, i, j``, then ``full[:, :, pad:-pad, pad:-pad]`` (nothing cut when ``pad == 0``).
+        ``c, i, j``, then ``full[:, :, pad:H_full - pad, pad:W_full - pad]`` with
+        ``H_full = (H - 1)*stride + KH`` and ``W_full = (W - 1)*stride + KW``.
 
     Shapes: x (N, C, H, W), w (C, F, KH, KW) -> out (N, F, H_out, W_out) with
     ``H_out = (H - 1)*stride - 2*pad + KH`` and ``W_out = (W - 1)*stride - 2*pad + KW``
@@ -211,9 +215,10 @@ check_upsample_weights(upsample_weights, seed=6102, points=2)
 #
 # A kernel of size `KH` then spans `dilation*(KH - 1) + 1` rows, so
 # `H_out = H + 2*pad - dilation*(KH - 1)`. Dilation 1 is the ordinary convolution. A 3 x 3 kernel
-# with dilation 2 covers a 5 x 5 region with 9 weights; unlike a stride, dilation does not make
-# the output smaller. A tidy way to write it: loop over the taps `(u, v)`, and for each add `w`'s
-# column `w[:, :, u, v]` times the input shifted by `(dilation*u, dilation*v)`.
+# with dilation 2 covers a 5 x 5 region with 9 weights. Unlike a stride, dilation does not
+# subsample: the kernel still moves one pixel at a time, so with `pad = dilation*(KH - 1)/2` the
+# output keeps the input's size. A tidy way to write it: loop over the taps `(u, v)`, and for
+# each add `w`'s column `w[:, :, u, v]` times the input shifted by `(dilation*u, dilation*v)`.
 
 # %% id=dilated_conv solution
 def dilated_conv(x, w, dilation=1, pad=0):

@@ -48,8 +48,8 @@
 # within `1e-9 + 1e-6 * |expected|` of the reference. Timings are printed, never graded: they
 # depend on the machine.
 # Each function is graded on its own: where it calls another function you write in this
-# lab, the course's version stands in for yours during its hidden tests (the report says
-# so), so one mistake costs points once.
+# lab, the course's version stands in for yours during its tests, visible and hidden (the
+# report says so), so one mistake costs points once.
 #
 # **On a GPU.** Start each function with `xp = get_array_module(x)` and write `xp.` where you
 # would write `np.`: `xp` is NumPy for NumPy arrays and CuPy for CuPy arrays, so part 6 can run
@@ -295,7 +295,8 @@ check_correlate1d_fft(correlate1d_fft, seed=1703, points=4)
 #
 # one `np.einsum("nchw,fchw->nfhw", ...)`. Transform back and keep the valid top-left
 # `H_out x W_out` corner. The cost: `C·(N + F)` forward transforms, `N·F` inverse ones, and
-# `N·F·C·H·W` complex products, none of it growing with `KH·KW`.
+# `N·F·C·H·(W//2 + 1)` complex products (`rfft2` keeps half the columns of a real image's
+# spectrum), none of it growing with `KH·KW`.
 
 # %% id=conv2d_fft solution
 def conv2d_fft(x, w):

@@ -167,7 +167,7 @@ def max_pool_backward(dout, x, k, stride):
         dx[n, c, i * stride:i * stride + k, j * stride:j * stride + k] += mask * dout[n, c, i, j]
     return dx
 """
-AVG_SHARE = "dx[:, :, r:r + k, s:s + k] += dout[:, :, i, j, None, None] / (k * k)"
+AVG_SHARE = "dx[:, :, r:r + k, q:q + k] += dout[:, :, i, j, None, None] / (k * k)"
 
 # Student -> ({solution cell: the student's code, or [(solution text, the student's text), ...]},
 # {test cell: the hint it must show, or None: it loses points, whatever the hint}). Other test
@@ -175,7 +175,7 @@ AVG_SHARE = "dx[:, :, r:r + k, s:s + k] += dout[:, :, i, j, None, None] / (k * k
 STUDENTS = {
     "last_maximum_and_avg_stride": (
         {"max_pool_forward": LAST_MAXIMUM,
-         "avg_pool_forward": [("r, s = i * stride, j * stride", "r, s = i, j")]},
+         "avg_pool_forward": [("r, q = i * stride, j * stride", "r, q = i, j")]},
         {"hidden_max_pool_switches": "switch_last_max",
          "hidden_avg_pool_forward": "pool_stride_ignored"}),  # max_pool_backward keeps its points
     "whole_window_and_sum": (
@@ -189,7 +189,7 @@ STUDENTS = {
         {"hidden_max_pool_backward": "maxgrad_all_ties",
          "hidden_avg_pool_backward": "avggrad_not_divided"}),
     "switches_in_window_and_assign": (
-        {"max_pool_forward": [("(r + first // k) * W + (s + first % k)", "first")],
+        {"max_pool_forward": [("(r + first // k) * W + (q + first % k)", "first")],
          "avg_pool_backward": [(AVG_SHARE, AVG_SHARE.replace("+=", "="))]},
         {"hidden_max_pool_switches": "switch_in_window",
          "hidden_avg_pool_backward": "avggrad_overwrite"}),  # max_pool_backward keeps them too

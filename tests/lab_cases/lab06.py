@@ -159,7 +159,7 @@ MISTAKES = {
     "depthwise kernels flipped": (
         "check_depthwise_separable",
         lambda x, wd, wp, pad=0: sol("depthwise_separable")(x, wd[:, :, ::-1, ::-1], wp, pad),
-        "flipped"),
+        "depthwise_flipped"),
     "params without biases": ("check_separable_params",
                               lambda ci, co, k: ci * k * k + ci * co, "sep_no_bias"),
     "params without the depthwise biases": (

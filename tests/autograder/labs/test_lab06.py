@@ -71,6 +71,21 @@ def test_random_cases_are_valid_geometries(seed):
         assert all(k >= 1 and s >= 1 and d >= 1 for k, s, d in case.args[0])
 
 
+def test_the_texts_forward_view_of_the_transposed_convolution_holds_on_every_hidden_case():
+    """Part 1's text: spread the input, pad by KH - 1, correlate with the turned kernels, then cut
+    pad from each border. The hidden cases include pad > KH - 1, where padding by KH - 1 - pad
+    (the shortcut the text limits to pad <= KH - 1) would be negative."""
+    beyond = 0
+    for seed in range(20):
+        for case in lab06.check_conv_transpose.cases(seed):
+            x, w, stride, pad = case.args
+            np.testing.assert_allclose(transpose_as_correlation(x, w, stride, pad),
+                                       convnb.conv_transpose2d(x, w, stride=stride, padding=pad),
+                                       rtol=1e-12, atol=1e-12)
+            beyond += pad > min(w.shape[2:]) - 1
+    assert beyond > 0
+
+
 def test_the_wrong_answers_helpers_are_right_where_they_should_be():
     rng = np.random.default_rng(5)
     x, w = rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(3, 2, 3, 2))
