@@ -10,6 +10,10 @@ the input does.
 module's ``__all__``), the image filters of :mod:`convnb.filters`, the size and cost formulas of
 :mod:`convnb.arithmetic`, the gradient check, the device helpers of :mod:`convnb.backend`, and three
 modules: ``nn`` (layers, losses, optimisers), ``data`` (datasets) and ``backend`` (devices).
+
+Importing convnb has one effect beyond it: on Linux with glibc it tells ``malloc`` to keep the
+memory the process frees, so that a loop over a layer reuses its temporaries' pages instead of
+faulting them in again on every call (:mod:`convnb.heap`; ``CONVNB_KEEP_FREED_MEMORY=0`` opts out).
 """
 
 from . import (
