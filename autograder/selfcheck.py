@@ -121,6 +121,17 @@ def _bounded(lines: list[str], kept: set[int]) -> list[str]:
     return shown
 
 
+def _where(cell: nbformat.NotebookNode, cell_index: int, grade_id: str | None) -> str:
+    """Where a failing cell that is not a test is, in words the student can find in Jupyter:
+    its first line of code (the file's cell numbers count the text cells too)."""
+    first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+    first = first if len(first) <= 60 else first[:57] + "..."
+    name = f" ({grade_id})" if grade_id else ""
+    return (f"in the code cell that starts `{first}`{name}, cell {cell_index + 1} of the file: "
+            "not a test, but the grader runs it too, and the cells after it may need what it "
+            "defines")
+
+
 def _reporter(nb: nbformat.NotebookNode, say: Callable[[str], None], tally: dict) -> Callable:
     def on_cell_executed(cell: nbformat.NotebookNode, cell_index: int, **_: object) -> None:
         errored = any(o.output_type == "error" for o in cell.get("outputs", []))
@@ -135,8 +146,7 @@ def _reporter(nb: nbformat.NotebookNode, say: Callable[[str], None], tally: dict
         elif errored:
             tally["errors"] += 1
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            where = f"cell {cell_index + 1}" + (f" ({grade_id})" if grade_id else "")
-            say(f"ERROR {where}")
+            say(f"ERROR {_where(cell, cell_index, grade_id)}")
             say("\n".join("      " + line for line in _problem(cell)))
 
     return on_cell_executed

@@ -3,12 +3,34 @@ against got, the largest error, and a hint. It never shows a hidden test's sourc
 
 from __future__ import annotations
 
+import re
 import textwrap
 
-from .cases import CheckRun
+import numpy as np
+
+from .cases import Case, CheckRun
 from .hints import hint
 
 MAX_OTHERS = 3
+MAX_SHOWN_INPUT = 36  # arrays of at most this many numbers are printed with the failing case
+
+
+def input_lines(case: Case, function: str) -> list[str]:
+    """The small array arguments of ``case``, each as ``name = [...]`` under the parameter's name
+    in ``function`` (``"convolve1d(x, w)"``), so that the student can redo the case by hand;
+    nothing where the names do not match the arguments one to one."""
+    found = re.search(r"\((.*)\)", function)
+    names = [n.strip() for n in found[1].split(",")] if found else []
+    if len(names) != len(case.args):
+        return []
+    lines = []
+    for name, arg in zip(names, case.args, strict=True):
+        if isinstance(arg, np.ndarray) and 0 < arg.size <= MAX_SHOWN_INPUT and arg.ndim <= 2 \
+                and arg.dtype.kind in "biuf":
+            text = np.array2string(arg, separator=", ", formatter={"all": lambda v: f"{v:g}"})
+            head = f"  {name} = "  # the rows of a matrix line up under its first
+            lines.append(head + text.replace("\n", "\n" + " " * len(head)))
+    return lines
 
 
 def _points(x: float) -> str:
@@ -59,6 +81,7 @@ def format_report(ev: CheckRun, *, name: str, function: str, tolerance: str, ran
         lines.append(f"Correct means {tolerance}.")
         shown = ev.smallest_failing
         lines.append(f"Smallest failing case: {function} with {ev.cases[shown].label}")
+        lines += input_lines(ev.cases[shown], function)
         verdict = ev.verdicts[shown]
         lines.append(f"  problem:      {verdict.problem}")
         lines += [textwrap.indent(line, "  ") for line in verdict.lines]

@@ -52,14 +52,17 @@
 # `np.correlate`. The checks watch what your functions call: such a call scores that function 0
 # and is shown to the instructor.
 #
-# **Installing and checking.** The notebook needs the course's package (`convnb` and these
-# checks) in the Python that runs it. Download `convnb-0.1.0-py3-none-any.whl` from the book's
-# Labs page and run `pip install convnb-0.1.0-py3-none-any.whl` in a terminal (on a JupyterHub,
-# its terminal); on Colab, make the first cell
-# `%pip install https://<the book's address>/convnb-0.1.0-py3-none-any.whl`. Before you submit,
-# save the notebook and run `python -m autograder check lab04_conv_backward.ipynb` in a terminal, in
-# its folder: it runs the notebook from the top in a fresh kernel, as the grader does, and prints
-# PASS or FAIL for each visible test, with the whole report and hint of each failure.
+# **Installing and checking.** The notebook needs the course's package (`convnb` and these checks)
+# in the Python that runs it. Download `convnb-0.1.0-py3-none-any.whl` from the book's Labs page and
+# run `pip install convnb-0.1.0-py3-none-any.whl` in a terminal (on a JupyterHub, its terminal),
+# with `pip install jupyterlab` if your computer has no Jupyter yet; on Colab, make the first cell
+# `%pip install https://<the book's address>/convnb-0.1.0-py3-none-any.whl` (the address of the
+# package's link on the Labs page). Before you submit, save the notebook and run
+# `python -m autograder check lab04_conv_backward.ipynb` in a terminal, in its folder: it runs the
+# notebook from the top in a fresh kernel, as the grader does, and prints PASS or FAIL for each
+# visible test, with the whole report and hint of each failure. (On Colab, which has no terminal,
+# download the notebook and check it on a computer with the package.) While you work, run the cells
+# one by one: *Run All* stops at the first visible test that fails.
 
 # %% id=setup locked
 import numpy as np

@@ -25,6 +25,7 @@ from autograder.checks import (
     Diagnoser,
     IntResult,
     get_check,
+    message,
     partial_credit,
     pick,
     records,
@@ -206,6 +207,18 @@ def test_the_hint_is_the_mistake_matching_most_failing_cases(capsys):
     assert ev.hint == "output_too_small" and ev.hint_matches == len(ev.failing)
     TOY(lambda x: 2 * x[:-1], seed=1, points=2)
     assert "Hint: " + HINTS["output_too_small"] in capsys.readouterr().out
+
+
+def test_the_smallest_failing_case_shows_its_small_inputs(capsys):
+    """A student redoes the case by hand: its arrays are printed under the parameter names of
+    ``function``, as long as they are small (the toy's fixed case x (3,) is [0, 1, 2])."""
+    with pytest.raises(AssertionError):  # the visible test: fixed cases x (3,) and x (5,)
+        TOY(lambda x: 2 * x + 1)
+    out = capsys.readouterr().out
+    assert "Smallest failing case: double(x) with x (3,)\n  x = [0, 1, 2]\n" in out
+    big = Case((np.arange(40.0),), "x (40,)", 40)
+    assert message.input_lines(big, "double(x)") == []
+    assert message.input_lines(_double_case(3), "double(x, y)") == []  # names do not match
 
 
 def test_a_mistake_that_equals_the_right_answer_is_no_hint():

@@ -90,8 +90,14 @@ def test_classic_mistakes_lose_points_and_get_their_hint(lab, mistake, capsys):
 
 @pytest.mark.parametrize(("lab", "mistake"), _per_lab(lambda lab: lab.mistakes))
 def test_the_visible_test_catches_the_mistake_too(lab, mistake):
-    name, wrong_fn, _ = lab.mistakes[mistake]
-    assert lab.checks[name].evaluate(wrong_fn, None).failing
+    """... and names it, where the mistake gives numbers: the student reads the visible test's
+    hint while working (a mistake that raises, as a matrix product of the wrong shapes does,
+    gets the exception's traceback instead)."""
+    name, wrong_fn, hint = lab.mistakes[mistake]
+    run = lab.checks[name].evaluate(wrong_fn, None)
+    assert run.failing
+    if set(run.failing) - set(run.exceptions):
+        assert run.hint == hint, (run.hint, run.hint_matches)
 
 
 # --- The lab through nbgrader ---------------------------------------------------------------

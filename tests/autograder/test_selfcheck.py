@@ -56,6 +56,20 @@ def test_check_shows_a_short_failure_whole_and_says_what_is_unwritten(tmp_path, 
     assert not [line for line in shown if "not shown" in line]
 
 
+def test_check_names_a_failing_cell_that_is_no_test_by_its_first_line(tmp_path, capsys):
+    """Jupyter shows no cell numbers that count text cells; the cell's first line finds it."""
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("Try it:"),
+        new_code_cell("\npadded = pad2d([1, 2], 1)  # try it\n"),
+        _test_cell("print('ok')")]), path)
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert ("ERROR in the code cell that starts `padded = pad2d([1, 2], 1)  # try it`, cell 2 "
+            "of the file: not a test, but the grader runs it too") in out
+    assert "NameError" in out
+
+
 def test_check_says_what_is_missing_when_the_kernel_cannot_run(tmp_path, capsys, monkeypatch):
     path = tmp_path / "lab.ipynb"
     nbformat.write(new_notebook(cells=[_test_cell("pass")]), path)
