@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .kernel import CELL_SECONDS
+
 if TYPE_CHECKING:
     from .course import Course
 
@@ -32,7 +34,7 @@ The instructor's pipeline for the labs, on nbgrader (run from the repository roo
 
 The late penalty is configured in labs/nbgrader_config.py (PenaltyPerDay); manual
 review, extensions and overrides stay in nbgrader's formgrader
-(cd labs && nbgrader formgrader)."""
+(cd labs && jupyter lab, then the Nbgrader menu, Formgrader)."""
 
 EPILOG = """\
 exit status: 0 done (grade: also when some submissions failed to run, they are reported),
@@ -75,8 +77,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("check", help="run a notebook's visible tests (for students)")
     p.add_argument("notebook", metavar="NOTEBOOK", type=Path)
-    p.add_argument("--timeout", type=_positive, default=300, metavar="SECONDS",
-                   help="time limit per cell (default: 300)")
+    p.add_argument("--timeout", type=_positive, default=CELL_SECONDS, metavar="SECONDS",
+                   help=f"time limit per cell (default: {CELL_SECONDS}, the grader's)")
     return parser
 
 
@@ -122,8 +124,12 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
     if flagged:
         print(f"  {flagged} submission(s) with flags or time-outs: see the report")
     print(f"grades:   {run.csv}\nreport:   {run.report} (and as a page: "
-          f"{run.report.with_suffix('.html').name})\nfeedback: "
-          f"{course.path('feedback', '*', args.lab)}")
+          f"{run.report.with_suffix('.html').name})")
+    if graded and not any(course.root.glob(f"feedback/*/{args.lab}/*.html")):
+        print("feedback: none written: see the report's notes (no MathJax? run `make vendor` "
+              "once in the clone, then grade again)")
+    else:
+        print(f"feedback: {course.path('feedback', '*', args.lab)}")
     return 0
 
 

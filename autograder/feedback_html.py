@@ -65,7 +65,8 @@ class SelfContainedHTML(HTMLExporter):
         if not path.is_file():
             raise FileNotFoundError(
                 f"SelfContainedHTML: no MathJax at {path} (c.SelfContainedHTML.mathjax_source); "
-                "install the book's JavaScript with `make` or `npm ci` in book/_vendor")
+                "install the book's JavaScript once: `make vendor` in the clone (or `npm ci` in "
+                "book/_vendor)")
         return path.read_bytes()
 
     def from_notebook_node(self, nb: Any, resources: dict | None = None,

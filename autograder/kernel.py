@@ -15,6 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 KERNEL_NAME = "python3"
+CELL_SECONDS = 120
+"""The time a cell may run: ``c.Execute.timeout`` in ``labs/nbgrader_config.py`` when graded, and
+``check``'s default, so that a cell that passes the students' check does not run out of time
+in the grader."""
 
 
 @contextmanager

@@ -201,10 +201,12 @@ def _run_batch(course: Course, lab: str, students: list[str], jobs: int,
     return sorted(results, key=lambda r: r.student)
 
 
-def export_grades(course: Course, lab: str) -> Path:
+def export_grades(course: Course, lab: str, status: dict[str, dict] | None = None) -> Path:
     """nbgrader's CSV export of ``lab`` (every student in the gradebook) to ``grades/<lab>.csv``,
-    with two columns added: ``total_seconds_late`` (nbgrader's ``Submission`` field of that
-    name) and ``late_by`` (the same for people, empty when on time).
+    with three columns added: ``total_seconds_late`` (nbgrader's ``Submission`` field of that
+    name), ``late_by`` (the same for people, empty when on time) and ``status``, from the
+    grading runs' ``status`` (:func:`_merge_status`): ``graded``, ``failed to run`` (its score
+    of 0 is no verdict on the work: the report says why) or ``no submission``.
 
     nbgrader's columns: ``duedate`` and ``timestamp`` (UTC), ``raw_score``,
     ``late_submission_penalty`` and ``score`` (the raw score less the penalty).
@@ -219,11 +221,15 @@ def export_grades(course: Course, lab: str) -> Path:
                 for s in gb.find_assignment(lab).submissions}
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    columns = [*(rows[0] if rows else CSV_COLUMNS), "total_seconds_late", "late_by"]
+    columns = [*(rows[0] if rows else CSV_COLUMNS), "total_seconds_late", "late_by", "status"]
+    status = status or {}
     for row in rows:
         seconds = late.get(row["student_id"])
         row["total_seconds_late"] = "" if seconds is None else f"{seconds:g}"
         row["late_by"] = late_by(seconds or 0)
+        found = status.get(row["student_id"])
+        row["status"] = ("no submission" if found is None else
+                         "graded" if found["graded"] else "failed to run")
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, columns, lineterminator="\n")
         writer.writeheader()
@@ -311,7 +317,7 @@ def grade(course: Course, lab: str, student: str | None = None, jobs: int | None
     # all, and a due date, an extension or a score changed in formgrader changes their penalty.
     with course.gradebook() as gb:
         recompute_penalties(course.config, gb, lab, [s for s, v in status.items() if v["graded"]])
-    csv = export_grades(course, lab)
+    csv = export_grades(course, lab, status)
     report, page, figure = write_report(course, lab, status, seconds=seconds, jobs=jobs,
                                         graded_now=len(results))
     return GradeRun(lab, results, seconds, jobs, csv, report, [page, figure, logs])

@@ -19,7 +19,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from .kernel import KERNEL_NAME, course_kernel
+from .kernel import CELL_SECONDS, KERNEL_NAME, course_kernel
 from .usage import UsageError
 
 SHOWN_LINES = 40
@@ -152,7 +152,7 @@ def _reporter(nb: nbformat.NotebookNode, say: Callable[[str], None], tally: dict
     return on_cell_executed
 
 
-def check(path: Path, timeout: int = 300, say: Callable[[str], None] = print) -> int:
+def check(path: Path, timeout: int = CELL_SECONDS, say: Callable[[str], None] = print) -> int:
     """Runs the notebook at ``path``; returns 0 when every visible test passed and no cell
     failed, 1 otherwise. A missing or unreadable notebook raises ``UsageError``."""
     if not path.is_file():

@@ -37,7 +37,7 @@ c.CourseDirectory.feedback_directory = "feedback"
 
 # Per cell. A lab that trains keeps each cell under 60 s with the solution; a slower student
 # implementation gets twice that. A cell that runs longer is interrupted and scores zero.
-c.Execute.timeout = 120
+c.Execute.timeout = 120  # autograder.kernel.CELL_SECONDS, check's default too
 c.Execute.startup_timeout = 60
 
 # nbgrader's own chains with the course's three steps (autograder/nbgrader_hooks.py), so that

@@ -92,6 +92,23 @@ def test_grade_exports_nbgrader_csv(labs, graded):
     assert float(rows["good"]["score"]) == float(rows["good"]["max_score"]) == 5.0
     # No due date: nothing is late.
     assert rows["good"]["late_by"] == "" and float(rows["good"]["total_seconds_late"]) == 0
+    # a 0 that is no verdict on the work is told apart from one that is
+    assert {s: rows[s]["status"] for s in ("good", "crash")} == {
+        "good": "graded", "crash": "failed to run"}
+    assert float(rows["crash"]["score"]) == 0
+
+
+def test_grade_says_so_when_it_wrote_no_feedback(tmp_path):
+    """Without MathJax the feedback pages cannot be written; the scores are, and the terminal
+    says that no feedback was, and what to run (it used to print the feedback folder)."""
+    labs = sample_course(tmp_path, f"c.Execute.timeout = {TIMEOUT}\n"
+                         f"c.SelfContainedHTML.mathjax_source = '{tmp_path / 'none.js'}'\n")
+    submit_sample(labs, "good", STUDENTS["good"])
+    done = run_cli(labs, "grade", LAB, "--jobs", "1", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert "graded 1 of 1 submission(s)" in done.stdout
+    assert "feedback: none written: see the report's notes" in done.stdout
+    assert "make vendor" in done.stdout
 
 
 def test_grade_writes_a_report_with_a_histogram(labs, graded):

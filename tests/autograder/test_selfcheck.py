@@ -4,6 +4,8 @@ nbgrader) and what it shows of a failure (hints and errors whole, however long t
 from __future__ import annotations
 
 import importlib.util
+import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -11,7 +13,8 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.utils import determine_grade
 
 from autograder.__main__ import main
-from autograder.selfcheck import SHOWN_LINES, code_cell_points
+from autograder.kernel import CELL_SECONDS
+from autograder.selfcheck import SHOWN_LINES, check, code_cell_points
 
 HINT = ("Hint: your result is the cross-correlation. Convolution turns the kernel half a turn "
         "before sliding it: w[::-1] in 1-D, w[::-1, ::-1] in 2-D. " + "Read it whole. " * 30)
@@ -111,3 +114,10 @@ def test_check_scores_a_grade_cell_as_nbgrader_does(outputs):
     cell = _test_cell("check()", grade=True, points=3)
     cell.outputs = outputs
     assert code_cell_points(cell) == determine_grade(cell)[0]
+
+
+def test_check_gives_a_cell_the_time_the_grader_gives_it():
+    """A cell that passes the students' check must not then run out of time when graded."""
+    config = (Path(__file__).resolve().parents[2] / "labs" / "nbgrader_config.py").read_text()
+    assert int(re.search(r"^c\.Execute\.timeout = (\d+)\b", config, re.M)[1]) == CELL_SECONDS
+    assert check.__defaults__[0] == CELL_SECONDS
