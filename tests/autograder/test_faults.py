@@ -9,6 +9,7 @@ points they keep are the lab's own (the gradebook's maximum), and one fault that
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -168,10 +169,11 @@ def test_a_submission_that_failed_keeps_no_score_and_waits_for_a_grader(sample):
     for student in FAILED:
         assert gradebook[student] == {"test_add": (None, None, True),
                                       "test_square": (None, None, True)}, student
-    rows = {line.split(",")[3]: line.split(",") for line in
-            sample["run1"]["csv"].splitlines()[1:]}
+    rows = {row["student_id"]: row for row in
+            csv.DictReader(sample["run1"]["csv"].splitlines())}
     assert sorted(rows) == sorted([*SCORES, *FAILED])
-    assert all(float(rows[s][-2]) == 0.0 for s in FAILED)  # not the 5.0 of "regraded"'s past
+    for s in FAILED:  # not the 5.0 of "regraded"'s past, and marked as no verdict on the work
+        assert (float(rows[s]["score"]), rows[s]["status"]) == (0.0, "failed to run"), s
 
 
 def test_the_report_lists_each_fault_with_its_reason(sample):
