@@ -3,11 +3,11 @@
 A convolution makes temporaries of megabytes (patch matrices, padded inputs, products) and frees
 them before it returns. glibc's ``malloc`` serves blocks above a threshold with fresh pages from
 the OS (``mmap``) and hands free memory at the top of its heap back to the OS once there is
-more of it than another threshold; both thresholds start small (128 KiB and 256 KiB) and grow
-with the blocks the program frees. Depending on what came before, a loop over one layer can
-therefore give its temporaries back after every call and fetch them again in the next: each
-page touched for the first time is a page fault, about 1.7 µs on the 2-core machine the
-benchmarks ran on. ``conv_transpose2d_backward`` of x (16, 64, 16, 16) by w (64, 32, 4, 4) at
+more of it than another threshold; both thresholds start at 128 KiB and grow with the blocks
+the program frees (up to 32 MiB and 64 MiB). Depending on what came before, a loop over one
+layer can therefore give its temporaries back after every call and fetch them again in the
+next: each page touched for the first time is a page fault, about 1.7 µs on the 2-core machine
+the benchmarks ran on. ``conv_transpose2d_backward`` of x (16, 64, 16, 16) by w (64, 32, 4, 4) at
 stride 2 made about 2,000 faults per call that way (2026-11-29).
 
 :func:`keep_freed_memory` sets both thresholds once, so that blocks up to :data:`MMAP_THRESHOLD`

@@ -24,8 +24,8 @@ So this module needs no new machinery. The forward pass is exactly the input gra
 :func:`~convnb.conv.conv2d`, and its backward pass is a forward ``conv2d`` for ``dx`` (gather a
 patch of ``dout`` for every input pixel) plus ``conv2d``'s weight gradient for ``dw``: each
 algorithm of :mod:`convnb.conv_algos` provides all three, and ``algo`` picks one as in ``conv2d``
-(``"auto"`` makes the choice of ``conv2d``'s backward pass for the forward pass and ``dw``, and
-of its forward pass for ``dx``).
+(``"auto"`` chooses each pass as ``conv2d`` would for the pass of its own that this one runs: its
+backward pass's choice for our forward pass and ``dw``, its forward pass's for our ``dx``).
 """
 
 from __future__ import annotations
