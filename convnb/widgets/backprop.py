@@ -160,8 +160,8 @@ def finished(p: Pass, name: str, count: int, step: int, panels: list[tuple[str, 
              extra: str = "") -> Frame:
     """The frame for a step past the end of a view: only its result, so that the view's many
     repeated frames stay small."""
-    text = (f"{chain(p)}\n{name} is complete after {count} steps; step {step + 1} shows the "
-            f"result (the other views have more steps){extra}")
+    text = (f"{chain(p)}\n{name} is complete after {count} steps (0..{count - 1}); step {step} "
+            f"shows the result (the other views have more steps){extra}")
     return Frame(figure(*panels, text=text), text, {"view": None, "complete": name})
 
 
@@ -193,7 +193,7 @@ def render_dx(p: Pass, step: int) -> Frame:
     ]
     text = "\n".join([
         chain(p),
-        f"step {step + 1} of {p.dx.size}: the {KH}x{KW} window of the delta map (padded by "
+        f"step {step} of 0..{p.dx.size - 1}: the {KH}x{KW} window of the delta map (padded by "
         f"{by}) times the flipped kernel, summed",
         f"dx[{i}, {j}] = " + " + ".join(f"{factor(a)}*{factor(b)}" for a, b in terms)
         + f" = {num(total)}"])
@@ -232,7 +232,7 @@ def render_dw(p: Pass, step: int) -> Frame:
     ]
     text = "\n".join([
         chain(p),
-        f"step {step + 1} of {p.dw.size}: the {Ho}x{Wo} window of the input (padded by {pad}) "
+        f"step {step} of 0..{p.dw.size - 1}: the {Ho}x{Wo} window of the input (padded by {pad}) "
         f"that met w[{u}, {v}], times the delta map, summed",
         line, bias])
     return Frame(figure(*panels, text=text), text,
@@ -276,7 +276,7 @@ def render_switches(p: Pass, step: int) -> Frame:
     ]
     text = "\n".join([
         chain(p),
-        f"step {step + 1} of {p.z.size}: the 2x2 window at rows {2 * a}-{2 * a + 1}, columns "
+        f"step {step} of 0..{p.z.size - 1}: the 2x2 window at rows {2 * a}-{2 * a + 1}, columns "
         f"{2 * b}-{2 * b + 1} of y{note}",
         f"window ({a}, {b}) holds y = {', '.join(num(v) for v in window.ravel())}; its maximum "
         f"z[{a}, {b}] = {num(p.z[a, b])} is y[{r}, {c}] (the switch, flat index {r}*{Wo} + {c} "

@@ -165,7 +165,8 @@ def bars_svg(values: dict[str, int], colours: tuple[str, ...] = COLOURS) -> str:
     height = len(values) * (bar_h + 10) + 30
     x = [label_w + plot_w * math.log10(max(v, 1)) / top for v in values.values()]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 70}" '
-             f'height="{height}" role="img" aria-label="weights on a log scale" font-size="12">'
+             f'height="{height}" viewBox="0 0 {label_w + plot_w + 70} {height}" role="img" '
+             'aria-label="weights on a log scale" font-size="12">'
              "<title>weights on a log scale</title>"]
     for k in range(top + 1):
         tx = label_w + plot_w * k / top

@@ -134,7 +134,8 @@ def bars(probs: np.ndarray, pred: int) -> str:
     """
     width, height, base = 22, 60, 74
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{10 * width}' height='{base + 16}' "
-             "role='img' aria-label='class probabilities'><title>class probabilities</title>"
+             f"viewBox='0 0 {10 * width} {base + 16}' role='img' aria-label='class probabilities'>"
+             "<title>class probabilities</title>"
              f"<line x1='0' y1='{base}' x2='{10 * width}' y2='{base}' stroke='#888'/>"]
     for k, p in enumerate(probs):
         h = max(float(p) * height, 0.5)

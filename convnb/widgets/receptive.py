@@ -151,9 +151,11 @@ def stack_picture(layers: Sequence[tuple[str, int, int, int]], top: int,
         units = n if m == 0 else (n - fields[m][0]) // fields[m][1] + 1
         c = cs[m] if m <= top else np.zeros(units)
         coloured = colours(c)
+        reached = np.flatnonzero(c)  # the field's ends are always reached: pink between them
+        first, last = (reached[0], reached[-1]) if reached.size else (units, -1)
         for t in range(units):
             x, _ = place(m, t)
-            style = ("#fff" if c[t] == 0 else draw.hex_colour(coloured[t]),
+            style = ("#fff" if not first <= t <= last else draw.hex_colour(coloured[t]),
                      "#bbb" if m > top else "#777")
             groups.setdefault(style, []).append((x - cell / 2 + 1, y - cell / 2 + 1))
             if 0 < m <= top and c[t] > 0:
@@ -166,7 +168,8 @@ def stack_picture(layers: Sequence[tuple[str, int, int, int]], top: int,
     x, y = place(top, (cs[top].size - 1) // 2)
     parts.append(draw.outline(x - cell / 2, y - cell / 2, cell, cell, draw.CURRENT, 2))
     edges = f"<path d='{''.join(lines)}' stroke='{draw.INPUT}' fill='none'/>" if lines else ""
-    return draw.svg(left + n * cell + 4, height + 2, edges + "".join(shapes + parts),
+    # at least as wide as the title above the rows
+    return draw.svg(max(left + n * cell + 4, 400), height + 2, edges + "".join(shapes + parts),
                     "the stack along one axis, with the paths from the chosen unit down to the "
                     "input")
 
@@ -195,9 +198,11 @@ def render_stack(text: str, top: int) -> Frame:
     except ValueError as error:
         message = f"cannot draw this stack: {error}"
         return Frame(draw.figure(text=message), message, {"layers": None})
-    top = min(top, len(layers))
+    past, top = top > len(layers), min(top, len(layers))
     cs = counts(layers, top)
     lines = describe(layers, top)
+    if past:
+        lines[0] += " (the slider goes further for the stacks that have more layers)"
     c0 = cs[0]
     reached = np.flatnonzero(c0)
     lo, hi = int(reached[0]), int(reached[-1])

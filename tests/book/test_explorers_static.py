@@ -91,6 +91,8 @@ def test_explorers_work_without_a_kernel(built_book: Path, book_url: str, chapte
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         refused = local_only(page, book_url)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(f"{book_url}/book/{chapter}.html")
         page.wait_for_function(
             f"document.querySelectorAll('.convnb-explorer').length >= {count}", timeout=60_000)
@@ -110,4 +112,10 @@ def test_explorers_work_without_a_kernel(built_book: Path, book_url: str, chapte
                 assert changed, f"{chapter}, explorer {i}: its {kind} changed nothing in the page"
                 operated.append(kind)
             assert operated, f"{chapter}, explorer {i}: no control to operate"
+            # the controls that need a kernel are greyed out and ignore the pointer
+            live = explorer.locator(".convnb-live")
+            for k in range(live.count()):
+                assert live.nth(k).evaluate("e => getComputedStyle(e).pointerEvents") == "none", (
+                    f"{chapter}, explorer {i}: a control that needs a kernel can be moved")
         assert not refused, f"{chapter} asked other hosts for {refused}"
+        assert not errors, f"{chapter}: errors in the page: {errors}"

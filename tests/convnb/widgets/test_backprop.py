@@ -158,6 +158,13 @@ def test_steps_past_a_view_end_show_its_result():
     assert "complete after 4 steps" in frame.text
 
 
+def test_steps_are_numbered_as_the_slider_numbers_them():
+    """From 0, as the slider and the other explorers count (the text said step 9 at 8)."""
+    e = backprop()
+    assert "step 8 of 0..24:" in select(e, "dx", 8).text
+    assert "complete after 9 steps (0..8); step 24 shows the result" in select(e, "dw", 24).text
+
+
 def test_pytorch_autograd_agrees():
     torch = pytest.importorskip("torch", reason="PyTorch is an optional oracle (test extra)")
     F = torch.nn.functional

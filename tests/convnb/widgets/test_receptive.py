@@ -160,3 +160,15 @@ def test_every_precomputed_frame_is_what_render_gives():
 def test_bad_arguments_are_named(layers, error, match):
     with pytest.raises(error, match=match):
         receptive_field(layers)
+
+
+def test_the_stack_picture_colours_units_as_its_legend_says():
+    """Inside the field a unit no tap reaches is pink, as in the heat map (it was white, the
+    legend's colour for outside the field); the picture is as wide as its title."""
+    stack = render_stack("conv 3 1 2; conv 3 1 2; conv 3 1 2", 3).html.split("<svg")[1]
+    assert "#fce0de" in stack.split("</svg>")[0]  # the legend's "no tap: inside the field"
+    assert int(stack.split("width='")[1].split("'")[0]) >= 400
+    past = render_stack("conv 3 1 2; conv 3 1 2", 5).text
+    assert "layers counted: 2 of 2" in past and "the slider goes further" in past
+    assert "the slider goes further" not in render_stack("conv 3 1 2", 1).text
+
