@@ -81,7 +81,8 @@ def format_report(ev: CheckRun, *, name: str, function: str, tolerance: str, ran
         lines.append(f"Correct means {tolerance}.")
         shown = ev.smallest_failing
         lines.append(f"Smallest failing case: {function} with {ev.cases[shown].label}")
-        lines += input_lines(ev.cases[shown], function)
+        if points is None:  # a visible test's public case; a hidden case is every student's
+            lines += input_lines(ev.cases[shown], function)
         verdict = ev.verdicts[shown]
         lines.append(f"  problem:      {verdict.problem}")
         lines += [textwrap.indent(line, "  ") for line in verdict.lines]

@@ -216,6 +216,10 @@ def test_the_smallest_failing_case_shows_its_small_inputs(capsys):
         TOY(lambda x: 2 * x + 1)
     out = capsys.readouterr().out
     assert "Smallest failing case: double(x) with x (3,)\n  x = [0, 1, 2]\n" in out
+    # a hidden test's cases are the same for every student of the release: not printed
+    TOY(lambda x: 2 * x + 1, seed=1, points=2)
+    hidden = capsys.readouterr().out
+    assert "Smallest failing case: double(x)" in hidden and "  x = [" not in hidden
     big = Case((np.arange(40.0),), "x (40,)", 40)
     assert message.input_lines(big, "double(x)") == []
     assert message.input_lines(_double_case(3), "double(x, y)") == []  # names do not match

@@ -41,8 +41,8 @@ print(json.dumps({"kept": convnb.heap.KEPT, "faults": [faults_of_a_round() for _
 
 def rounds(keep: str) -> dict:
     env = {**os.environ, heap.ENV: keep, "PYTHONPATH": str(ROOT), "NUMPY_MADVISE_HUGEPAGE": "0"}
-    env.pop("MALLOC_TRIM_THRESHOLD_", None), env.pop("MALLOC_MMAP_THRESHOLD_", None)
-    env.pop("MALLOC_TOP_PAD_", None)
+    for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_"):
+        env.pop(name, None)  # glibc's own settings from the environment would decide instead
     done = subprocess.run([sys.executable, "-c", ROUNDS], env=env, capture_output=True,
                           text=True, check=True, timeout=120)
     return json.loads(done.stdout)
