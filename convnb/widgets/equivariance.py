@@ -85,13 +85,22 @@ def equivariance(image: str = "camera", size: int = 64,
     kernel = sobel(1)
     maps = {border: correlate2d(picture, kernel, mode="same", boundary=border)
             for _, border in BORDERS}
-    scale = max(float(np.abs(m).max()) for m in maps.values())
 
-    def render(border: str, down: int, right: int) -> Frame:
+    def compute(border: str, down: int, right: int) -> tuple[np.ndarray, ...]:
         x = shift_image(picture, down, right, border)
         map_of_shifted = correlate2d(x, kernel, mode="same", boundary=border)
         shifted_map = shift_image(maps[border], down, right, border)
-        difference = np.abs(map_of_shifted - shifted_map)
+        return x, map_of_shifted, shifted_map, np.abs(map_of_shifted - shifted_map)
+
+    # One grey scale for the maps and one for the differences, each the largest of any frame, so
+    # that no frame is clipped and frames compare by eye.
+    every = [compute(border, down, right) for _, border in BORDERS
+             for down in shifts for right in shifts]
+    scale = max(float(np.abs(m).max()) for frame in every for m in frame[1:3])
+    worst = max(float(frame[3].max()) for frame in every) or 1.0
+
+    def render(border: str, down: int, right: int) -> Frame:
+        x, map_of_shifted, shifted_map, difference = compute(border, down, right)
         largest = float(difference.max())
         where = np.argwhere(difference > 1e-12)
         if len(where):
@@ -105,14 +114,14 @@ def equivariance(image: str = "camera", size: int = 64,
         text = (f"shift {down} px down, {right} px right; kernel Sobel x (3x3), correlation\n"
                 f"border {BORDER_TEXT[border]}\n{found}\n"
                 f"maps shown: black {-scale:.3g}, mid grey 0, white {scale:.3g}; "
-                f"difference: white 0, black {scale:.3g}")
+                f"difference: white 0, black {worst:.3g}")
         pictures = [
             ("input, shifted", png_img(x, 0.0, 1.0, "shifted input", SHOWN)),
             ("map of the shifted input",
              png_img(map_of_shifted, -scale, scale, "feature map of the shifted input", SHOWN)),
             ("map of the input, shifted",
              png_img(shifted_map, -scale, scale, "feature map of the input, shifted", SHOWN)),
-            ("difference", png_img(-difference, -scale, 0.0, "difference of the two maps",
+            ("difference", png_img(-difference, -worst, 0.0, "difference of the two maps",
                                     SHOWN)),
         ]
         return Frame(figure(*pictures, text=text), text,

@@ -126,7 +126,7 @@ def pooling(window: int = 2, stride: int = 2, digit_index: int = 0, seed: int = 
         if stride >= window:  # windows do not overlap: frame them all
             marks = [(i * stride, j * stride, window, window, WINDOW)
                      for i in range(H_out) for j in range(W_out)]
-            framed = "windows"
+            framed = "the windows"
         else:  # overlapping frames would hide each other
             marks = [(0, 0, window, window, WINDOW)]
             framed = "the first window"
@@ -142,7 +142,7 @@ def pooling(window: int = 2, stride: int = 2, digit_index: int = 0, seed: int = 
         out_cell, digits = (26, 2) if digit else (cell, 3)
         svg0 = _grid(out0, hi, out_cell, [], "pooled output, no shift", digits, digit)
         svg = _grid(out, hi, out_cell, red, f"pooled output, shift {shift}", digits, digit)
-        winner = ", orange: the inputs chosen" if indices is not None else ""
+        winner = ", orange the inputs chosen" if indices is not None else ""
         lines = [f"{NAMES[kind]}, window {window}x{window}, stride {stride}: output "
                  f"{H_out} x {W_out}, H_out = ({H} - {window}) // {stride} + 1 = {H_out}, "
                  f"W_out = ({W} - {window}) // {stride} + 1 = {W_out}",
@@ -163,10 +163,12 @@ def pooling(window: int = 2, stride: int = 2, digit_index: int = 0, seed: int = 
         if kind == "stochastic":
             lines.append(f"each window outputs one of its inputs a with probability a / sum "
                          f"of the window; both outputs use the same draws (seed {seed})")
+        lines.append(f"colours: blue frames {framed}{winner}; red marks the output cells the "
+                     "shift changed")
         text = "\n".join(lines)
-        html_text = figure((f"input (blue: {framed}{winner})", svg_in),
-                           ("pooled, no shift", svg0),
-                           (f"pooled, shift {shift} (red: changed)", svg), text=text)
+        # short captions, so that the three pictures sit side by side in the book's column
+        html_text = figure(("input", svg_in), ("pooled, no shift", svg0),
+                           (f"pooled, shift {shift}", svg), text=text)
         return Frame(html_text, text, {"x": x, "out0": out0, "out": out, "indices": indices,
                                        "changed": changed})
 

@@ -78,6 +78,14 @@ def _operate(kind: str, explorer) -> bool | None:
 
 
 CONTROLS = ("play", "slider", "menu", "toggle")
+# The explorer's elements whose right edge lies past the page's or the explorer's own.
+PAST_THE_EDGE = """root => {
+  const edge = Math.min(root.getBoundingClientRect().right, window.innerWidth);
+  return [root, ...root.querySelectorAll('*')]
+    .filter(e => { const box = e.getBoundingClientRect();
+                   return box.width > 0 && box.right > edge + 1; })
+    .map(e => `${e.tagName} ${typeof e.className == 'string' ? e.className : ''}`).slice(0, 5);
+}"""
 # Chapters that embed explorers, and how many (read from their sources).
 CHAPTERS = {page.stem: len(re.findall(r"^convnb\.widgets\.\w+\(", page.read_text(), re.M))
             for page in sorted((REPO / "book").glob("*.md"))}
@@ -117,5 +125,12 @@ def test_explorers_work_without_a_kernel(built_book: Path, book_url: str, chapte
             for k in range(live.count()):
                 assert live.nth(k).evaluate("e => getComputedStyle(e).pointerEvents") == "none", (
                     f"{chapter}, explorer {i}: a control that needs a kernel can be moved")
+        # on a phone's column (400 px) nothing runs past the explorer's right edge
+        page.set_viewport_size({"width": 400, "height": 900})
+        page.wait_for_timeout(300)
+        for i in range(count):
+            past = explorers.nth(i).evaluate(PAST_THE_EDGE)
+            explorers.nth(i).screenshot(path=ARTIFACTS / f"{chapter}-{i}-narrow.png")
+            assert not past, f"{chapter}, explorer {i}: past the right edge at 400 px: {past}"
         assert not refused, f"{chapter} asked other hosts for {refused}"
         assert not errors, f"{chapter}: errors in the page: {errors}"

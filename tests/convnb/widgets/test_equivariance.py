@@ -79,6 +79,24 @@ def test_negative_shifts_move_up_and_left(camera):
     np.testing.assert_array_equal(e.current().data["x"][-5:], 0)
 
 
+def test_no_frame_is_shown_clipped(explorer):
+    # The grey scales the text states (to 3 digits) must hold every frame's values (the
+    # differences ran past the maps' scale: a 12 px shift with zeros reached 3.61, black = 3.47).
+    frames = list(explorer.frames.values())
+    for frame in frames:
+        stated = re.search(r"maps shown: black (-[\d.]+), mid grey 0, white ([\d.]+); "
+                           r"difference: white 0, black ([\d.]+)", frame.text)
+        lo, hi, black = (float(v) for v in stated.groups())
+        assert lo == -hi
+        for name in ("map_of_shifted", "shifted_map"):
+            assert np.abs(frame.data[name]).max() <= hi * (1 + 5e-3)
+        assert frame.data["difference"].max() <= black * (1 + 5e-3)
+    # ... and are the tightest such: some frame reaches each.
+    assert max(np.abs(f.data["difference"]).max() for f in frames) >= black * (1 - 5e-3)
+    assert max(np.abs(f.data[n]).max() for f in frames
+               for n in ("map_of_shifted", "shifted_map")) >= hi * (1 - 5e-3)
+
+
 def test_every_control_works_in_the_static_page(explorer):
     # (test_core checks that every precomputed frame is the live rendering)
     assert not explorer.live and len(explorer.frames) == len(BORDERS) * len(SHIFTS) ** 2
