@@ -76,6 +76,21 @@ EXTRA_ROWS = [
     ConvRow("s4-8x8", (8, 16, 64, 64), (32, 16, 8, 8), dict(stride=4, padding=2)),
     ConvRow("s3-6x6", (8, 32, 30, 30), (32, 32, 6, 6), dict(stride=3)),
     ConvRow("s21-4x2", (8, 16, 32, 32), (16, 16, 4, 2), dict(stride=(2, 1), padding=(1, 0))),
+    # large kernels: where the FFT may pay (chapter 8's crossover layer, then more channels,
+    # a larger batch, one input channel, a strided stem, a large depthwise kernel)
+    ConvRow("bigk-9", (1, 8, 64, 64), (8, 8, 9, 9), dict(padding=4)),
+    ConvRow("bigk-13", (1, 8, 64, 64), (8, 8, 13, 13), dict(padding=6)),
+    ConvRow("bigk-17", (1, 8, 64, 64), (8, 8, 17, 17), dict(padding=8)),
+    ConvRow("bigk-25", (1, 8, 64, 64), (8, 8, 25, 25), dict(padding=12)),
+    ConvRow("bigk-7-64c", (8, 64, 28, 28), (64, 64, 7, 7), dict(padding=3)),
+    ConvRow("bigk-9-32c", (8, 32, 32, 32), (32, 32, 9, 9), dict(padding=4)),
+    ConvRow("bigk-11-32c", (8, 32, 32, 32), (32, 32, 11, 11), dict(padding=5)),
+    ConvRow("bigk-15-16c", (8, 16, 64, 64), (16, 16, 15, 15), dict(padding=7)),
+    ConvRow("bigk-11-valid", (16, 16, 48, 48), (16, 16, 11, 11), {}),
+    ConvRow("bigk-21-c1", (32, 1, 64, 64), (8, 1, 21, 21), dict(padding=10)),
+    ConvRow("bigk-11-s4", (8, 3, 227, 227), (96, 3, 11, 11), dict(stride=4)),
+    ConvRow("bigk-13-dw", (8, 64, 32, 32), (64, 1, 13, 13), dict(groups=64, padding=6)),
+    ConvRow("bigk-31-dw", (8, 64, 32, 32), (64, 1, 31, 31), dict(groups=64, padding=15)),
 ]
 PASSES = {"forward": ("forward",), "backward": ("weight_grad", "input_grad")}
 

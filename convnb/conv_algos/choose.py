@@ -24,14 +24,49 @@ if TYPE_CHECKING:
 FLAT_WIDTH = 1.25  # "flat" while the padded rows are at most this many times the output's
 FLAT_CHANNELS = 8  # ... and the layer has at least this many input channels per group
 FLAT_EXTRA_MACS = 24  # ... and adds at most this many multiply-adds per patch value not copied
+FFT_RATIO = 9  # "fft" where the direct multiply-adds are this many times its modelled cost
+FFT_RATIO_DEPTHWISE = 2  # ... for depthwise layers, whose other algorithms are slower per add
 WINOGRAD_CHANNELS = 16  # "winograd" at one thread from this many input and output channels
 WINOGRAD_TILES = 128  # ... and this many 4 x 4 tiles of outputs in the batch
+
+
+def fft_ratio(g: ConvGeometry) -> float:
+    """The layer's multiply-adds, ``N*F*C/groups*KH*KW*H_out*W_out``, over a model of the FFT's
+    cost (:mod:`.fft`): ``Hp*Wp*log2(Hp*Wp)`` for each transform (``N*C`` inputs,
+    ``F*C/groups`` filters, ``N*F`` outputs) plus 8 for each complex product of the channel
+    sums, ``N*F*C/groups*Hp*(Wp//2 + 1)`` of them. The weight 8 put the layers of
+    ``bench.auto_rule`` in the order of their measured FFT speed-ups."""
+    Hp, Wp = g.padded_size
+    per_group = g.C // g.groups
+    macs = g.N * g.F * per_group * g.KH * g.KW * g.H_out * g.W_out
+    transforms = (g.N * g.C + g.F * per_group + g.N * g.F) * Hp * Wp * np.log2(Hp * Wp)
+    products = g.N * g.F * per_group * Hp * (Wp // 2 + 1)
+    return macs / (transforms + 8 * products)
 
 
 def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
     """The algorithm for a layer of geometry ``g``, for its forward pass or (``backward``) for
     both of its gradients, when NumPy's matrix products run on ``threads`` threads.
 
+    * Layers whose :func:`fft_ratio` is at least :data:`FFT_RATIO` (depthwise layers:
+      :data:`FFT_RATIO_DEPTHWISE`): ``"fft"``, forward and backward. Its cost hardly grows with
+      the kernel, so it wins on large kernels, unless many channels make the filters'
+      transforms dominate or a stride makes it compute outputs it throws away. Timed on the
+      thirteen large-kernel layers of ``bench.auto_rule`` (9 x 9 to 31 x 31;
+      ``bench/results/2026-11-29-auto-rule-bigk-*``), the rule takes it for six ordinary layers,
+      with ratios from 9.3 (x (1, 8, 64, 64) by w (8, 8, 17, 17): forward 2.0 ms against
+      im2col's 4.3 at two threads) to 20.9 (x (8, 16, 64, 64) by w (16, 16, 15, 15): 19.0 ms
+      against im2col's 47.8), and for two depthwise ones (13 x 13 and 31 x 31, ratios 3.3 and
+      8.7). With the Haswell kernels, at one and at two threads, the FFT was 1.10 to 5.5 times
+      as fast as the fastest other algorithm on all eight, in both directions; with the
+      SkylakeX kernels (two threads) on seven, while on x (8, 32, 32, 32) by w (32, 32, 11, 11)
+      (ratio 11.3) flat was 1.15 (forward) and 1.28 (backward) times faster. The rule leaves
+      five: x (8, 32, 32, 32) by w (32, 32, 9, 9) (ratio 8.4), where the FFT lost at two
+      threads (12.9 ms against flat's 10.0) and won at one (1.36 and 1.66 times); 8 channels of
+      13 x 13 (6.1) and of 9 x 9 (3.3), 64 channels of 7 x 7 (5.7), lost by up to 8 times, and
+      AlexNet's 11 x 11 stem at stride 4 (0.6), by 100 times. Every 3 x 3 to 7 x 7 layer of the
+      suite and of ``bench.auto_rule`` has a ratio of at most 2.0 (1.1 for the depthwise ones),
+      well below the threshold.
     * Depthwise layers (one input channel and one filter per group): ``"flat"`` at stride 1,
       forward and backward (except the backward pass of a layer padded past its kernel's
       reach), everything else ``"direct"``, one multiply-add per tap; im2col would run
@@ -116,10 +151,12 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
     and 28; the fastest of three processes' medians, as the machine has slow spells) are of this
     project's bench suite (``bench/conv_suite.py``), except those dated 2026-11-29, which are
     ``python -m bench.auto_rule``'s on the next machine, with each kernel set
-    (``bench/results/2026-11-29-auto-rule-*.md``); the FFT was slower on all of them (kernels
-    of 3 x 3 to 7 x 7) but one depthwise layer's gradients, so ``"auto"`` never picks it.
+    (``bench/results/2026-11-29-auto-rule-*.md``).
     """
-    if g.C == g.groups and g.F == g.groups:
+    depthwise = g.C == g.groups and g.F == g.groups
+    if fft_ratio(g) >= (FFT_RATIO_DEPTHWISE if depthwise else FFT_RATIO):
+        return "fft"
+    if depthwise:
         flat_fits = g.stride == (1, 1) and (not backward or flat.as_forward(g) is not None)
         return "flat" if flat_fits else "direct"
     if backward and g.stride == (g.KH, g.KW) and g.dilation == (1, 1):

@@ -48,6 +48,31 @@ def _spectrum(xp, a: Array, g: ConvGeometry) -> Array:
     return xp.fft.rfft2(a).reshape(N, g.groups, channels // g.groups, Hp, Wp // 2 + 1)
 
 
+def _channel_sums(xp, spec: str, a: Array, b: Array, g: ConvGeometry) -> Array:
+    """``xp.einsum(spec, a, b)`` for the three passes' sums over channels, filters or examples:
+    at every frequency (and group) one small complex matrix product, which ``matmul`` hands to
+    BLAS. ``spec`` names one axis each that only ``a`` keeps, that only ``b`` keeps, and that
+    the product sums over. (The einsum itself, which does not use BLAS, was 4 to 7 times
+    slower: x (8, 64, 28, 28) by w (64, 64, 7, 7), two threads, 26 ms against 5.9.) Depthwise
+    layers have 1 x 1 matrices, which are not worth a product: there the einsum stays.
+
+    Shapes: as ``spec`` says, each operand and the result with axes ``h`` and ``w`` last
+    """
+    if g.C == g.groups and g.F == g.groups:
+        return xp.einsum(spec, a, b)
+    ins, out = spec.split("->")
+    a_axes, b_axes = ins.split(",")
+    shared = [axis for axis in out if axis in a_axes and axis in b_axes]  # group, h, w
+    a_only, b_only = (next(axis for axis in out if axis in own and axis not in other)
+                      for own, other in ((a_axes, b_axes), (b_axes, a_axes)))
+    summed = next(axis for axis in a_axes if axis in b_axes and axis not in out)
+    a_t = a.transpose([a_axes.index(axis) for axis in (*shared, a_only, summed)])
+    b_t = b.transpose([b_axes.index(axis) for axis in (*shared, summed, b_only)])
+    product = xp.matmul(a_t, b_t)  # axes: shared, a_only, b_only
+    order = (*shared, a_only, b_only)
+    return product.transpose([order.index(axis) for axis in out])
+
+
 def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Array:
     """Zero-padded convolution, plus the bias ``b`` if given.
 
@@ -57,7 +82,8 @@ def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Arra
     (sh, sw), (Hp, Wp) = g.stride, g.padded_size
     X = _spectrum(xp, pad2d(x, g.pads), g)
     K = xp.conj(_kernel_spectrum(xp, w, g))
-    spectrum = xp.einsum("ngchw,gfchw->ngfhw", X, K).reshape(g.N, g.F, Hp, Wp // 2 + 1)
+    spectrum = _channel_sums(xp, "ngchw,gfchw->ngfhw", X, K, g)
+    spectrum = spectrum.reshape(g.N, g.F, Hp, Wp // 2 + 1)
     full = xp.fft.irfft2(spectrum, s=(Hp, Wp))
     out = full[:, :, : sh * (g.H_out - 1) + 1 : sh, : sw * (g.W_out - 1) + 1 : sw]
     out = xp.ascontiguousarray(out.astype(x.dtype, copy=False))
@@ -75,7 +101,8 @@ def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
     Hp, Wp = g.padded_size
     D = _spectrum(xp, _spread(xp, dout, g), g)
     K = _kernel_spectrum(xp, w, g)
-    spectrum = xp.einsum("ngfhw,gfchw->ngchw", D, K).reshape(g.N, g.C, Hp, Wp // 2 + 1)
+    spectrum = _channel_sums(xp, "ngfhw,gfchw->ngchw", D, K, g)
+    spectrum = spectrum.reshape(g.N, g.C, Hp, Wp // 2 + 1)
     dxpad = xp.fft.irfft2(spectrum, s=(Hp, Wp)).astype(dout.dtype, copy=False)
     top, _, left, _ = g.pads
     return dxpad[:, :, top:top + g.H, left:left + g.W]
@@ -90,7 +117,8 @@ def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
     (dh, dw), (Hp, Wp) = g.dilation, g.padded_size
     X = _spectrum(xp, pad2d(x, g.pads), g)
     D = xp.conj(_spectrum(xp, _spread(xp, dout, g), g))
-    spectrum = xp.einsum("ngchw,ngfhw->gfchw", X, D).reshape(g.F, g.C // g.groups, Hp, -1)
+    spectrum = _channel_sums(xp, "ngchw,ngfhw->gfchw", X, D, g)
+    spectrum = spectrum.reshape(g.F, g.C // g.groups, Hp, -1)
     wide = xp.fft.irfft2(spectrum, s=(Hp, Wp))
     dw_ = wide[:, :, : dh * (g.KH - 1) + 1 : dh, : dw * (g.KW - 1) + 1 : dw]
     return xp.ascontiguousarray(dw_.astype(x.dtype, copy=False))
