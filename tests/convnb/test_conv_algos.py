@@ -287,6 +287,39 @@ def test_flat_dx_as_a_forward_pass_stays_on_the_device(kw, w_shape, path, monkey
                                atol=1e-10)
 
 
+@st.composite
+def winograd_cases(draw):
+    """A layer that Winograd computes itself (3 x 3, stride 1, no dilation, no groups), of
+    sizes around its 4 x 4 output tiles, with any padding and padding mode."""
+    C, F, N = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    padding = draw(st.sampled_from([0, 1, 2, (2, 0), (0, 1), (1, 2), "same", "valid", "full"]))
+    mode = draw(st.sampled_from(PADDING_MODES if padding not in ("valid", "full") else
+                                ("zeros",)))
+    H, W = draw(st.integers(3, 13)), draw(st.integers(3, 13))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return {"x": rng.standard_normal((N, C, H, W)), "w": rng.standard_normal((F, C, 3, 3)),
+            "b": rng.standard_normal(F), "kwargs": {"padding": padding, "padding_mode": mode}}
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("the layer went to flat")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("chunk_bytes", [winograd.CHUNK_BYTES, 1], ids=["chunks", "one-each"])
+@settings(max_examples=40)
+@given(case=winograd_cases())
+def test_winograd_matches_the_loops_on_every_layer_it_computes(chunk_bytes, dtype, case):
+    # The property tests above give Winograd few layers it computes itself (it hands the rest
+    # to flat): here every layer is one, and flat's forward pass or dx would fail the test
+    # (every padding drawn is at most 2, so Winograd computes dx too; dw is flat's).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(winograd, "CHUNK_BYTES", chunk_bytes)
+        patch.setattr(flat, "forward", _refuse)
+        patch.setattr(flat, "input_grad", _refuse)
+        assert_conv2d_matches_the_loops(case, "winograd", dtype)
+
+
 @pytest.mark.parametrize("padding", [0, 1, 2, 3, (2, 0), (0, 1)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_winograd_computes_3x3_layers_itself_as_pytorch_does(padding, dtype, monkeypatch):
@@ -329,16 +362,18 @@ def test_chunks_cover_the_batch_within_the_bound(monkeypatch):
     assert len(im2col.chunks(g, 4)) == 10
 
 
-def test_a_large_forward_stays_under_one_and_a_half_gigabytes():
+@pytest.mark.parametrize("algo", ["im2col", "flat", "winograd", "auto"])
+def test_a_large_forward_stays_under_one_and_a_half_gigabytes(algo):
     # The patches of the whole batch alone would take 604 MB (256*64*9*32*32 floats); with the
     # output (128 MB), the input (64 MB) and its padded copy (76 MB) that would be about 0.9 GB
-    # on top of the interpreter. Measured in a fresh process, whose peak is its own.
-    script = textwrap.dedent("""
+    # on top of the interpreter. Measured in a fresh process, whose peak is its own, for each
+    # algorithm "auto" may give this layer (flat at two threads, Winograd at one).
+    script = textwrap.dedent(f"""
         import numpy as np, resource, convnb
         x = np.ones((256, 64, 32, 32), np.float32)
         w = np.ones((128, 64, 3, 3), np.float32)
-        out = convnb.conv2d(x, w, padding=1, algo="im2col")
-        assert out.shape == (256, 128, 32, 32) and out[0, 0, 5, 5] == 64 * 9
+        out = convnb.conv2d(x, w, padding=1, algo="{algo}")
+        assert out.shape == (256, 128, 32, 32) and abs(out[0, 0, 5, 5] - 576) < 0.01
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -422,6 +457,51 @@ def test_auto_takes_winograd_for_3x3_layers_of_16_channels_at_one_thread(x_shape
     if expected == "winograd":  # at two threads flat or im2col keeps the layer
         assert choose.rule(g, threads=2) in ("flat", "im2col")
         assert choose.rule(g, backward=True, threads=2) in ("flat", "im2col")
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kw, expected", [
+    ((1, 8, 64, 64), (8, 8, 17, 17), {"padding": 8}, "fft"),  # ratio 9.3 (chapter 8 says so)
+    ((1, 8, 64, 64), (8, 8, 15, 15), {"padding": 7}, "flat"),  # 7.6
+    ((8, 16, 64, 64), (16, 16, 15, 15), {"padding": 7}, "fft"),
+    ((32, 1, 64, 64), (8, 1, 21, 21), {"padding": 10}, "fft"),  # one input channel
+    ((8, 64, 32, 32), (64, 1, 13, 13), {"groups": 64, "padding": 6}, "fft"),  # depthwise, 3.3
+    ((8, 32, 32, 32), (32, 32, 9, 9), {"padding": 4}, "flat"),  # 8.4: lost at two threads
+    ((8, 64, 28, 28), (64, 64, 7, 7), {"padding": 3}, "flat"),  # many channels' filters
+    ((8, 3, 227, 227), (96, 3, 11, 11), {"stride": 4}, "im2col"),  # strided: 0.6
+    ((16, 96, 14, 14), (96, 1, 7, 7), {"groups": 96, "padding": 3}, "flat"),  # depthwise, 1.1
+])
+def test_auto_takes_the_fft_for_large_kernels(x_shape, w_shape, kw, expected):
+    g = conv_geometry("test", np.zeros(x_shape), np.zeros(w_shape), None, kw.get("stride", 1),
+                      kw.get("padding", 0), 1, kw.get("groups", 1), "zeros")
+    for threads in (1, 2):
+        assert choose.rule(g, threads=threads) == expected
+        assert choose.rule(g, backward=True, threads=threads) == expected
+
+
+@pytest.mark.parametrize("groups, K", [(1, 19), (3, 25)])
+def test_the_fft_that_auto_takes_matches_scipy(groups, K):
+    # Layers auto gives to the FFT (ratios 12.4, 11.0), forward and both gradients against
+    # scipy.signal.correlate2d of each (filter, channel) pair, computed here.
+    signal = pytest.importorskip("scipy.signal")
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 6, 40, 40)), rng.standard_normal((6, 6 // groups, K, K))
+    g = conv_geometry("test", x, w, None, 1, "same", 1, groups, "zeros")
+    assert choose.rule(g) == choose.rule(g, backward=True) == "fft"
+    out = conv2d(x, w, padding="same", groups=groups)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, _ = conv2d_backward(dout, x, w, padding="same", groups=groups)
+    per = 6 // groups
+    expected = np.zeros_like(out)
+    expected_dx, expected_dw = np.zeros_like(x), np.zeros_like(w)
+    for n, f in np.ndindex(2, 6):
+        for k in range(per):
+            c = f // per * per + k
+            expected[n, f] += signal.correlate2d(x[n, c], w[f, k], mode="same")
+            expected_dx[n, c] += signal.convolve2d(dout[n, f], w[f, k], mode="same")
+            expected_dw[f, k] += signal.correlate2d(np.pad(x[n, c], K // 2), dout[n, f],
+                                                    "valid")
+    for mine, theirs in ((out, expected), (dx, expected_dx), (dw, expected_dw)):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-9 * np.abs(theirs).max())
 
 
 def test_auto_remembers_its_choice_per_shape_and_dtype():
