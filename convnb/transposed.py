@@ -30,6 +30,7 @@ backward pass's choice for our forward pass and ``dw``, its forward pass's for o
 
 from __future__ import annotations
 
+from . import cuda
 from ._checks import check_array, check_dout, check_same_dtype, pair
 from .arithmetic import conv_transpose_output_size
 from .backend import get_array_module
@@ -146,7 +147,8 @@ def conv_transpose2d_backward(dout: Array, x: Array, w: Array, stride: IntOrPair
     gather = algorithm(algo, g, x, fn, False, ("forward",))
     dx = gather.forward(dout, w, g)         # the convolution's forward pass, on dout
     dw = algorithm(algo, g, x, fn, True, ("weight_grad",)).weight_grad(x, dout, g)
-    return dx, dw, dout.sum(axis=(0, 2, 3))
+    db = cuda.channel_sums(dout) if cuda.usable(dout, dout.size) else dout.sum(axis=(0, 2, 3))
+    return dx, dw, db
 
 
 def conv_transpose2d_naive(x: Array, w: Array, b: Array | None = None, stride: IntOrPair = 1,

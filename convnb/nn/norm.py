@@ -61,8 +61,11 @@ class BatchNorm2d(Module):
                                  f"to estimate a variance, got x of shape {tuple(x.shape)}")
             mean, var = x.mean(axis=AXES), x.var(axis=AXES)
             self.num_batches_tracked += 1
-            factor = (1 / float(self.num_batches_tracked) if self.momentum is None
-                      else self.momentum)
+            if self.momentum is None:  # the average of every batch so far, computed where
+                # the counter lives: float() of a GPU array would make the host wait
+                factor = (1 / self.num_batches_tracked).astype(self.running_mean.dtype)
+            else:
+                factor = self.momentum
             self.running_mean = (1 - factor) * self.running_mean + factor * mean
             self.running_var = (1 - factor) * self.running_var + factor * var * (m / (m - 1))
         else:

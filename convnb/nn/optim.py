@@ -116,9 +116,6 @@ class Adam(Optimizer):
     def update(self, p: Parameter, state: dict[str, Array | int]) -> None:
         xp = get_array_module(p.data)
         beta1, beta2 = self.betas
-        g = p.grad
-        if self.weight_decay:
-            g = g + self.weight_decay * p.data
         if not state:
             state.update(step=0, exp_avg=xp.zeros_like(p.data), exp_avg_sq=xp.zeros_like(p.data))
         state["step"] += 1
@@ -127,6 +124,9 @@ class Adam(Optimizer):
             cuda.adam_step(p.data, p.grad, state["exp_avg"], state["exp_avg_sq"], self.lr,
                            self.betas, self.eps, self.weight_decay, t)
             return
+        g = p.grad
+        if self.weight_decay:
+            g = g + self.weight_decay * p.data
         state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
         state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
         denom = xp.sqrt(state["exp_avg_sq"]) / math.sqrt(1 - beta2**t) + self.eps

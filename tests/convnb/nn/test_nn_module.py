@@ -77,19 +77,21 @@ def test_to_gpu_without_cupy_says_what_to_install():
         small_net().to("gpu")
 
 
-def every_layer_net(seed: int) -> nn.Sequential:
+def every_layer_net(seed: int, momentum: float | None = 0.1) -> nn.Sequential:
     nn.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.Tanh(),
+    return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3, momentum=momentum),
+                         nn.Tanh(),
                          nn.MaxPool2d(2), nn.ConvTranspose2d(3, 2, 2, stride=2), nn.ReLU(),
                          nn.AvgPool2d(2), nn.Dropout(0.2), nn.Flatten(), nn.Linear(8, 2))
 
 
-@pytest.mark.parametrize("optimiser, kind", [("sgd", "cross-entropy"), ("adam", "mse")])
-def test_model_on_a_device_trains_there(optimiser, kind):
+@pytest.mark.parametrize("optimiser, kind, momentum",
+                         [("sgd", "cross-entropy", 0.1), ("adam", "mse", None)])
+def test_model_on_a_device_trains_there(optimiser, kind, momentum):
     """A model moved to a device-like array (no implicit host conversion) trains with the same
     numbers as on the host, everything it holds stays on the device, and a training step reads
     nothing back from it (on a GPU each read would make the host wait for the device)."""
-    host, device = every_layer_net(3), every_layer_net(3)
+    host, device = every_layer_net(3, momentum), every_layer_net(3, momentum)
     device._apply(DeviceArray)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 1, 4, 4)).astype(np.float32)
@@ -99,7 +101,7 @@ def test_model_on_a_device_trains_there(optimiser, kind):
         net[7].rng = np.random.default_rng(1)
         criterion = nn.CrossEntropyLoss() if kind == "cross-entropy" else nn.MSELoss()
         opt = (nn.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
-               if optimiser == "sgd" else nn.Adam(net.parameters(), lr=0.01))
+               if optimiser == "sgd" else nn.Adam(net.parameters(), lr=0.01, weight_decay=1e-3))
         batch, target = to(x), to(y)
         reads = DeviceArray.host_reads
         for _ in range(2):
