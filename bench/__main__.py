@@ -7,8 +7,8 @@ import sys
 
 BENCHMARKS = [
     ["-m", "bench.conv_suite"],
-    ["-m", "bench.lenet_epoch", "--threads", "1"],
-    ["-m", "bench.lenet_epoch", "--threads", "2"],
+    ["-m", "bench.lenet_epoch", "--threads", "1", "--out", "bench/results"],
+    ["-m", "bench.lenet_epoch", "--threads", "2", "--out", "bench/results"],
     ["bench/grading.py"],
     ["-m", "bench.widgets"],
     ["-m", "bench.winograd"],

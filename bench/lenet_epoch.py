@@ -8,10 +8,12 @@ CUDA (cuDNN, TF32 off), the whole training set on the device before the clock st
 epoch's time ends when the device has finished. Run from the repository root::
 
     python -m bench.lenet_epoch [--threads N] [--batches B] [--repeats R] [--profile]
-                                [--device cpu|gpu]
+                                [--device cpu|gpu] [--out DIR]
 
 ``--batches B`` times the first B batches only and scales to the epoch; ``--profile`` adds
-cProfile's view of 100 batches in convnb (its functions, by time spent in them and below).
+cProfile's view of 100 batches in convnb (its functions, by time spent in them and below);
+``--out DIR`` writes the table to ``DATE-lenet-epoch-DEVICE-threadsN.md`` and the numbers to
+``.json`` there (``make bench``: ``bench/results/``).
 """
 
 from __future__ import annotations
@@ -187,6 +189,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--profile", action="store_true", help="cProfile the convnb epoch")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                         help="gpu: convnb on CuPy against PyTorch on CUDA")
+    parser.add_argument("--out", type=Path, default=None, help="write .md and .json here")
     args = parser.parse_args(argv)
     torch, threads = torch_on_threads(args.threads, "bench.lenet_epoch")
     if args.device == "gpu":
@@ -209,21 +212,21 @@ def main(argv: list[str] | None = None) -> dict:
     ratio = seconds["convnb"] / seconds["PyTorch"]
 
     steps = -(-len(y) // BATCH)
-    print(f"LeNet-5, one epoch: {len(y):,} inputs 1x28x28, {source}; batch {BATCH}, "
-          f"SGD(lr={LR}, momentum={MOMENTUM}), float32"
-          + (f"; timed on {len(order):,} inputs, scaled" if scale != 1 else "")
-          + f"; median of {args.repeats} epochs each"
-          + ("; on the GPU: " + gpu_name(torch) if args.device == "gpu" else ""))
-    print(f"{cpu_model()}, {os.cpu_count()} cores; numpy {np.__version__} "
-          f"({blas_threads() or '?'} BLAS threads), torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads); python {platform.python_version()}; "
-          f"{datetime.date.today()}")
-    print()
-    print(f"| {'library':8} | {'s / epoch':>9} | {'ms / batch':>10} | {'vs PyTorch':>10} |")
-    print(f"|{'-' * 10}|{'-' * 11}|{'-' * 12}|{'-' * 12}|")
+    lines = [f"LeNet-5, one epoch: {len(y):,} inputs 1x28x28, {source}; batch {BATCH}, "
+             f"SGD(lr={LR}, momentum={MOMENTUM}), float32"
+             + (f"; timed on {len(order):,} inputs, scaled" if scale != 1 else "")
+             + f"; median of {args.repeats} epochs each"
+             + ("; on the GPU: " + gpu_name(torch) if args.device == "gpu" else ""),
+             f"{cpu_model()}, {os.cpu_count()} cores; numpy {np.__version__} "
+             f"({blas_threads() or '?'} BLAS threads), torch {torch.__version__} "
+             f"({torch.get_num_threads()} threads); python {platform.python_version()}; "
+             f"{datetime.date.today()}", "",
+             f"| {'library':8} | {'s / epoch':>9} | {'ms / batch':>10} | {'vs PyTorch':>10} |",
+             f"|{'-' * 10}|{'-' * 11}|{'-' * 12}|{'-' * 12}|"]
     for name, s in seconds.items():
-        print(f"| {name:8} | {s:9.1f} | {1e3 * s / steps:10.2f} | "
-              f"{s / seconds['PyTorch']:9.2f}x |")
+        lines.append(f"| {name:8} | {s:9.1f} | {1e3 * s / steps:10.2f} | "
+                     f"{s / seconds['PyTorch']:9.2f}x |")
+    print("\n".join(lines))
     if args.profile:
         print()
         print(profile(x, y, order[:100 * BATCH], args.device))
@@ -232,6 +235,11 @@ def main(argv: list[str] | None = None) -> dict:
               "threads": threads, "data": source.split(" ")[0],
               "runs": {name: [round(t, 2) for t in times] for name, times in runs.items()}}
     print(json.dumps(report))
+    if args.out is not None:
+        stem = f"{datetime.date.today()}-lenet-epoch-{args.device}-threads{threads}"
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+        (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
     return report
 
 

@@ -267,3 +267,19 @@ def test_transposed_bench_times_the_same_results_in_both_libraries(row):
                         expected if passname == "backward" else [expected], strict=True):
             e = e.numpy()
             np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
+
+
+def test_the_lenet_epoch_writes_its_table_and_numbers(tmp_path):
+    pytest.importorskip("torch", reason="the epoch times PyTorch: install the 'bench' extra")
+    run = subprocess.run([sys.executable, "-m", "bench.lenet_epoch", "--threads", "1",
+                          "--batches", "2", "--repeats", "1", "--out", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    (table,), (numbers,) = tmp_path.glob("*-lenet-epoch-cpu-threads1.md"), tmp_path.glob("*.json")
+    report = json.loads(numbers.read_text())
+    text = table.read_text()
+    assert text in run.stdout  # the file holds what was printed
+    row = next(line for line in text.splitlines() if line.startswith("| convnb "))
+    assert float(row.split("|")[2]) == pytest.approx(report["convnb_seconds"], abs=0.051)
+    assert report["ratio"] == pytest.approx(report["convnb_seconds"] / report["torch_seconds"],
+                                            abs=0.01 + 0.01 * report["ratio"])

@@ -63,7 +63,10 @@ def _flat_frame(xp, a: Array, g: ConvGeometry, at_pixels: bool) -> Array:
 
 
 def _shifted(flat: Array, offset: int, g: ConvGeometry) -> Array:
-    """The frame of a chunk shifted by ``offset``: (C, n*Hp*Wp), a view."""
+    """The frame of a chunk shifted by ``offset``, a view.
+
+    Shapes: flat (C*n*Hp*Wp + largest offset,) -> (C, n*Hp*Wp)
+    """
     size = flat.shape[0] - _offsets(g)[-1][2]
     return flat[offset:offset + size].reshape(g.C, -1)
 

@@ -77,6 +77,11 @@ def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Arra
 
 
 def _forward(xp, x: Array, w: Array, g: ConvGeometry) -> Array:
+    """Per tap ``(u, v)``, one product of each group's ``w[:, :, u, v]`` by the input pixels
+    that tap reads, added onto the outputs they reach (taps in the padding are skipped).
+
+    Shapes: x (N, C, H, W), w (F, C/groups, KH, KW) -> out (N, F, H_out, W_out)
+    """
     G, Cg, Fg = g.groups, g.C // g.groups, g.F // g.groups
     out = xp.zeros((g.N, G, Fg, g.H_out, g.W_out), dtype=x.dtype)
     wg = w.reshape(G, Fg, Cg, g.KH, g.KW)

@@ -96,7 +96,10 @@ def by_chunk(xp, g: ConvGeometry, dtype) -> Iterator[tuple[slice, Array]]:
 
 
 def patches_by_chunk(xf: Array, g: ConvGeometry) -> Iterator[tuple[slice, Array]]:
-    """:func:`by_chunk`'s buffers filled with the patch rows of their examples."""
+    """:func:`by_chunk`'s buffers filled with the patch rows of their examples.
+
+    Shapes: xf (C, N*Hp*Wp + tail) -> (part, (groups, C/groups*KH*KW, n*H_out*Wp))
+    """
     xp = get_array_module(xf)
     for part, cols in by_chunk(xp, g, xf.dtype):
         n = part.stop - part.start

@@ -17,7 +17,9 @@ Memory. The patch matrices of a whole batch hold ``KH*KW / (sh*sw)`` times the i
 a 3 x 3 "same" layer). They are built for a chunk of examples at a time, at most
 :data:`SCRATCH_BYTES` (64 MiB) of them, or one example's patches when those alone are larger: the
 extra memory of a forward pass is that buffer (with a row of ones per patch matrix, which adds the
-bias) plus the zero-padded input. The backward passes chunk the same way.
+bias) plus the zero-padded input. Outputs narrower than :data:`BATCH_LAST_BELOW` add, per chunk,
+the chunk's padded input with the batch moved last and the chunk's products (as large as its
+share of the output). The backward passes chunk the same way.
 """
 
 from __future__ import annotations
