@@ -89,6 +89,9 @@ EXTRA_ROWS = [
     ConvRow("bigk-11-valid", (16, 16, 48, 48), (16, 16, 11, 11), {}),
     ConvRow("bigk-21-c1", (32, 1, 64, 64), (8, 1, 21, 21), dict(padding=10)),
     ConvRow("bigk-11-s4", (8, 3, 227, 227), (96, 3, 11, 11), dict(stride=4)),
+    ConvRow("bigk-9-dw", (8, 64, 32, 32), (64, 1, 9, 9), dict(groups=64, padding=4)),
+    ConvRow("bigk-9-dw-56", (16, 32, 56, 56), (32, 1, 9, 9), dict(groups=32, padding=4)),
+    ConvRow("bigk-11-dw", (8, 64, 32, 32), (64, 1, 11, 11), dict(groups=64, padding=5)),
     ConvRow("bigk-13-dw", (8, 64, 32, 32), (64, 1, 13, 13), dict(groups=64, padding=6)),
     ConvRow("bigk-31-dw", (8, 64, 32, 32), (64, 1, 31, 31), dict(groups=64, padding=15)),
 ]

@@ -34,8 +34,9 @@ def fft_ratio(g: ConvGeometry) -> float:
     """The layer's multiply-adds, ``N*F*C/groups*KH*KW*H_out*W_out``, over a model of the FFT's
     cost (:mod:`.fft`): ``Hp*Wp*log2(Hp*Wp)`` for each transform (``N*C`` inputs,
     ``F*C/groups`` filters, ``N*F`` outputs) plus 8 for each complex product of the channel
-    sums, ``N*F*C/groups*Hp*(Wp//2 + 1)`` of them. The weight 8 put the layers of
-    ``bench.auto_rule`` in the order of their measured FFT speed-ups."""
+    sums, ``N*F*C/groups*Hp*(Wp//2 + 1)`` of them. With the weight 8, a ratio of 9 separated
+    the layers of ``bench.auto_rule`` on which the FFT won at two threads from those on which
+    it lost; the ratio does not order the speed-ups themselves."""
     Hp, Wp = g.padded_size
     per_group = g.C // g.groups
     macs = g.N * g.F * per_group * g.KH * g.KW * g.H_out * g.W_out
@@ -52,21 +53,26 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       :data:`FFT_RATIO_DEPTHWISE`): ``"fft"``, forward and backward. Its cost hardly grows with
       the kernel, so it wins on large kernels, unless many channels make the filters'
       transforms dominate or a stride makes it compute outputs it throws away. Timed on the
-      thirteen large-kernel layers of ``bench.auto_rule`` (9 x 9 to 31 x 31;
+      sixteen large-kernel layers of ``bench.auto_rule`` (9 x 9 to 31 x 31;
       ``bench/results/2026-11-29-auto-rule-bigk-*``), the rule takes it for six ordinary layers,
       with ratios from 9.3 (x (1, 8, 64, 64) by w (8, 8, 17, 17): forward 2.0 ms against
       im2col's 4.3 at two threads) to 20.9 (x (8, 16, 64, 64) by w (16, 16, 15, 15): 19.0 ms
-      against im2col's 47.8), and for two depthwise ones (13 x 13 and 31 x 31, ratios 3.3 and
-      8.7). With the Haswell kernels, at one and at two threads, the FFT was 1.10 to 5.5 times
-      as fast as the fastest other algorithm on all eight, in both directions; with the
-      SkylakeX kernels (two threads) on seven, while on x (8, 32, 32, 32) by w (32, 32, 11, 11)
-      (ratio 11.3) flat was 1.15 (forward) and 1.28 (backward) times faster. The rule leaves
-      five: x (8, 32, 32, 32) by w (32, 32, 9, 9) (ratio 8.4), where the FFT lost at two
-      threads (12.9 ms against flat's 10.0) and won at one (1.36 and 1.66 times); 8 channels of
-      13 x 13 (6.1) and of 9 x 9 (3.3), 64 channels of 7 x 7 (5.7), lost by up to 8 times, and
-      AlexNet's 11 x 11 stem at stride 4 (0.6), by 100 times. Every 3 x 3 to 7 x 7 layer of the
-      suite and of ``bench.auto_rule`` has a ratio of at most 2.0 (1.1 for the depthwise ones),
-      well below the threshold.
+      against im2col's 47.8); with the Haswell kernels, at one and at two threads, the FFT was
+      1.10 to 5.5 times as fast as the fastest other algorithm on all six, in both directions;
+      with the SkylakeX kernels (two threads) on five, while on x (8, 32, 32, 32) by
+      w (32, 32, 11, 11) (ratio 11.3) flat was 1.15 (forward) and 1.29 (backward) times faster.
+      It leaves five ordinary layers: x (8, 32, 32, 32) by w (32, 32, 9, 9) (ratio 8.4), where
+      the FFT lost at two threads (12.9 ms against flat's 10.0) and won at one (1.36 and 1.66
+      times); 8 channels of 13 x 13 (6.1), where it lost at two threads and at one was 0.85
+      and 1.04 times as fast; 8 channels of 9 x 9 (3.3) and 64 of 7 x 7 (5.7), where it lost
+      by up to 8.5 times; AlexNet's 11 x 11 stem at stride 4 (0.6), by 73 to 184 times. Of
+      the five depthwise layers (Haswell kernels, one and two threads) it takes those with
+      ratios 2.2 to 8.7: 11 x 11, 13 x 13 and 31 x 31 on 32 x 32 maps, where the FFT was 1.5
+      to 5.5 times as fast, and 9 x 9 on 56 x 56 maps (2.2), where it won forward by 1.1 and
+      lost backward by 1.3; it leaves 9 x 9 on 32 x 32 (1.9), where the FFT would have won by
+      1.15 to 1.6. Near the thresholds the FFT and the next algorithm are within a factor of
+      1.6 of each other, either way. The suite's layers and ``bench.auto_rule``'s other rows
+      (3 x 3 to 7 x 7) have ratios of at most 2.0 (depthwise: 1.1), far below.
     * Depthwise layers (one input channel and one filter per group): ``"flat"`` at stride 1,
       forward and backward (except the backward pass of a layer padded past its kernel's
       reach), everything else ``"direct"``, one multiply-add per tap; im2col would run

@@ -9,6 +9,12 @@ each blown up to a whole image, cost more than they save.
 
 The backward passes are transforms too: ``dx`` convolves (no conjugate) the output gradient,
 spread back to its stride, with the kernels; ``dw`` correlates the input with that gradient.
+
+Memory. The spectra of a chunk of examples at a time, at most :data:`SCRATCH_BYTES` (64 MiB)
+of them (or one example's, when those alone are larger): for each example its ``C`` and ``F``
+channels of ``Hp x (Wp//2 + 1)`` complex numbers, and as many again for the products and their
+real transforms. On top of that come the filters' spectra, ``F*C/groups`` of the same size.
+``dw`` adds its chunks' products into one such array.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..backend import get_array_module
+from ..geometry import batch_chunks
 from ..types import Array
 from ..windows import pad2d
 
@@ -23,13 +30,23 @@ if TYPE_CHECKING:
     from ..geometry import ConvGeometry
 
 
+SCRATCH_BYTES = 64 * 2**20  # the spectra of a chunk of examples, in bytes (at least one's)
+
+
+def _chunks(g: ConvGeometry, itemsize: int) -> list[slice]:
+    """The batch cut into runs of examples whose spectra fit in :data:`SCRATCH_BYTES`."""
+    Hp, Wp = g.padded_size
+    per_example = 2 * (g.C + g.F) * Hp * (Wp // 2 + 1) * 2 * itemsize  # complex, twice over
+    return batch_chunks(g.N, per_example, SCRATCH_BYTES)
+
+
 def _spread(xp, dout: Array, g: ConvGeometry) -> Array:
     """``dout`` placed at the top-left corner of the output pixels' windows on the padded input.
 
-    Shapes: dout (N, F, H_out, W_out) -> (N, F, Hp, Wp)
+    Shapes: dout (n, F, H_out, W_out) -> (n, F, Hp, Wp)
     """
     (sh, sw), (Hp, Wp) = g.stride, g.padded_size
-    spread = xp.zeros((g.N, g.F, Hp, Wp), dtype=dout.dtype)
+    spread = xp.zeros((dout.shape[0], g.F, Hp, Wp), dtype=dout.dtype)
     spread[:, :, : sh * (g.H_out - 1) + 1 : sh, : sw * (g.W_out - 1) + 1 : sw] = dout
     return spread
 
@@ -52,9 +69,10 @@ def _channel_sums(xp, spec: str, a: Array, b: Array, g: ConvGeometry) -> Array:
     """``xp.einsum(spec, a, b)`` for the three passes' sums over channels, filters or examples:
     at every frequency (and group) one small complex matrix product, which ``matmul`` hands to
     BLAS. ``spec`` names one axis each that only ``a`` keeps, that only ``b`` keeps, and that
-    the product sums over. (The einsum itself, which does not use BLAS, was 4 to 7 times
-    slower: x (8, 64, 28, 28) by w (64, 64, 7, 7), two threads, 26 ms against 5.9.) Depthwise
-    layers have 1 x 1 matrices, which are not worth a product: there the einsum stays.
+    the product sums over. (The einsum itself, which does not use BLAS, was 4.4 to 7.2 times
+    slower on four layers' sums, two threads: x (8, 64, 28, 28) by w (64, 64, 7, 7) 26 ms
+    against 5.9.) Depthwise layers have 1 x 1 matrices, which are not worth a product: there
+    the einsum stays.
 
     Shapes: as ``spec`` says, each operand and the result with axes ``h`` and ``w`` last
     """
@@ -74,50 +92,58 @@ def _channel_sums(xp, spec: str, a: Array, b: Array, g: ConvGeometry) -> Array:
 
 
 def forward(x: Array, w: Array, g: ConvGeometry, b: Array | None = None) -> Array:
-    """Zero-padded convolution, plus the bias ``b`` if given.
+    """Zero-padded convolution, plus the bias ``b`` if given, chunk by chunk.
 
     Shapes: x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> out (N, F, H_out, W_out)
     """
     xp = get_array_module(x, w)
     (sh, sw), (Hp, Wp) = g.stride, g.padded_size
-    X = _spectrum(xp, pad2d(x, g.pads), g)
-    K = xp.conj(_kernel_spectrum(xp, w, g))
-    spectrum = _channel_sums(xp, "ngchw,gfchw->ngfhw", X, K, g)
-    spectrum = spectrum.reshape(g.N, g.F, Hp, Wp // 2 + 1)
-    full = xp.fft.irfft2(spectrum, s=(Hp, Wp))
-    out = full[:, :, : sh * (g.H_out - 1) + 1 : sh, : sw * (g.W_out - 1) + 1 : sw]
-    out = xp.ascontiguousarray(out.astype(x.dtype, copy=False))
+    K = _kernel_spectrum(xp, w, g)
+    xp.conjugate(K, out=K)  # in place: the filters' spectra can be the largest array here
+    out = xp.empty((g.N, g.F, g.H_out, g.W_out), dtype=x.dtype)
+    for part in _chunks(g, x.dtype.itemsize):
+        X = _spectrum(xp, pad2d(x[part], g.pads), g)
+        spectrum = _channel_sums(xp, "ngchw,gfchw->ngfhw", X, K, g)
+        spectrum = spectrum.reshape(-1, g.F, Hp, Wp // 2 + 1)
+        full = xp.fft.irfft2(spectrum, s=(Hp, Wp))
+        out[part] = full[:, :, : sh * (g.H_out - 1) + 1 : sh, : sw * (g.W_out - 1) + 1 : sw]
     if b is not None:
         out += b.reshape(1, -1, 1, 1)
     return out
 
 
 def input_grad(dout: Array, w: Array, g: ConvGeometry) -> Array:
-    """``dx`` of the zero-padded convolution.
+    """``dx`` of the zero-padded convolution, chunk by chunk.
 
-    Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW) -> dx (N, C, H, W), a view
+    Shapes: dout (N, F, H_out, W_out), w (F, C/groups, KH, KW) -> dx (N, C, H, W)
     """
     xp = get_array_module(dout, w)
-    Hp, Wp = g.padded_size
-    D = _spectrum(xp, _spread(xp, dout, g), g)
+    (Hp, Wp), (top, _, left, _) = g.padded_size, g.pads
     K = _kernel_spectrum(xp, w, g)
-    spectrum = _channel_sums(xp, "ngfhw,gfchw->ngchw", D, K, g)
-    spectrum = spectrum.reshape(g.N, g.C, Hp, Wp // 2 + 1)
-    dxpad = xp.fft.irfft2(spectrum, s=(Hp, Wp)).astype(dout.dtype, copy=False)
-    top, _, left, _ = g.pads
-    return dxpad[:, :, top:top + g.H, left:left + g.W]
+    dx = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+    for part in _chunks(g, dout.dtype.itemsize):
+        D = _spectrum(xp, _spread(xp, dout[part], g), g)
+        spectrum = _channel_sums(xp, "ngfhw,gfchw->ngchw", D, K, g)
+        spectrum = spectrum.reshape(-1, g.C, Hp, Wp // 2 + 1)
+        dxpad = xp.fft.irfft2(spectrum, s=(Hp, Wp))
+        dx[part] = dxpad[:, :, top:top + g.H, left:left + g.W]
+    return dx
 
 
 def weight_grad(dout: Array, x: Array, g: ConvGeometry) -> Array:
-    """``dw`` of the zero-padded convolution.
+    """``dw`` of the zero-padded convolution: the chunks' spectra summed, then one inverse
+    transform.
 
     Shapes: dout (N, F, H_out, W_out), x (N, C, H, W) -> dw (F, C/groups, KH, KW)
     """
     xp = get_array_module(dout, x)
     (dh, dw), (Hp, Wp) = g.dilation, g.padded_size
-    X = _spectrum(xp, pad2d(x, g.pads), g)
-    D = xp.conj(_spectrum(xp, _spread(xp, dout, g), g))
-    spectrum = _channel_sums(xp, "ngchw,ngfhw->gfchw", X, D, g)
+    spectrum = None
+    for part in _chunks(g, x.dtype.itemsize):
+        X = _spectrum(xp, pad2d(x[part], g.pads), g)
+        D = xp.conj(_spectrum(xp, _spread(xp, dout[part], g), g))
+        sums = _channel_sums(xp, "ngchw,ngfhw->gfchw", X, D, g)
+        spectrum = sums if spectrum is None else spectrum + sums
     spectrum = spectrum.reshape(g.F, g.C // g.groups, Hp, -1)
     wide = xp.fft.irfft2(spectrum, s=(Hp, Wp))
     dw_ = wide[:, :, : dh * (g.KH - 1) + 1 : dh, : dw * (g.KW - 1) + 1 : dw]

@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 import convnb
 from convnb import conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
 from convnb.conv import conv2d_weight_backward, conv_geometry
-from convnb.conv_algos import choose, depthwise, flat, im2col, winograd
+from convnb.conv_algos import choose, depthwise, fft, flat, im2col, winograd
 from convnb.transposed import transpose_geometry
 
 ALGOS = ("direct", "im2col", "flat", "fft", "winograd")
@@ -69,6 +69,7 @@ def test_chunk_by_chunk_equals_the_loops(algo, case):
         patch.setattr(flat, "SCRATCH_BYTES", 1)
         patch.setattr(depthwise, "CHUNK_BYTES", 1)
         patch.setattr(winograd, "CHUNK_BYTES", 1)
+        patch.setattr(fft, "SCRATCH_BYTES", 1)
         assert_conv2d_matches_the_loops(case, algo)
 
 
@@ -478,8 +479,48 @@ def test_auto_takes_the_fft_for_large_kernels(x_shape, w_shape, kw, expected):
         assert choose.rule(g, backward=True, threads=threads) == expected
 
 
+@pytest.mark.parametrize("spec", ["ngchw,gfchw->ngfhw", "ngfhw,gfchw->ngchw",
+                                  "ngchw,ngfhw->gfchw"], ids=["forward", "dx", "dw"])
+@pytest.mark.parametrize("C, F, groups", [(6, 8, 2), (6, 12, 6), (6, 3, 3), (5, 1, 1), (4, 4, 4)])
+def test_the_ffts_channel_sums_are_the_einsum(spec, C, F, groups):
+    # per-frequency matrix products, or the einsum itself for depthwise layers (4, 4, 4); one
+    # channel and two filters per group (6, 12, 6), the reverse (6, 3, 3) and a single filter
+    rng = np.random.default_rng(3)
+    x, w = np.zeros((3, C, 6, 7)), np.zeros((F, C // groups, 2, 2))
+    g = conv_geometry("test", x, w, None, 1, 0, 1, groups, "zeros")
+    axes = {"n": 3, "g": groups, "c": C // groups, "f": F // groups, "h": 6, "w": 4}
+    ins, _ = spec.split("->")
+    a, b = (rng.standard_normal([axes[k] for k in o]) + 1j * rng.standard_normal(
+        [axes[k] for k in o]) for o in ins.split(","))
+    np.testing.assert_allclose(fft._channel_sums(np, spec, a, b, g), np.einsum(spec, a, b),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_the_fft_keeps_its_spectra_within_the_bound():
+    # x (64, 16, 64, 64) by w (16, 16, 15, 15) ("same"): the spectra of the whole batch would
+    # take 2 * 32 * 78 * 40 * 8 bytes = 1.6 MB per example, 102 MB in all; chunked, the pass
+    # holds a chunk's spectra (8 MiB here), the filters' (6.4 MB, with their transform's
+    # temporaries) and its output (16 MiB).
+    import tracemalloc
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 16, 64, 64)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 15, 15)).astype(np.float32)
+    g = conv_geometry("test", x, w, None, 1, "same", 1, 1, "zeros")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fft, "SCRATCH_BYTES", 8 * 2**20)  # 5 examples a chunk
+        assert len(fft._chunks(g, 4)) == 13
+        tracemalloc.start()
+        out = fft.forward(x, w, g)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    np.testing.assert_allclose(out[:2], conv2d(x[:2], w, padding="same", algo="im2col"),
+                               rtol=1e-3, atol=1e-3 * np.abs(out[:2]).max())
+    filters = 16 * 16 * 78 * 40 * 8  # the filters' spectra, complex64
+    assert peak < out.nbytes + 2 * 8 * 2**20 + 3 * filters, f"{peak / 2**20:.0f} MiB"
+
+
 @pytest.mark.parametrize("groups, K", [(1, 19), (3, 25)])
-def test_the_fft_that_auto_takes_matches_scipy(groups, K):
+def test_the_fft_that_auto_takes_matches_scipy(groups, K, monkeypatch):
     # Layers auto gives to the FFT (ratios 12.4, 11.0), forward and both gradients against
     # scipy.signal.correlate2d of each (filter, channel) pair, computed here.
     signal = pytest.importorskip("scipy.signal")
@@ -487,9 +528,14 @@ def test_the_fft_that_auto_takes_matches_scipy(groups, K):
     x, w = rng.standard_normal((2, 6, 40, 40)), rng.standard_normal((6, 6 // groups, K, K))
     g = conv_geometry("test", x, w, None, 1, "same", 1, groups, "zeros")
     assert choose.rule(g) == choose.rule(g, backward=True) == "fft"
+    calls = []
+    for name in ("forward", "input_grad", "weight_grad"):  # count the FFT's passes
+        original = getattr(fft, name)
+        monkeypatch.setattr(fft, name, lambda *a, f=original, n=name: calls.append(n) or f(*a))
     out = conv2d(x, w, padding="same", groups=groups)
     dout = rng.standard_normal(out.shape)
     dx, dw, _ = conv2d_backward(dout, x, w, padding="same", groups=groups)
+    assert sorted(calls) == ["forward", "input_grad", "weight_grad"]
     per = 6 // groups
     expected = np.zeros_like(out)
     expected_dx, expected_dw = np.zeros_like(x), np.zeros_like(w)
