@@ -89,6 +89,13 @@ EXTRA_ROWS = [
     ConvRow("bigk-11-valid", (16, 16, 48, 48), (16, 16, 11, 11), {}),
     ConvRow("bigk-21-c1", (32, 1, 64, 64), (8, 1, 21, 21), dict(padding=10)),
     ConvRow("bigk-11-s4", (8, 3, 227, 227), (96, 3, 11, 11), dict(stride=4)),
+    # near the threshold once the filters' spectra became matrix products (fft._kernel_spectrum)
+    ConvRow("bigk-7-16c", (16, 16, 32, 32), (16, 16, 7, 7), dict(padding=3)),
+    ConvRow("bigk-7-32c", (8, 32, 32, 32), (32, 32, 7, 7), dict(padding=3)),
+    ConvRow("bigk-7-32c-56", (4, 32, 56, 56), (32, 32, 7, 7), dict(padding=3)),
+    ConvRow("bigk-9-16c", (8, 16, 32, 32), (16, 16, 9, 9), dict(padding=4)),
+    ConvRow("bigk-9-64c", (8, 64, 28, 28), (64, 64, 9, 9), dict(padding=4)),
+    ConvRow("bigk-11-rgb", (8, 3, 64, 64), (16, 3, 11, 11), dict(padding=5)),
     ConvRow("bigk-9-dw", (8, 64, 32, 32), (64, 1, 9, 9), dict(groups=64, padding=4)),
     ConvRow("bigk-9-dw-56", (16, 32, 56, 56), (32, 1, 9, 9), dict(groups=32, padding=4)),
     ConvRow("bigk-11-dw", (8, 64, 32, 32), (64, 1, 11, 11), dict(groups=64, padding=5)),

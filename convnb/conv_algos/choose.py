@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import flat, measured, winograd
+from . import fft, flat, measured, winograd
 
 if TYPE_CHECKING:
     from ..geometry import ConvGeometry
@@ -24,25 +24,33 @@ if TYPE_CHECKING:
 FLAT_WIDTH = 1.25  # "flat" while the padded rows are at most this many times the output's
 FLAT_CHANNELS = 8  # ... and the layer has at least this many input channels per group
 FLAT_EXTRA_MACS = 24  # ... and adds at most this many multiply-adds per patch value not copied
-FFT_RATIO = 9  # "fft" where the direct multiply-adds are this many times its modelled cost
+FFT_RATIO = 8  # "fft" where the direct multiply-adds are this many times its modelled cost
+FFT_FILTER_WEIGHT = 1  # the model's cost of a complex multiply-add of the filters' DFTs
 FFT_RATIO_DEPTHWISE = 2  # ... for depthwise layers, whose other algorithms are slower per add
+FFT_RATIO_DEPTHWISE_BACKWARD = 2.5  # ... for their gradients, where the FFT gains less
 WINOGRAD_CHANNELS = 16  # "winograd" at one thread from this many input and output channels
 WINOGRAD_TILES = 128  # ... and this many 4 x 4 tiles of outputs in the batch
 
 
 def fft_ratio(g: ConvGeometry) -> float:
     """The layer's multiply-adds, ``N*F*C/groups*KH*KW*H_out*W_out``, over a model of the FFT's
-    cost (:mod:`.fft`): ``Hp*Wp*log2(Hp*Wp)`` for each transform (``N*C`` inputs,
-    ``F*C/groups`` filters, ``N*F`` outputs) plus 8 for each complex product of the channel
-    sums, ``N*F*C/groups*Hp*(Wp//2 + 1)`` of them. With the weight 8, a ratio of 9 separated
-    the layers of ``bench.auto_rule`` on which the FFT won at two threads from those on which
-    it lost; the ratio does not order the speed-ups themselves."""
-    Hp, Wp = g.padded_size
-    per_group = g.C // g.groups
+    cost (:mod:`.fft`), with ``Ht x Wt`` its transform size: ``Ht*Wt*log2(Ht*Wt)`` for each
+    transform (``N*C`` inputs, ``N*F`` outputs), 8 for each complex multiply-add of the sums
+    over channels, ``N*F*C/groups*Ht*(Wt//2 + 1)`` of them in one small matrix product per
+    frequency, and 1 for each of the filters' DFTs, ``F*C/groups*KH*(Wt//2 + 1)*(KW + Ht)`` in
+    two large products. The weights are not the FFT's own costs (fitted to its measured times
+    alone, the sums' weight comes out near 1): the 8 also stands for the other algorithms,
+    whose matrix products run fastest on the layers of many channels, where the sums are
+    many. With these weights a ratio of :data:`FFT_RATIO` separated the layers of
+    ``bench.auto_rule`` on which the FFT won from those on which it lost best (see
+    :func:`rule`); the ratio does not order the speed-ups themselves."""
+    Ht, Wt = fft.transform_size(g)
+    per_group, L = g.C // g.groups, Wt // 2 + 1
     macs = g.N * g.F * per_group * g.KH * g.KW * g.H_out * g.W_out
-    transforms = (g.N * g.C + g.F * per_group + g.N * g.F) * Hp * Wp * np.log2(Hp * Wp)
-    products = g.N * g.F * per_group * Hp * (Wp // 2 + 1)
-    return macs / (transforms + 8 * products)
+    transforms = (g.N * g.C + g.N * g.F) * Ht * Wt * np.log2(Ht * Wt)
+    sums = g.N * g.F * per_group * Ht * L
+    filters = g.F * per_group * g.KH * L * (g.KW + Ht)
+    return macs / (transforms + 8 * sums + FFT_FILTER_WEIGHT * filters)
 
 
 def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
@@ -50,28 +58,31 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
     both of its gradients, when NumPy's matrix products run on ``threads`` threads.
 
     * Layers whose :func:`fft_ratio` is at least :data:`FFT_RATIO` (depthwise layers:
-      :data:`FFT_RATIO_DEPTHWISE`): ``"fft"``, forward and backward. Its cost hardly grows with
-      the kernel, so it wins on large kernels, unless many channels make the filters'
-      transforms dominate or a stride makes it compute outputs it throws away. Timed on the
-      sixteen large-kernel layers of ``bench.auto_rule`` (9 x 9 to 31 x 31;
-      ``bench/results/2026-11-29-auto-rule-bigk-*``), the rule takes it for six ordinary layers,
-      with ratios from 9.3 (x (1, 8, 64, 64) by w (8, 8, 17, 17): forward 2.0 ms against
-      im2col's 4.3 at two threads) to 20.9 (x (8, 16, 64, 64) by w (16, 16, 15, 15): 19.0 ms
-      against im2col's 47.8); with the Haswell kernels, at one and at two threads, the FFT was
-      1.10 to 5.5 times as fast as the fastest other algorithm on all six, in both directions;
-      with the SkylakeX kernels (two threads) on five, while on x (8, 32, 32, 32) by
-      w (32, 32, 11, 11) (ratio 11.3) flat was 1.15 (forward) and 1.29 (backward) times faster.
-      It leaves five ordinary layers: x (8, 32, 32, 32) by w (32, 32, 9, 9) (ratio 8.4), where
-      the FFT lost at two threads (12.9 ms against flat's 10.0) and won at one (1.36 and 1.66
-      times); 8 channels of 13 x 13 (6.1), where it lost at two threads and at one was 0.85
-      and 1.04 times as fast; 8 channels of 9 x 9 (3.3) and 64 of 7 x 7 (5.7), where it lost
-      by up to 8.5 times; AlexNet's 11 x 11 stem at stride 4 (0.6), by 73 to 184 times. Of
-      the five depthwise layers (Haswell kernels, one and two threads) it takes those with
-      ratios 2.2 to 8.7: 11 x 11, 13 x 13 and 31 x 31 on 32 x 32 maps, where the FFT was 1.5
-      to 5.5 times as fast, and 9 x 9 on 56 x 56 maps (2.2), where it won forward by 1.1 and
-      lost backward by 1.3; it leaves 9 x 9 on 32 x 32 (1.9), where the FFT would have won by
-      1.15 to 1.6. Near the thresholds the FFT and the next algorithm are within a factor of
-      1.6 of each other, either way. The suite's layers and ``bench.auto_rule``'s other rows
+      :data:`FFT_RATIO_DEPTHWISE`, and :data:`FFT_RATIO_DEPTHWISE_BACKWARD` for their
+      gradients): ``"fft"``. Its cost hardly grows with the kernel, so it wins on large
+      kernels, unless few channels leave its transforms nothing to share, or a stride makes it
+      compute outputs it throws away. Timed on the twenty-two large-kernel layers of
+      ``bench.auto_rule`` (7 x 7 to 31 x 31; ``bench/results/2026-11-29-auto-rule-fft-*``:
+      Haswell and SkylakeX kernels, one and two threads), after the filters' spectra became
+      matrix products and the transforms' lengths products of small primes (:mod:`.fft`):
+      the rule takes the FFT for nine ordinary layers, with ratios from 8.3 (x (8, 16, 32, 32)
+      by w (16, 16, 9, 9): forward 1.9 ms against flat's 3.4 at two threads, Haswell kernels)
+      to 21.1 (x (8, 16, 64, 64) by w (16, 16, 15, 15): 10.9 ms against im2col's 54.6). With
+      the Haswell kernels the FFT was 1.17 to 7.9 times as fast as the fastest other algorithm
+      on all nine, both ways, at one and two threads; with the SkylakeX kernels on all but the
+      backward pass of x (32, 1, 64, 64) by w (8, 1, 21, 21), 0.81 and 0.96 times as fast. It
+      leaves eight: the 13 x 13 layer of chapter 8, x (1, 8, 64, 64) (ratio 7.2), where the FFT
+      would have won by 1.10 to 2.36 in every setting; x (8, 3, 64, 64) by w (16, 3, 11, 11)
+      (7.8), where it lost by up to 2.4 times in three settings (the two are out of order, so
+      no threshold takes the one and leaves the other); five layers of 9 x 9 and 7 x 7 kernels
+      with 8 to 64 channels (5.2 to 6.4), where it won only at one thread with the Haswell
+      kernels (up to 1.8 times) and lost elsewhere (down to 0.43); AlexNet's 11 x 11 stem at
+      stride 4 (0.6), by 25 to 100 times. Of the five depthwise layers it takes 11 x 11,
+      13 x 13 and 31 x 31 on 32 x 32 maps (ratios 2.6 to 7.7) both ways, 2.1 to 6.8 times as
+      fast forward and 1.01 to 8.0 backward, and 9 x 9 on 56 x 56 maps (2.2) forward only
+      (1.10 to 1.18 times as fast; its backward pass lost by 1.3 to 1.5 in all four settings);
+      it leaves 9 x 9 on 32 x 32 (2.0), where the FFT would have won forward by 1.4 to 1.5
+      and gained 0.83 to 1.20 backward. The suite's layers and ``bench.auto_rule``'s other rows
       (3 x 3 to 7 x 7) have ratios of at most 2.0 (depthwise: 1.1), far below.
     * Depthwise layers (one input channel and one filter per group): ``"flat"`` at stride 1,
       forward and backward (except the backward pass of a layer padded past its kernel's
@@ -160,7 +171,11 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
     (``bench/results/2026-11-29-auto-rule-*.md``).
     """
     depthwise = g.C == g.groups and g.F == g.groups
-    if fft_ratio(g) >= (FFT_RATIO_DEPTHWISE if depthwise else FFT_RATIO):
+    if depthwise:
+        fft_from = FFT_RATIO_DEPTHWISE_BACKWARD if backward else FFT_RATIO_DEPTHWISE
+    else:
+        fft_from = FFT_RATIO
+    if fft_ratio(g) >= fft_from:
         return "fft"
     if depthwise:
         flat_fits = g.stride == (1, 1) and (not backward or flat.as_forward(g) is not None)

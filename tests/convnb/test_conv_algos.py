@@ -461,13 +461,14 @@ def test_auto_takes_winograd_for_3x3_layers_of_16_channels_at_one_thread(x_shape
 
 
 @pytest.mark.parametrize("x_shape, w_shape, kw, expected", [
-    ((1, 8, 64, 64), (8, 8, 17, 17), {"padding": 8}, "fft"),  # ratio 9.3 (chapter 8 says so)
-    ((1, 8, 64, 64), (8, 8, 15, 15), {"padding": 7}, "flat"),  # 7.6
+    ((1, 8, 64, 64), (8, 8, 15, 15), {"padding": 7}, "fft"),  # ratio 8.8 (chapter 8's layer)
+    ((1, 8, 64, 64), (8, 8, 13, 13), {"padding": 6}, "flat"),  # 7.2
+    ((8, 16, 32, 32), (16, 16, 9, 9), {"padding": 4}, "fft"),  # 8.3
     ((8, 16, 64, 64), (16, 16, 15, 15), {"padding": 7}, "fft"),
     ((32, 1, 64, 64), (8, 1, 21, 21), {"padding": 10}, "fft"),  # one input channel
-    ((8, 64, 32, 32), (64, 1, 13, 13), {"groups": 64, "padding": 6}, "fft"),  # depthwise, 3.3
-    ((8, 32, 32, 32), (32, 32, 9, 9), {"padding": 4}, "flat"),  # 8.4: lost at two threads
-    ((8, 64, 28, 28), (64, 64, 7, 7), {"padding": 3}, "flat"),  # many channels' filters
+    ((8, 64, 32, 32), (64, 1, 13, 13), {"groups": 64, "padding": 6}, "fft"),  # depthwise, 2.7
+    ((8, 3, 64, 64), (16, 3, 11, 11), {"padding": 5}, "im2col"),  # three channels, 7.8: lost
+    ((8, 64, 28, 28), (64, 64, 7, 7), {"padding": 3}, "flat"),  # 5.8: lost at two threads
     ((8, 3, 227, 227), (96, 3, 11, 11), {"stride": 4}, "im2col"),  # strided: 0.6
     ((16, 96, 14, 14), (96, 1, 7, 7), {"groups": 96, "padding": 3}, "flat"),  # depthwise, 1.1
 ])
@@ -477,6 +478,15 @@ def test_auto_takes_the_fft_for_large_kernels(x_shape, w_shape, kw, expected):
     for threads in (1, 2):
         assert choose.rule(g, threads=threads) == expected
         assert choose.rule(g, backward=True, threads=threads) == expected
+
+
+def test_auto_gives_a_depthwise_layers_gradients_to_the_fft_from_a_higher_ratio():
+    # x (16, 32, 56, 56) by 9 x 9 depthwise filters (ratio 2.2): the FFT's forward pass was
+    # 1.10-1.18 times as fast as flat's, its backward pass 1.3-1.5 times slower
+    g = conv_geometry("test", np.zeros((16, 32, 56, 56)), np.zeros((32, 1, 9, 9)), None, 1, 4,
+                      1, 32, "zeros")
+    assert choose.FFT_RATIO_DEPTHWISE <= choose.fft_ratio(g) < choose.FFT_RATIO_DEPTHWISE_BACKWARD
+    assert choose.rule(g) == "fft" and choose.rule(g, backward=True) == "flat"
 
 
 @pytest.mark.parametrize("spec", ["ngchw,gfchw->ngfhw", "ngfhw,gfchw->ngchw",
@@ -496,26 +506,69 @@ def test_the_ffts_channel_sums_are_the_einsum(spec, C, F, groups):
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape, w_shape, kw", [
+    ((2, 4, 9, 12), (6, 2, 3, 5), {"padding": (1, 2), "groups": 2}),  # even and odd lengths
+    ((1, 3, 20, 17), (2, 3, 4, 4), {"padding": 3, "dilation": (2, 3)}),  # dilated taps
+    ((1, 5, 33, 33), (5, 1, 11, 11), {"padding": 5, "groups": 5}),  # depthwise, 43 x 43
+])
+def test_the_filters_spectra_are_numpys_rfft2_of_the_zero_filled_kernels(x_shape, w_shape, kw,
+                                                                          dtype):
+    # The DFT of the taps (two matrix products) against NumPy's FFT of each filter, dilated
+    # and zero-filled to the transform size here, and its conjugate; then the way back to
+    # the taps (dw's last step) against NumPy's inverse FFT.
+    rng = np.random.default_rng(4)
+    x, w = np.zeros(x_shape, dtype), rng.standard_normal(w_shape).astype(dtype)
+    g = conv_geometry("test", x, w, None, 1, kw["padding"], kw.get("dilation", 1),
+                      kw.get("groups", 1), "zeros")
+    (dh, dw), (Ht, Wt) = g.dilation, fft.transform_size(g)
+    wide = np.zeros(w.shape[:2] + (Ht, Wt), dtype)
+    wide[:, :, ::dh, ::dw][:, :, :g.KH, :g.KW] = w
+    expected = np.fft.rfft2(wide).reshape(g.groups, g.F // g.groups, g.C // g.groups, Ht, -1)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for conjugate in (False, True):
+        found = fft._kernel_spectrum(np, w, g, conjugate)
+        assert found.dtype == expected.dtype and found.shape == expected.shape
+        np.testing.assert_allclose(found, np.conj(expected) if conjugate else expected,
+                                   rtol=0, atol=tol * np.abs(expected).max())
+    spectra = expected.reshape(g.F, g.C // g.groups, Ht, -1)
+    back = np.fft.irfft2(spectra, s=(Ht, Wt))[:, :, ::dh, ::dw][:, :, :g.KH, :g.KW]
+    np.testing.assert_allclose(fft._taps(np, spectra, g), back, rtol=0,
+                               atol=tol * np.abs(back).max())
+    np.testing.assert_allclose(back, w, rtol=0, atol=tol * np.abs(w).max())
+
+
+def test_fft_lengths_are_the_next_even_ones_with_no_prime_factor_above_7():
+    # against a list made another way: every even product of powers of 2, 3, 5 and 7 to 2,000
+    smooth = sorted(m for m in (2 ** a * 3 ** b * 5 ** c * 7 ** d for a in range(1, 11)
+                                for b in range(7) for c in range(5) for d in range(4))
+                    if m <= 2000)
+    for n in range(1, 1500):
+        assert fft.fast_length(n) == next(m for m in smooth if m >= n), n
+    assert [fft.fast_length(n) for n in (42, 62, 63, 74, 75, 97)] == [42, 64, 64, 80, 80, 98]
+
+
 def test_the_fft_keeps_its_spectra_within_the_bound():
-    # x (64, 16, 64, 64) by w (16, 16, 15, 15) ("same"): the spectra of the whole batch would
-    # take 2 * 32 * 78 * 40 * 8 bytes = 1.6 MB per example, 102 MB in all; chunked, the pass
-    # holds a chunk's spectra (8 MiB here), the filters' (6.4 MB, with their transform's
-    # temporaries) and its output (16 MiB).
+    # x (64, 16, 64, 64) by w (16, 16, 15, 15) ("same", transforms of 80 x 80): the spectra of
+    # the whole batch would take 2 * 32 * 80 * 41 * 8 bytes = 1.7 MB per example, 107 MB in
+    # all; chunked, the pass holds a chunk's spectra (8 MiB here), the filters' (6.7 MB, with
+    # the temporaries of their DFT) and its output (16 MiB).
     import tracemalloc
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 16, 64, 64)).astype(np.float32)
     w = rng.standard_normal((16, 16, 15, 15)).astype(np.float32)
     g = conv_geometry("test", x, w, None, 1, "same", 1, 1, "zeros")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fft, "SCRATCH_BYTES", 8 * 2**20)  # 5 examples a chunk
-        assert len(fft._chunks(g, 4)) == 13
+        patch.setattr(fft, "SCRATCH_BYTES", 8 * 2**20)  # 4 examples a chunk
+        assert fft.transform_size(g) == (80, 80)  # 78 = 2 * 3 * 13
+        assert len(fft._chunks(g, 4)) == 16
         tracemalloc.start()
         out = fft.forward(x, w, g)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     np.testing.assert_allclose(out[:2], conv2d(x[:2], w, padding="same", algo="im2col"),
                                rtol=1e-3, atol=1e-3 * np.abs(out[:2]).max())
-    filters = 16 * 16 * 78 * 40 * 8  # the filters' spectra, complex64
+    filters = 16 * 16 * 80 * 41 * 8  # the filters' spectra, complex64
     assert peak < out.nbytes + 2 * 8 * 2**20 + 3 * filters, f"{peak / 2**20:.0f} MiB"
 
 
