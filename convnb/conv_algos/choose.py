@@ -81,7 +81,7 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       13 x 13 and 31 x 31 on 32 x 32 maps (ratios 2.6 to 7.7) both ways, 2.1 to 6.8 times as
       fast forward and 1.01 to 8.0 backward, and 9 x 9 on 56 x 56 maps (2.2) forward only
       (1.10 to 1.18 times as fast; its backward pass lost by 1.3 to 1.5 in all four settings);
-      it leaves 9 x 9 on 32 x 32 (2.0), where the FFT would have won forward by 1.4 to 1.5
+      it leaves 9 x 9 on 32 x 32 (1.98), where the FFT would have won forward by 1.4 to 1.5
       and gained 0.83 to 1.20 backward. The suite's layers and ``bench.auto_rule``'s other rows
       (3 x 3 to 7 x 7) have ratios of at most 2.0 (depthwise: 1.1), far below.
     * Depthwise layers (one input channel and one filter per group): ``"flat"`` at stride 1,

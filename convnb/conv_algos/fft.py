@@ -39,11 +39,11 @@ SCRATCH_BYTES = 64 * 2**20  # the spectra of a chunk of examples, in bytes (at l
 
 def fast_length(n: int) -> int:
     """The smallest even number from ``n`` on with no prime factor above 7: a length NumPy's
-    FFT transforms quickly (it has passes of its own for the factors 2, 3, 5 and 7). A large
-    prime factor makes it slow: 128 real transforms of 74 x 74 (74 = 2 * 37) took 9.5 ms, of
-    80 x 80 6.3 ms, of 62 x 62 7.8 ms and of 64 x 64 4.0 ms (float32, 2026-11-29); odd lengths
-    of the last axis, whose real transform is the slower kind, 63 x 63 and 77 x 77, took 9.3 and
-    11.0 ms. Growing 42 (2 * 3 * 7) to 48 made two 11 x 11 layers 1.2 to 1.4 times slower."""
+    FFT transforms quickly. A large prime factor makes it slow: 128 real transforms of 74 x 74
+    (74 = 2 * 37) took 9.5 ms, of 80 x 80 6.3 ms, of 62 x 62 7.8 ms and of 64 x 64 4.0 ms
+    (float32, 2026-11-29); odd lengths of the last axis, whose real transform is the slower
+    kind, 63 x 63 and 77 x 77, took 9.3 and 11.0 ms. Growing 42 (2 * 3 * 7) to 48 made two
+    11 x 11 layers 1.2 to 1.4 times slower."""
     m = max(2, n + n % 2)
     while True:
         rest = m
@@ -90,9 +90,9 @@ def _kernel_spectrum(xp, w: Array, g: ConvGeometry, conjugate: bool = False) -> 
     ``Wt//2 + 1`` frequencies), then ``rows @`` that (``Ht`` frequencies against ``KH`` taps).
     An FFT of the zero-filled image would transform ``Ht*Wt`` numbers, nearly all zero: on the
     large-kernel layers of ``bench.auto_rule`` the products took 1/5 to 1/43 of ``rfft2``'s
-    time (x (8, 64, 28, 28) by w (64, 64, 7, 7), 34 x 34: 1.8 ms against 45; AlexNet's stem,
-    96 filters of 3 x 11 x 11 on 227 x 227 inputs: 13 ms against 550; float32, two threads,
-    2026-11-29).
+    time (x (8, 64, 28, 28) by w (64, 64, 7, 7), spectra of 34 x 34: 1.8 ms against 45;
+    AlexNet's stem, 96 filters of 3 x 11 x 11 on 227 x 227 inputs: 13 ms against 550; float32,
+    two threads, 2026-11-29).
     They agree with ``rfft2`` to rounding (2e-7 of the largest value in float32).
 
     Shapes: w (F, C/groups, KH, KW) -> (groups, F/groups, C/groups, Ht, Wt//2 + 1)
