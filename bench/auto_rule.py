@@ -7,9 +7,9 @@ the suite's rows (``bench.conv_rows``) and on layers of the kinds the rule treat
 layer and each direction (the forward pass; the backward pass, ``dx`` and ``dw``) it times every
 algorithm that computes the layer (:func:`convnb.conv_algos.measured.measure`, the same timing
 as benchmark mode, repeated and the fastest kept), and prints the rule's choice beside the
-fastest, with how many times slower the rule's is. Run it with each BLAS thread count, and
-with ``OPENBLAS_CORETYPE`` set to another kernel set, before changing the rule: a choice worth
-making wins on all of them. From the repository root::
+fastest, with how many times slower the rule's is, and the layer's ``choose.fft_ratio``. Run
+it with each BLAS thread count, and with ``OPENBLAS_CORETYPE`` set to another kernel set,
+before changing the rule: a choice worth making wins on all of them. From the repository root::
 
     python -m bench.auto_rule [--threads N] [--rows NAME...] [--repeats R] [--out DIR]
 
@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
              f"{args.repeats} timings of each algorithm (benchmark mode's timing); convnb at "
              f"{commit['commit']}" + (" with uncommitted changes" if commit["convnb_changed"]
                                       else ""), "",
-             "| layer | x | w | options | pass | rule takes | fastest | rule / fastest | "
-             "every algorithm |", "|---|---|---|---|---|---|---|---|---|"]
+             "| layer | x | w | options | fft_ratio | pass | rule takes | fastest | "
+             "rule / fastest | every algorithm |", "|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
     found = []
     for row in rows:
@@ -150,13 +150,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
             fastest = min(ms, key=ms.get)
             ranked = sorted(ms.items(), key=lambda item: item[1])
             every = ", ".join(f"{name} {t:.3f}" for name, t in ranked)
-            line = (f"| {row.name} | {row.x} | {row.w} | {row.options} | {direction} | "
+            line = (f"| {row.name} | {row.x} | {row.w} | {row.options} | "
+                    f"{choose.fft_ratio(g):.2f} | {direction} | "
                     f"{pick} {ms[pick]:.3f} | {fastest} {ms[fastest]:.3f} | "
                     f"{ms[pick] / ms[fastest]:.2f} | {every} |")
             print(line, flush=True)
             lines.append(line)
             found.append({"layer": row.name, "x": row.x, "w": row.w, "options": row.options,
-                          "pass": direction, "rule": pick, "fastest": fastest, "ms": ms})
+                          "fft_ratio": choose.fft_ratio(g), "pass": direction, "rule": pick,
+                          "fastest": fastest, "ms": ms})
     if args.out:
         from threadpoolctl import threadpool_info
 

@@ -223,6 +223,7 @@ def test_auto_rule_bench_times_every_algorithm_and_names_the_rules_choice(tmp_pa
     for r in report["rows"]:
         assert set(r["ms"]) == set(measured.candidates(g))
         assert r["rule"] == choose.rule(g, r["pass"] == "backward", threads=1)
+        assert r["fft_ratio"] == pytest.approx(choose.fft_ratio(g))  # the FFT rule's input
         assert r["fastest"] == min(r["ms"], key=r["ms"].get)
         ratio = r["ms"][r["rule"]] / r["ms"][r["fastest"]]
         line = next(line for line in run.stdout.splitlines() if f"| {r['pass']} |" in line)
