@@ -75,8 +75,9 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       would have won by 1.10 to 2.36 in every setting; x (8, 3, 64, 64) by w (16, 3, 11, 11)
       (7.8), where it lost by up to 2.4 times in three settings (the two are out of order, so
       no threshold takes the one and leaves the other); five layers of 9 x 9 and 7 x 7 kernels
-      with 8 to 64 channels (5.2 to 6.4), where it won only at one thread with the Haswell
-      kernels (up to 1.8 times) and lost elsewhere (down to 0.43); AlexNet's 11 x 11 stem at
+      with 8 to 64 channels (5.2 to 6.4), where it won clearly only at one thread with the
+      Haswell kernels (up to 1.8 times); elsewhere its forward pass was at most 1.11 times as
+      fast and its backward pass lost (down to 0.43 times); AlexNet's 11 x 11 stem at
       stride 4 (0.6), by 25 to 100 times. Of the five depthwise layers it takes 11 x 11,
       13 x 13 and 31 x 31 on 32 x 32 maps (ratios 2.6 to 7.7) both ways, 2.1 to 6.8 times as
       fast forward and 1.01 to 8.0 backward, and 9 x 9 on 56 x 56 maps (2.2) forward only
