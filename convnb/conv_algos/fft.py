@@ -89,7 +89,7 @@ def _kernel_spectrum(xp, w: Array, g: ConvGeometry, conjugate: bool = False) -> 
     which splits into two small matrix products: the rows ``w @ cols`` (``KW`` taps against
     ``Wt//2 + 1`` frequencies), then ``rows @`` that (``Ht`` frequencies against ``KH`` taps).
     An FFT of the zero-filled image would transform ``Ht*Wt`` numbers, nearly all zero: on the
-    large-kernel layers of ``bench.auto_rule`` the products took 1/5 to 1/43 of ``rfft2``'s
+    large-kernel layers of ``bench.auto_rule`` the products took 1/2 to 1/43 of ``rfft2``'s
     time (x (8, 64, 28, 28) by w (64, 64, 7, 7), spectra of 34 x 34: 1.8 ms against 45;
     AlexNet's stem, 96 filters of 3 x 11 x 11 on 227 x 227 inputs: 13 ms against 550; float32,
     two threads, 2026-11-29).
