@@ -80,6 +80,21 @@ def _spread(xp, dout: Array, g: ConvGeometry) -> Array:
     return spread
 
 
+def _tap_waves(xp, g: ConvGeometry, conjugate: bool = False) -> tuple[Array, Array]:
+    """The DFT's waves at the dilated kernel's taps: ``rows[k, u] = e^(-2 pi i k*dh*u/Ht)`` and
+    ``cols[v, l] = e^(-2 pi i l*dw*v/Wt)`` for the ``Wt//2 + 1`` frequencies ``l`` that ``rfft2``
+    keeps (``+2 pi i`` if ``conjugate``), complex128.
+
+    Shapes: -> rows (Ht, KH), cols (KW, Wt//2 + 1)
+    """
+    (dh, dw), (Ht, Wt) = g.dilation, transform_size(g)
+    turn = (2j if conjugate else -2j) * xp.pi  # e^(turn * fraction of a cycle)
+    # whole cycles dropped before the division, so that the angles stay below 2 pi
+    rows = xp.exp(turn * (xp.outer(xp.arange(Ht), dh * xp.arange(g.KH)) % Ht) / Ht)
+    cols = xp.exp(turn * (xp.outer(dw * xp.arange(g.KW), xp.arange(Wt // 2 + 1)) % Wt) / Wt)
+    return rows, cols
+
+
 def _kernel_spectrum(xp, w: Array, g: ConvGeometry, conjugate: bool = False) -> Array:
     """The filters' spectra: what ``rfft2`` makes of each filter, dilated and zero-filled to
     ``Ht x Wt`` (its complex conjugate if ``conjugate``), computed as a DFT of the taps alone.
@@ -97,13 +112,10 @@ def _kernel_spectrum(xp, w: Array, g: ConvGeometry, conjugate: bool = False) -> 
 
     Shapes: w (F, C/groups, KH, KW) -> (groups, F/groups, C/groups, Ht, Wt//2 + 1)
     """
-    (dh, dw), (Ht, Wt) = g.dilation, transform_size(g)
+    Ht, Wt = transform_size(g)
     L, filters = Wt // 2 + 1, g.F * (g.C // g.groups)
     complex_type = xp.result_type(w.dtype, xp.complex64)
-    turn = (2j if conjugate else -2j) * xp.pi  # e^(turn * fraction of a cycle)
-    # whole cycles dropped before the division, so that the angles stay below 2 pi
-    rows = xp.exp(turn * (xp.outer(xp.arange(Ht), dh * xp.arange(g.KH)) % Ht) / Ht)
-    cols = xp.exp(turn * (xp.outer(dw * xp.arange(g.KW), xp.arange(L)) % Wt) / Wt)
+    rows, cols = _tap_waves(xp, g, conjugate)
     by_row = w.reshape(filters * g.KH, g.KW) @ cols.astype(complex_type)  # (F*C/g*KH, L)
     by_row = by_row.reshape(filters, g.KH, L).transpose(1, 0, 2).reshape(g.KH, filters * L)
     spectra = rows.astype(complex_type) @ by_row  # (Ht, F*C/g*L)
@@ -127,13 +139,12 @@ def _taps(xp, spectra: Array, g: ConvGeometry) -> Array:
 
     Shapes: spectra (F, C/groups, Ht, Wt//2 + 1) -> (F, C/groups, KH, KW), real
     """
-    (dh, dw), (Ht, Wt) = g.dilation, transform_size(g)
+    Ht, Wt = transform_size(g)
     L, filters = Wt // 2 + 1, g.F * (g.C // g.groups)
     weights = xp.full(L, 2.0)
     weights[0] = weights[-1] = 1.0  # l = 0 and l = Wt/2 (Wt is even) have no mirror image
-    rows = xp.exp(2j * xp.pi * (xp.outer(dh * xp.arange(g.KH), xp.arange(Ht)) % Ht) / Ht)
-    cols = xp.exp(2j * xp.pi * (xp.outer(xp.arange(L), dw * xp.arange(g.KW)) % Wt) / Wt)
-    cols *= (weights / (Ht * Wt))[:, None]
+    rows, cols = _tap_waves(xp, g, conjugate=True)  # the inverse turns the other way
+    rows, cols = rows.T, cols.T * (weights / (Ht * Wt))[:, None]
     by_row = rows.astype(spectra.dtype) @ spectra.reshape(filters, Ht, L)  # (F*C/g, KH, L)
     taps = by_row.reshape(filters * g.KH, L) @ cols.astype(spectra.dtype)
     return taps.real.reshape(g.F, g.C // g.groups, g.KH, g.KW)
