@@ -96,6 +96,13 @@ EXTRA_ROWS = [
     ConvRow("bigk-9-16c", (8, 16, 32, 32), (16, 16, 9, 9), dict(padding=4)),
     ConvRow("bigk-9-64c", (8, 64, 28, 28), (64, 64, 9, 9), dict(padding=4)),
     ConvRow("bigk-11-rgb", (8, 3, 64, 64), (16, 3, 11, 11), dict(padding=5)),
+    # first layers (one to four channels) with kernels of 5 x 5 to 9 x 9 at stride 1: flat or im2col
+    ConvRow("rgb-5", (16, 3, 64, 64), (32, 3, 5, 5), dict(padding=2)),
+    ConvRow("rgb-7", (16, 3, 64, 64), (16, 3, 7, 7), dict(padding=3)),
+    ConvRow("rgb-7-32px", (32, 3, 32, 32), (32, 3, 7, 7), dict(padding=3)),
+    ConvRow("rgb-9", (8, 3, 64, 64), (32, 3, 9, 9), dict(padding=4)),
+    ConvRow("c1-7", (32, 1, 28, 28), (16, 1, 7, 7), dict(padding=3)),
+    ConvRow("c4-7-valid", (16, 4, 48, 48), (16, 4, 7, 7), {}),
     ConvRow("bigk-9-dw", (8, 64, 32, 32), (64, 1, 9, 9), dict(groups=64, padding=4)),
     ConvRow("bigk-9-dw-56", (16, 32, 56, 56), (32, 1, 9, 9), dict(groups=32, padding=4)),
     ConvRow("bigk-11-dw", (8, 64, 32, 32), (64, 1, 11, 11), dict(groups=64, padding=5)),

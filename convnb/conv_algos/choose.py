@@ -147,7 +147,14 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       (one thread: the same winners, 2026-11-28). "dilated" forward 0.6 against 1.0. Wider
       padding loses: "lenet-c2" (14 for 10) 1.7 and 5.4 against 1.5 and 4.5. First layers (one
       to six channels) gain little or lose, their patch matrices being short: "cifar-stem"
-      backward 10.0 against 8.0. Dilated layers' gradients follow the same rule (until
+      backward 10.0 against 8.0. With larger kernels no kernel size separates them: on
+      eleven first layers of one to four channels with 5 x 5 to 11 x 11 kernels at stride 1
+      (``bench.auto_rule``'s first-layer rows; AMD EPYC family 23, Haswell kernels,
+      2026-11-29) flat's passes ran 0.91 to 1.37 times as fast as im2col's at one thread and
+      0.97 to 1.34 at two. The 11 x 11 RGB layer's: 0.91 to 1.14 there, 1.48 to 2.24 on the
+      family-26 machine; LeNet's first layer's forward pass: 1.04 to 1.13 there, 0.74 and 0.87
+      on the family-26 machine with the SkylakeX kernels. First layers stay with im2col.
+      Dilated layers' gradients follow the same rule (until
       2026-11-29 they all went to ``"direct"``): on the five dilated layers of
       ``bench.auto_rule`` that flat fits, timed at one and two threads with both kernel sets,
       flat's backward beat direct's in 19 of the 20 timings, by up to 2.2 times, and lost once,
