@@ -9,9 +9,9 @@ from pathlib import Path
 
 from browser import chromium, local_only
 
-# Window widths around the theme's breakpoints: the primary sidebar shows from 992 px on and
-# narrows the text column most just above it and at 1200 px (624 px of text).
-WIDTHS = (1400, 1200, 1000, 800)
+# Window widths: the text column is narrowest where a sidebar appears, at 1200 px (the page's
+# contents on the right; 624 px for a table) and at 992 px (the book's on the left; 680 px).
+WIDTHS = (1400, 1200, 992, 800)
 # Each table wider than the box the theme puts it in (the box then scrolls): its first cell and
 # both widths in CSS pixels.
 TOO_WIDE = """() => [...document.querySelectorAll('article table')]
