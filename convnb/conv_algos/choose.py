@@ -150,10 +150,14 @@ def rule(g: ConvGeometry, backward: bool = False, threads: int = 2) -> str:
       backward 10.0 against 8.0. With larger kernels no kernel size separates them: on
       eleven first layers of one to four channels with 5 x 5 to 11 x 11 kernels at stride 1
       (``bench.auto_rule``'s first-layer rows; AMD EPYC family 23, Haswell kernels,
-      2026-11-29) flat's passes ran 0.91 to 1.37 times as fast as im2col's at one thread and
-      0.97 to 1.34 at two. The 11 x 11 RGB layer's: 0.91 to 1.14 there, 1.48 to 2.24 on the
-      family-26 machine; LeNet's first layer's forward pass: 1.04 to 1.13 there, 0.74 and 0.87
-      on the family-26 machine with the SkylakeX kernels. First layers stay with im2col.
+      2026-11-29) flat's passes ran 0.91 to 1.37 times as fast as im2col's at one thread
+      (faster in 14 of 22) and 0.97 to 1.34 at two (18 of 22). The 11 x 11 RGB layer's: 0.91
+      to 1.14 there, 1.48 to 2.24 on the family-26 machine; LeNet's first layer's forward
+      pass: 1.04 to 1.13 there, on the family-26 machine 1.14 and 1.33 with the Haswell kernels
+      but 0.74 and 0.87 with the SkylakeX kernels. Gains whose sign changes with the machine,
+      the kernels and the threads leave first layers with im2col. (At one thread on family 23 the
+      FFT beat both on the 11 x 11 layer, 2.6 times im2col's speed forward, where on the
+      family-26 machine it lost by up to 2.4 times: see the FFT case above.)
       Dilated layers' gradients follow the same rule (until
       2026-11-29 they all went to ``"direct"``): on the five dilated layers of
       ``bench.auto_rule`` that flat fits, timed at one and two threads with both kernel sets,
