@@ -221,6 +221,35 @@ def kernel_uid() -> int | None:
     return UID_BASE + os.getpid() if os.geteuid() == 0 else None
 
 
+SOCKET_PATH_MAX = 107
+"""The longest path, in bytes, a Unix socket may have on Linux (``sun_path`` holds 108 with the
+closing NUL; unix(7))."""
+_LONGEST_SOCKET = "ipc-99999"  # jupyter_client names the sockets <ip>-1, <ip>-2, ...
+
+
+def private_folder() -> Path:
+    """A new folder for a kernel's connection file and IPC sockets: in the temporary folder
+    (``TMPDIR``), or in ``/tmp`` where a socket's path in that folder would be too long.
+
+    Raises RuntimeError when neither will do."""
+    folder = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
+    if len(os.fsencode(folder / _LONGEST_SOCKET)) <= SOCKET_PATH_MAX:
+        return folder
+    folder.rmdir()
+    try:
+        short = Path(tempfile.mkdtemp(prefix="autograder-kernel-", dir="/tmp"))
+    except OSError as error:
+        reason = f"/tmp cannot be used instead ({error})"
+    else:
+        if len(os.fsencode(short / _LONGEST_SOCKET)) <= SOCKET_PATH_MAX:
+            return short
+        short.rmdir()
+        reason = "/tmp is no shorter"
+    raise RuntimeError(
+        f"private_folder: a kernel's socket, {folder / _LONGEST_SOCKET}, would be longer than "
+        f"the {SOCKET_PATH_MAX} bytes Linux allows, and {reason}: set TMPDIR to a shorter folder")
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run in a :class:`Sandbox`, talking over IPC sockets in a
     private folder (made for each kernel, removed with it). What the kernel process itself
@@ -232,7 +261,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     _output = None
 
     async def _async_pre_start_kernel(self, **kw):
-        self._private = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
+        self._private = private_folder()
         self.transport = "ipc"
         self.connection_file = str(self._private / "kernel.json")
         self.ip = str(self._private / "ipc")

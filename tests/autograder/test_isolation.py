@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -25,7 +27,7 @@ from autograder.__main__ import main
 from autograder.course import Course, UsageError
 from autograder.pipeline import grade
 from autograder.sample_lab import LAB
-from autograder.sandbox import Sandbox, kernel_uid
+from autograder.sandbox import Sandbox, kernel_uid, private_folder
 
 REPO = Path(__file__).resolve().parents[2]
 HONEST = {"add": "def add(a, b):\n    return a + b", "square": "def square(x):\n    return x * x"}
@@ -328,3 +330,22 @@ def test_the_kernel_writes_only_in_its_scratch_folders_each_bounded(grader):
     assert kernel["filled"] == {f: [16, "ENOSPC"] for f in ("/tmp", "/dev/shm", ".")}
     # 20 tasks: the kernel's main thread, and in a user namespace bwrap's init too
     assert kernel["threads"] == (19 if grader == "root" else 18)
+
+
+def test_a_kernels_sockets_go_to_tmp_when_tmpdir_is_too_long_for_them(tmp_path, monkeypatch):
+    """Linux limits a Unix socket's path to 107 bytes (unix(7): sun_path holds 108 with the
+    NUL); the kernel's IPC sockets live in its private folder."""
+    short = Path(tempfile.mkdtemp(prefix="t", dir="/tmp"))
+    long = tmp_path / ("t" * (120 - len(str(tmp_path))))
+    long.mkdir()
+    try:
+        monkeypatch.setattr(tempfile, "tempdir", str(short))
+        kept = private_folder()
+        monkeypatch.setattr(tempfile, "tempdir", str(long))
+        moved = private_folder()
+        assert kept.parent == short  # the instructor's TMPDIR, where it will do
+        assert moved.parent == Path("/tmp") and list(long.iterdir()) == []
+        assert len(os.fsencode(moved / "ipc-99999")) <= 107
+        moved.rmdir()
+    finally:
+        shutil.rmtree(short)

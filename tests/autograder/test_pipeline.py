@@ -41,9 +41,10 @@ STUDENTS = {
 SCORES = {"good": 5.0, "half": 2.0, "loop": 2.0}
 
 
-def run_cli(labs: Path, *args: str) -> subprocess.CompletedProcess:
+def run_cli(labs: Path, *args: str, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "autograder", "--course", str(labs), *args],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+                          cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +110,22 @@ def test_grade_says_so_when_it_wrote_no_feedback(tmp_path):
     assert "graded 1 of 1 submission(s)" in done.stdout
     assert "feedback: none written: see the report's notes" in done.stdout
     assert "make vendor" in done.stdout
+
+
+def test_grade_works_under_a_temporary_folder_too_long_for_a_socket(tmp_path):
+    """Each kernel talks to the grader over IPC sockets, whose paths Linux limits to 107 bytes
+    (unix(7)). Under a long TMPDIR every kernel used to fail ("ZMQError: File name too
+    long")."""
+    labs = sample_course(tmp_path, f"c.Execute.timeout = {TIMEOUT}\n")
+    submit_sample(labs, "good", STUDENTS["good"])
+    tmpdir = tmp_path / ("t" * (110 - len(str(tmp_path))))
+    tmpdir.mkdir()
+    done = run_cli(labs, "grade", LAB, "--jobs", "1", "--no-progress",
+                   env={**os.environ, "TMPDIR": str(tmpdir)})
+    assert done.returncode == 0, done.stderr
+    assert "graded 1 of 1 submission(s)" in done.stdout, done.stdout
+    with Course.open(labs, "test").gradebook() as gb:
+        assert gb.find_submission(LAB, "good").score == SCORES["good"]
 
 
 def test_grade_writes_a_report_with_a_histogram(labs, graded):
