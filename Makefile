@@ -37,11 +37,13 @@ $(VENDOR)/public/.stamp: $(addprefix $(VENDOR)/,package.json package-lock.json c
 
 vendor: $(VENDOR)/public/.stamp
 
-# One pytest-xdist worker per core, each taking whole test files and the book's tests together
-# (tests/conftest.py). pytest exits 5 when it collected no test: a failure here, said in words.
+# One pytest-xdist worker per CPU this process may use (nproc; xdist's `-n auto` counts the
+# host's cores, even in a container allowed two), each taking whole test files, the book's tests
+# or one lab's at a time (tests/conftest.py). pytest exits 5 when it collected no test: a
+# failure here, said in words.
 test: $(VENV)/.stamp-test vendor
 	$(BIN)/ruff check $(wildcard convnb autograder tests bench labs)
-	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder; status=$$?; \
+	$(BIN)/python -m pytest -n $$(nproc) --dist loadfile --no-loadscope-reorder; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no test" >&2; fi; exit $$status
 
 # --all and `execute_notebooks: force` rerun every chapter: convnb may have changed even when no

@@ -245,9 +245,11 @@ def private_folder() -> Path:
             return short
         short.rmdir()
         reason = "/tmp is no shorter"
+    longest = folder / _LONGEST_SOCKET
     raise RuntimeError(
-        f"private_folder: a kernel's socket, {folder / _LONGEST_SOCKET}, would be longer than "
-        f"the {SOCKET_PATH_MAX} bytes Linux allows, and {reason}: set TMPDIR to a shorter folder")
+        f"private_folder: a kernel's socket, {longest}, would take {len(os.fsencode(longest))} "
+        f"bytes, more than the {SOCKET_PATH_MAX} Linux allows, and {reason}: set TMPDIR to a "
+        f"shorter folder")
 
 
 class SandboxedKernelManager(AsyncKernelManager):

@@ -65,7 +65,7 @@ def pytest_configure(config):
 # the groups: pytest-xdist issue 1386.)
 _BOOK = "tests/book/"
 _FIRST = (_BOOK, "tests/autograder/")
-_LAB = re.compile(r"tests/autograder/(?:labs/test_(lab\d\d)\.py|test_labs\.py::.*\[(lab\d\d))")
+_LAB = re.compile(r"tests/autograder/(?:labs/test_(lab\d\d)\.py|test_labs\.py::[^\[]*\[(lab\d\d))")
 _SAME_COURSE = {"tests/autograder/test_integrity.py": "lab01"}
 
 

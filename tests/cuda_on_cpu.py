@@ -49,12 +49,13 @@ class RawKernel:
         library = _FOLDER / f"{digest}.so"
         if not library.exists():
             _FOLDER.mkdir(exist_ok=True)
-            cpp = _FOLDER / f"{digest}.cpp"
+            cpp = _FOLDER / f"{digest}.{os.getpid()}.cpp"  # another process may write its own
             cpp.write_text(PRELUDE + source)
             partial = library.with_name(f"{digest}.{os.getpid()}.so")  # then renamed: atomic
             subprocess.run([compiler(), "-O1", "-shared", "-fPIC", "-o", str(partial), str(cpp)],
                            check=True, capture_output=True)
             partial.replace(library)
+            cpp.unlink()
         self._lib = ctypes.CDLL(str(library))
         self._function = getattr(self._lib, name)
 

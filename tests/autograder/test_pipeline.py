@@ -118,7 +118,7 @@ def test_grade_works_under_a_temporary_folder_too_long_for_a_socket(tmp_path):
     long")."""
     labs = sample_course(tmp_path, f"c.Execute.timeout = {TIMEOUT}\n")
     submit_sample(labs, "good", STUDENTS["good"])
-    tmpdir = tmp_path / ("t" * (110 - len(str(tmp_path))))
+    tmpdir = tmp_path / ("t" * max(1, 110 - len(str(tmp_path))))
     tmpdir.mkdir()
     done = run_cli(labs, "grade", LAB, "--jobs", "1", "--no-progress",
                    env={**os.environ, "TMPDIR": str(tmpdir)})
