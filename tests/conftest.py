@@ -54,13 +54,14 @@ def pytest_configure(config):
                                        "environment (needs the network or a warm pip cache)")
 
 
-# `make test` runs one pytest-xdist worker per core with ``--dist loadfile``, and a worker takes
+# `make test` runs one pytest-xdist worker per CPU with ``--dist loadfile``, and a worker takes
 # one unit at a time: a test file, so that a module's fixtures (a graded course, a trained model)
 # are built once; but all of tests/book, which shares one build of the book, and all the tests of
 # one lab, which share its graded course (lab_suite.graded_course: tests/autograder/labs/ and the
 # lab's cases of test_labs.py, test_integrity.py on lab01). Each worker orders its tests as
 # below, and the units are handed out in that order: the book first (the longest), then the
 # autograder's, then convnb's short files, which fill in while the other worker finishes.
+# The units are the scopes of xdist's LoadFileScheduling (its ``_split_scope``, xdist 3.8).
 # (`--dist loadgroup` with xdist_group marks would say this more briefly, but pytest 9.2 drops
 # the groups: pytest-xdist issue 1386.)
 _BOOK = "tests/book/"
