@@ -227,13 +227,19 @@ closing NUL; unix(7))."""
 _LONGEST_SOCKET = "ipc-99999"  # jupyter_client names the sockets <ip>-1, <ip>-2, ...
 
 
+def sockets_fit(folder: Path) -> bool:
+    """Whether a kernel whose private folder is ``folder`` can make its IPC sockets there: their
+    paths, ``folder/ipc-1`` and up, at most :data:`SOCKET_PATH_MAX` bytes long."""
+    return len(os.fsencode(Path(folder) / _LONGEST_SOCKET)) <= SOCKET_PATH_MAX
+
+
 def private_folder() -> Path:
     """A new folder for a kernel's connection file and IPC sockets: in the temporary folder
     (``TMPDIR``), or in ``/tmp`` where a socket's path in that folder would be too long.
 
     Raises RuntimeError when neither will do."""
     folder = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
-    if len(os.fsencode(folder / _LONGEST_SOCKET)) <= SOCKET_PATH_MAX:
+    if sockets_fit(folder):
         return folder
     folder.rmdir()
     try:
@@ -241,7 +247,7 @@ def private_folder() -> Path:
     except OSError as error:
         reason = f"/tmp cannot be used instead ({error})"
     else:
-        if len(os.fsencode(short / _LONGEST_SOCKET)) <= SOCKET_PATH_MAX:
+        if sockets_fit(short):
             return short
         short.rmdir()
         reason = "/tmp is no shorter"

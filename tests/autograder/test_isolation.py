@@ -23,6 +23,7 @@ import nbformat
 import pytest
 from nbgrader_course import sample_course, submit_sample
 
+from autograder import sandbox
 from autograder.__main__ import main
 from autograder.course import Course, UsageError
 from autograder.pipeline import grade
@@ -350,3 +351,40 @@ def test_a_kernels_sockets_go_to_tmp_when_tmpdir_is_too_long_for_them(tmp_path, 
     finally:
         for folder in (*made, short):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _recording_mkdtemp(monkeypatch, refuse_tmp: bool) -> list[Path]:
+    """Replaces tempfile.mkdtemp by one that notes each folder it makes (and, with
+    ``refuse_tmp``, fails in /tmp as a read-only /tmp would); returns the notes."""
+    made, mkdtemp = [], tempfile.mkdtemp
+
+    def recording(*args, **kwargs):
+        if refuse_tmp and kwargs.get("dir") == "/tmp":
+            raise PermissionError(13, "Permission denied", "/tmp")
+        made.append(folder := Path(mkdtemp(*args, **kwargs)))
+        return str(folder)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recording)
+    return made
+
+
+@pytest.mark.parametrize("refuse_tmp", [False, True], ids=["tmp-too-long", "tmp-unusable"])
+def test_private_folder_says_what_to_do_when_no_folder_will_hold_the_sockets(
+        tmp_path, monkeypatch, refuse_tmp: bool):
+    """Neither TMPDIR nor /tmp will do: here a limit lowered below both paths' lengths, or /tmp
+    refusing new folders. The error names the socket's path, its length, the limit and the
+    remedy, and no folder is left behind."""
+    monkeypatch.setattr(sandbox, "SOCKET_PATH_MAX", 20)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    made = _recording_mkdtemp(monkeypatch, refuse_tmp)
+    with pytest.raises(RuntimeError) as error:
+        private_folder()
+    # tmp_path, "/", "autograder-kernel-" and mkdtemp's 8 characters, "/", "ipc-99999"
+    length = len(os.fsencode(tmp_path)) + 1 + len("autograder-kernel-") + 8 + 1 + len("ipc-99999")
+    message = str(error.value)
+    assert message.startswith(f"private_folder: a kernel's socket, {tmp_path}/autograder-kernel-")
+    assert f"would take {length} bytes, more than the 20 Linux allows" in message
+    assert ("/tmp cannot be used instead" if refuse_tmp else "/tmp is no shorter") in message
+    assert message.endswith("set TMPDIR to a shorter folder")
+    assert len(made) == (1 if refuse_tmp else 2) and not any(f.exists() for f in made)
+    assert list(tmp_path.iterdir()) == []

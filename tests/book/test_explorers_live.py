@@ -3,9 +3,9 @@ follow (a live control) recomputes the picture with convnb. The server runs on 1
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -25,35 +25,32 @@ SHOWN_CHANGED = """([explorer, before]) => [...explorer.querySelectorAll(
                                                   && e.innerHTML !== before)"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
     """A JupyterLab server on 127.0.0.1 serving a scratch folder: (base URL, token, folder)."""
     pytest.importorskip("jupyterlab", reason="live explorer test: needs JupyterLab (labs extra)")
     root = tmp_path_factory.mktemp("lab")
     home = tmp_path_factory.mktemp("lab-home")
-    port, token = _free_port(), secrets.token_hex(16)
+    token = secrets.token_hex(16)
     env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"))
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+         "--ServerApp.port=0", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True", "--LabApp.news_url=None",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    # Port 0: the system picks a free port when the server binds it (no window in which another
+    # process could take it); the server then writes it into its runtime file.
+    info = home / "runtime" / f"jpserver-{server.pid}.json"
     try:
         deadline = time.monotonic() + 90
         while True:
             try:
+                url = f"http://127.0.0.1:{json.loads(info.read_text())['port']}"
                 urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
                 break
-            except OSError:
+            except (OSError, ValueError, KeyError):
                 if time.monotonic() > deadline or server.poll() is not None:
                     pytest.fail("JupyterLab did not start within 90 s")
                 time.sleep(0.5)
