@@ -19,6 +19,13 @@ CELL_SECONDS = 120
 """The time a cell may run: ``c.Execute.timeout`` in ``labs/nbgrader_config.py`` when graded, and
 ``check``'s default, so that a cell that passes the students' check does not run out of time
 in the grader."""
+STOP_SECONDS = 30
+"""How long a cell interrupted at its time limit may take to stop: ``c.Execute.iopub_timeout`` in
+``labs/nbgrader_config.py`` when graded, and ``check``'s. Python takes the interrupt between two
+steps of the student's code, so one long call (a large NumPy operation) that began before the
+limit runs to its end first. A cell still running this long after the interrupt (an endless loop
+that catches ``KeyboardInterrupt``) makes the submission fail to run; nbclient's default, 4 s,
+did that to a cell whose last call took 6 s."""
 
 
 @contextmanager

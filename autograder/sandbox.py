@@ -336,8 +336,9 @@ class SandboxedExecute(Execute):
             raise DeadKernelError(f"the kernel died while running {name}: {why}") from err
         except CellTimeoutError as err:
             raise CellTimeoutError(
-                f"{name} ran past the {self.timeout} s limit and did not stop when interrupted "
-                "(an endless loop that catches KeyboardInterrupt?)") from err
+                f"{name} ran past the {self.timeout} s limit and had not stopped "
+                f"{self.iopub_timeout} s after being interrupted (an endless loop that catches "
+                "KeyboardInterrupt?)") from err
 
 
 def why_it_died(status: int | None, sandbox: Sandbox) -> str:

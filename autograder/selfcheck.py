@@ -19,7 +19,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from .kernel import CELL_SECONDS, KERNEL_NAME, course_kernel
+from .kernel import CELL_SECONDS, KERNEL_NAME, STOP_SECONDS, course_kernel
 from .usage import UsageError
 
 SHOWN_LINES = 40
@@ -169,7 +169,7 @@ def check(path: Path, timeout: int = CELL_SECONDS, say: Callable[[str], None] = 
     say(f"checking {path} (each cell may run {timeout} s) ...")
     client = NotebookClient(
         nb, timeout=timeout, kernel_name=KERNEL_NAME, allow_errors=True,
-        interrupt_on_timeout=True,
+        interrupt_on_timeout=True, iopub_timeout=STOP_SECONDS,
         error_on_timeout={"ename": "CellTimeoutError",
                           "evalue": f"the cell ran longer than {timeout} s and was stopped",
                           "traceback": []},

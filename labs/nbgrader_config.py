@@ -38,6 +38,9 @@ c.CourseDirectory.feedback_directory = "feedback"
 # Per cell. A lab that trains keeps each cell under 60 s with the solution; a slower student
 # implementation gets twice that. A cell that runs longer is interrupted and scores zero.
 c.Execute.timeout = 120  # autograder.kernel.CELL_SECONDS, check's default too
+# An interrupted cell stops at its code's next step: a long NumPy call that began before the
+# limit ends first. A cell still running this long after the interrupt fails the submission.
+c.Execute.iopub_timeout = 30  # autograder.kernel.STOP_SECONDS, check's too
 c.Execute.startup_timeout = 60
 
 # nbgrader's own chains with the course's three steps (autograder/nbgrader_hooks.py), so that

@@ -30,6 +30,14 @@ from autograder.sandbox import sockets_fit
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 4
+STOP = 12  # c.Execute.iopub_timeout: how long an interrupted cell may take to stop
+# One call that holds the interrupt back for 9 s, as a long NumPy call would: it stops 5 s
+# after the interrupt at 4 s (nbclient's own 4 s grace called that a stubborn loop).
+LONG_CALL = ("import signal, time\n"
+             "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
+             "try:\n    time.sleep(9)\n"
+             "finally:\n    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n"
+             "def square(x):\n    return x * x")
 GOOD = {"add": "def add(a, b):\n    return a + b", "square": "def square(x):\n    return x * x"}
 MEMORY_BOMB = "\nblocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))"
 FORK_BOMB = "\nimport os\nwhile True:\n    os.fork()"
@@ -39,6 +47,7 @@ KILL = "\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
 SAMPLE = {
     "good": {},
     "loop": {"square": "while True:\n    pass"},
+    "longcall": {"square": LONG_CALL},
     "stubborn": {"square": "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
                            "    except KeyboardInterrupt:\n        pass"},
     "memory": {"square": MEMORY_BOMB},
@@ -47,11 +56,11 @@ SAMPLE = {
     "killed": {"square": KILL},
     "forkbomb": {"square": FORK_BOMB},
 }
-SCORES = {"good": 5.0, "loop": 2.0, "memory": 2.0, "sysexit": 3.0, "forkbomb": 2.0,
+SCORES = {"good": 5.0, "loop": 2.0, "longcall": 2.0, "memory": 2.0, "sysexit": 3.0, "forkbomb": 2.0,
           "kernel": 5.0}
 FAILED = {
-    "stubborn": "CellTimeoutError: square ran past the 4 s limit and did not stop when "
-                "interrupted (an endless loop that catches KeyboardInterrupt?)",
+    "stubborn": "CellTimeoutError: square ran past the 4 s limit and had not stopped 12 s "
+                "after being interrupted (an endless loop that catches KeyboardInterrupt?)",
     "osexit": "DeadKernelError: the kernel died while running square: it exited with status 3",
     "killed": "DeadKernelError: the kernel died while running square: it was killed (SIGKILL",
     "corrupt": "sample.ipynb is not a readable notebook (NotJSONError): ask the student",
@@ -130,7 +139,8 @@ def _status(labs: Path, lab: str) -> dict[str, dict]:
 def sample(tmp_path_factory) -> dict:
     """The sample lab's faults graded twice; "regraded" was graded right before it broke."""
     labs = _course(tmp_path_factory.mktemp("faults"),
-                   f"c.Execute.timeout = {TIMEOUT}\nc.Sandbox.memory_mb = 1024\n"
+                   f"c.Execute.timeout = {TIMEOUT}\nc.Execute.iopub_timeout = {STOP}\n"
+                   "c.Sandbox.memory_mb = 1024\n"
                    "c.Sandbox.tasks = 32\n")
     write_sample_lab(labs)
     assert main(["--course", str(labs), "release", LAB]) == 0
@@ -172,7 +182,8 @@ def test_every_fault_is_recorded_and_the_batch_goes_on(sample):
     for student in SCORES:
         assert status[student]["graded"] and status[student]["reason"] == ""
         assert status[student]["notes"] == NOTES.get(student, []), student
-    assert status["loop"]["timeouts"] == ["sample: square ran past the 4 s limit"]
+    for student in ("loop", "longcall"):  # stopped at the interrupt, or 5 s after it
+        assert status[student]["timeouts"] == ["sample: square ran past the 4 s limit"], student
 
 
 def test_graded_faults_keep_the_points_of_the_cells_they_did_not_break(sample):
@@ -205,6 +216,7 @@ def test_the_report_lists_each_fault_with_its_reason(sample):
     for student, lines in NOTES.items():
         assert all(f"* {student}: {line}" in notes for line in lines), student
     assert "* loop: sample: square ran past the 4 s limit" in report
+    assert "* longcall: sample: square ran past the 4 s limit" in report
 
 
 def test_a_second_run_gives_the_same_grades_and_records(sample):

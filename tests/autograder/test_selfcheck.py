@@ -13,7 +13,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.utils import determine_grade
 
 from autograder.__main__ import main
-from autograder.kernel import CELL_SECONDS
+from autograder.kernel import CELL_SECONDS, STOP_SECONDS
 from autograder.selfcheck import SHOWN_LINES, check, code_cell_points
 
 HINT = ("Hint: your result is the cross-correlation. Convolution turns the kernel half a turn "
@@ -121,3 +121,23 @@ def test_check_gives_a_cell_the_time_the_grader_gives_it():
     config = (Path(__file__).resolve().parents[2] / "labs" / "nbgrader_config.py").read_text()
     assert int(re.search(r"^c\.Execute\.timeout = (\d+)\b", config, re.M)[1]) == CELL_SECONDS
     assert check.__defaults__[0] == CELL_SECONDS
+    stop = int(re.search(r"^c\.Execute\.iopub_timeout = (\d+)\b", config, re.M)[1])
+    assert stop == STOP_SECONDS >= 30
+
+
+def test_check_waits_for_an_interrupted_cell_to_stop_before_the_next(tmp_path, capsys):
+    """A cell interrupted at its limit in the middle of one long call stops when the call ends
+    (here 7 s after the interrupt, the signal held back as a NumPy call would hold it). The
+    next cell must not start its own clock while the kernel is still busy with the first."""
+    long_call = ("import signal, time\n"
+                 "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
+                 "try:\n    time.sleep(9)\n"
+                 "finally:\n    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n")
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(long_call), _test_cell("print('ok')")]),
+                   path)
+    assert check(path, timeout=2) == 1
+    out = capsys.readouterr().out
+    assert "PASS  test_long" in out
+    assert out.count("ERROR in the code cell") == 1 and "KeyboardInterrupt" in out
+    assert "1 of 1 tests passed, 1 other cell(s) raised an error" in out
