@@ -25,7 +25,7 @@ STOP_SECONDS = 30
 steps of the student's code, so one long call (a large NumPy operation) that began before the
 limit runs to its end first. A cell still running this long after the interrupt (an endless loop
 that catches ``KeyboardInterrupt``) makes the submission fail to run; nbclient's default, 4 s,
-did that to a cell whose last call took 6 s."""
+did that to a cell whose last call ended 5 s after the interrupt."""
 
 
 @contextmanager

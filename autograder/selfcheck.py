@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from .kernel import CELL_SECONDS, KERNEL_NAME, STOP_SECONDS, course_kernel
 from .usage import UsageError
@@ -127,9 +127,7 @@ def _where(cell: nbformat.NotebookNode, cell_index: int, grade_id: str | None) -
     first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
     first = first if len(first) <= 60 else first[:57] + "..."
     name = f" ({grade_id})" if grade_id else ""
-    return (f"in the code cell that starts `{first}`{name}, cell {cell_index + 1} of the file: "
-            "not a test, but the grader runs it too, and the cells after it may need what it "
-            "defines")
+    return f"in the code cell that starts `{first}`{name}, cell {cell_index + 1} of the file"
 
 
 def _reporter(nb: nbformat.NotebookNode, say: Callable[[str], None], tally: dict) -> Callable:
@@ -146,15 +144,30 @@ def _reporter(nb: nbformat.NotebookNode, say: Callable[[str], None], tally: dict
         elif errored:
             tally["errors"] += 1
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            say(f"ERROR {_where(cell, cell_index, grade_id)}")
+            say(f"ERROR {_where(cell, cell_index, grade_id)}: not a test, but the grader runs "
+                "it too, and the cells after it may need what it defines")
             say("\n".join("      " + line for line in _problem(cell)))
 
     return on_cell_executed
 
 
-def check(path: Path, timeout: int = CELL_SECONDS, say: Callable[[str], None] = print) -> int:
+def _stuck(cell: nbformat.NotebookNode, cell_index: int, timeout: int, stop: int) -> str:
+    """What to say of a cell that did not stop when interrupted at its time limit."""
+    grade_id = _nbgrader(cell).get("grade_id")
+    where = (f"in the test {grade_id}" if _is_test(cell) and grade_id
+             else _where(cell, cell_index, grade_id))
+    return (f"ERROR {where}: it ran past the {timeout} s limit and had not stopped {stop} s "
+            "after being interrupted (an endless loop that catches KeyboardInterrupt?); the "
+            "cells after it did not run, and the grader cannot grade a notebook that does this")
+
+
+def check(path: Path, timeout: int = CELL_SECONDS, say: Callable[[str], None] = print, *,
+          stop: int = STOP_SECONDS) -> int:
     """Runs the notebook at ``path``; returns 0 when every visible test passed and no cell
-    failed, 1 otherwise. A missing or unreadable notebook raises ``UsageError``."""
+    failed, 1 otherwise. A missing or unreadable notebook raises ``UsageError``.
+
+    ``timeout``: the seconds each cell may run before it is interrupted; ``stop``: the seconds
+    an interrupted cell then gets to stop (the grader's, :data:`.kernel.STOP_SECONDS`)."""
     if not path.is_file():
         raise UsageError("check", f"NOTEBOOK {path} does not exist (expected the path of your "
                                   "lab notebook, e.g. lab01_correlation.ipynb)")
@@ -166,14 +179,16 @@ def check(path: Path, timeout: int = CELL_SECONDS, say: Callable[[str], None] = 
         raise UsageError("check", f"NOTEBOOK {path} has no test cells (expected a lab notebook "
                                   "released by the course)")
     tally = dict(tests=0, passed=0, errors=0)
+    running: dict = {}  # the cell being run, and its index
     say(f"checking {path} (each cell may run {timeout} s) ...")
     client = NotebookClient(
         nb, timeout=timeout, kernel_name=KERNEL_NAME, allow_errors=True,
-        interrupt_on_timeout=True, iopub_timeout=STOP_SECONDS,
+        interrupt_on_timeout=True, iopub_timeout=stop, raise_on_iopub_timeout=True,
         error_on_timeout={"ename": "CellTimeoutError",
                           "evalue": f"the cell ran longer than {timeout} s and was stopped",
                           "traceback": []},
         resources={"metadata": {"path": str(path.resolve().parent)}},
+        on_cell_execute=lambda cell, cell_index, **_: running.update(cell=cell, index=cell_index),
         on_cell_executed=_reporter(nb, say, tally))
     start = time.perf_counter()
     with course_kernel():
@@ -182,6 +197,9 @@ def check(path: Path, timeout: int = CELL_SECONDS, say: Callable[[str], None] = 
         except DeadKernelError:
             say("ERROR the kernel died (did the notebook exit Python or run out of memory?); "
                 "the cells after it did not run")
+            tally["errors"] += 1
+        except CellTimeoutError:
+            say(_stuck(running["cell"], running["index"], timeout, stop))
             tally["errors"] += 1
     total = sum(_is_test(c) for c in nb.cells)
     say(f"{tally['passed']} of {total} tests passed, {tally['errors']} other cell(s) raised an "

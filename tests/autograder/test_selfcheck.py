@@ -141,3 +141,20 @@ def test_check_waits_for_an_interrupted_cell_to_stop_before_the_next(tmp_path, c
     assert "PASS  test_long" in out
     assert out.count("ERROR in the code cell") == 1 and "KeyboardInterrupt" in out
     assert "1 of 1 tests passed, 1 other cell(s) raised an error" in out
+
+
+def test_check_fails_a_cell_that_does_not_stop_and_runs_nothing_after_it(tmp_path, capsys):
+    """A loop that catches KeyboardInterrupt outlives its interrupt: the grader cannot grade
+    such a notebook, so check must fail it, not go on to pass the tests after it."""
+    stubborn = ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
+                "    except KeyboardInterrupt:\n        pass")
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(stubborn),
+                                       _test_cell("print('ok')", grade=True, points=1)]), path)
+    assert check(path, timeout=2, stop=3) == 1
+    out = capsys.readouterr().out
+    assert ("ERROR in the code cell that starts `import time`, cell 1 of the file: it ran past "
+            "the 2 s limit and had not stopped 3 s after being interrupted (an endless loop that "
+            "catches KeyboardInterrupt?); the cells after it did not run") in out
+    assert "PASS" not in out and "0 of 1 tests passed, 1 other cell(s) raised an error" in out
+

@@ -40,8 +40,8 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
          f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True", "--LabApp.news_url=None",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # Port 0: the system picks a free port when the server binds it (no window in which another
-    # process could take it); the server then writes it into its runtime file.
+    # Port 0: the server asks the system for a free port itself and writes it into its runtime
+    # file (a far shorter window for another process to take it than picking one here).
     info = home / "runtime" / f"jpserver-{server.pid}.json"
     try:
         deadline = time.monotonic() + 90
@@ -52,7 +52,8 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
                 break
             except (OSError, ValueError, KeyError):
                 if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("JupyterLab did not start within 90 s")
+                    pytest.fail(f"JupyterLab did not start within 90 s (exit status: "
+                                f"{server.poll()})")
                 time.sleep(0.5)
         yield url, token, root
     finally:
