@@ -200,7 +200,7 @@ def check(path: Path, timeout: int = CELL_SECONDS, say: Callable[[str], None] = 
             tally["errors"] += 1
         except CellTimeoutError:
             say(_stuck(running["cell"], running["index"], timeout, stop))
-            tally["errors"] += 1
+            tally["errors"] += not _is_test(running["cell"])  # a test counts as not passed
     total = sum(_is_test(c) for c in nb.cells)
     say(f"{tally['passed']} of {total} tests passed, {tally['errors']} other cell(s) raised an "
         f"error ({time.perf_counter() - start:.1f} s).")

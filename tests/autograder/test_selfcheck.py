@@ -158,3 +158,15 @@ def test_check_fails_a_cell_that_does_not_stop_and_runs_nothing_after_it(tmp_pat
             "catches KeyboardInterrupt?); the cells after it did not run") in out
     assert "PASS" not in out and "0 of 1 tests passed, 1 other cell(s) raised an error" in out
 
+
+def test_check_names_a_test_that_does_not_stop(tmp_path, capsys):
+    stubborn = ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
+                "    except KeyboardInterrupt:\n        pass")
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(new_notebook(cells=[_test_cell(stubborn, grade=True, points=1),
+                                       _test_cell("print('ok')", grade_id="test_ok")]), path)
+    assert check(path, timeout=2, stop=3) == 1
+    out = capsys.readouterr().out
+    assert "ERROR in the test test_long: it ran past the 2 s limit and had not stopped 3 s" in out
+    assert "PASS" not in out and "0 of 2 tests passed, 0 other cell(s) raised an error" in out
+
