@@ -56,8 +56,8 @@ SAMPLE = {
     "killed": {"square": KILL},
     "forkbomb": {"square": FORK_BOMB},
 }
-SCORES = {"good": 5.0, "loop": 2.0, "longcall": 2.0, "memory": 2.0, "sysexit": 3.0, "forkbomb": 2.0,
-          "kernel": 5.0}
+SCORES = {"good": 5.0, "loop": 2.0, "longcall": 2.0, "memory": 2.0, "sysexit": 3.0,
+          "forkbomb": 2.0, "kernel": 5.0}
 FAILED = {
     "stubborn": "CellTimeoutError: square ran past the 4 s limit and had not stopped 12 s "
                 "after being interrupted (an endless loop that catches KeyboardInterrupt?)",

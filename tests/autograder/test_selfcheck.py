@@ -160,6 +160,7 @@ def test_check_fails_a_cell_that_does_not_stop_and_runs_nothing_after_it(tmp_pat
 
 
 def test_check_names_a_test_that_does_not_stop(tmp_path, capsys):
+    """The stuck cell is a test: it is named as one, and counted as a test not passed."""
     stubborn = ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
                 "    except KeyboardInterrupt:\n        pass")
     path = tmp_path / "lab.ipynb"
@@ -169,4 +170,3 @@ def test_check_names_a_test_that_does_not_stop(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ERROR in the test test_long: it ran past the 2 s limit and had not stopped 3 s" in out
     assert "PASS" not in out and "0 of 2 tests passed, 0 other cell(s) raised an error" in out
-
