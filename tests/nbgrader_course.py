@@ -32,6 +32,20 @@ from autograder.secret import read_secret, secret_path
 REPO = Path(__file__).resolve().parents[1]
 
 TEST_SECRET = hashlib.sha256(b"convnb lab suite").digest()
+
+# Student code for the time limit's tests. A loop that catches the interrupt and goes on, and one
+# call that holds the interrupt back for ``seconds``, as a long NumPy call does: SIGINT is masked
+# in the main thread, so it lands in another thread and Python raises KeyboardInterrupt when the
+# sleep ends (deterministic, and no CPU burnt).
+STUBBORN_LOOP = ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
+                 "    except KeyboardInterrupt:\n        pass")
+
+
+def long_call(seconds: int) -> str:
+    return ("import signal, time\n"
+            "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
+            f"try:\n    time.sleep({seconds})\n"
+            "finally:\n    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n")
 """The lab suite's course secret: fixed, so that a failure can be replayed (the hidden cases
 still come from a secret, not from the seeds written in ``labs/``)."""
 

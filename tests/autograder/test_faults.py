@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader_course import solution_code
+from nbgrader_course import STUBBORN_LOOP, long_call, solution_code
 
 from autograder.__main__ import main
 from autograder.course import Course
@@ -31,13 +31,9 @@ from autograder.sandbox import sockets_fit
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 4
 STOP = 12  # c.Execute.iopub_timeout: how long an interrupted cell may take to stop
-# One call that holds the interrupt back for 9 s, as a long NumPy call would: it stops 5 s
-# after the interrupt at 4 s (nbclient's own 4 s grace called that a stubborn loop).
-LONG_CALL = ("import signal, time\n"
-             "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
-             "try:\n    time.sleep(9)\n"
-             "finally:\n    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n"
-             "def square(x):\n    return x * x")
+# One call that holds the interrupt back for 9 s: it stops 5 s after the interrupt at 4 s
+# (nbclient's own 4 s grace called that a stubborn loop).
+LONG_CALL = long_call(9) + "def square(x):\n    return x * x"
 GOOD = {"add": "def add(a, b):\n    return a + b", "square": "def square(x):\n    return x * x"}
 MEMORY_BOMB = "\nblocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))"
 FORK_BOMB = "\nimport os\nwhile True:\n    os.fork()"
@@ -48,8 +44,7 @@ SAMPLE = {
     "good": {},
     "loop": {"square": "while True:\n    pass"},
     "longcall": {"square": LONG_CALL},
-    "stubborn": {"square": "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
-                           "    except KeyboardInterrupt:\n        pass"},
+    "stubborn": {"square": STUBBORN_LOOP},
     "memory": {"square": MEMORY_BOMB},
     "sysexit": {"add": "import sys\nsys.exit('bye')"},
     "osexit": {"square": "import os\nos._exit(3)"},

@@ -11,6 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.utils import determine_grade
+from nbgrader_course import STUBBORN_LOOP, long_call
 
 from autograder.__main__ import main
 from autograder.kernel import CELL_SECONDS, STOP_SECONDS
@@ -129,12 +130,8 @@ def test_check_waits_for_an_interrupted_cell_to_stop_before_the_next(tmp_path, c
     """A cell interrupted at its limit in the middle of one long call stops when the call ends
     (here 7 s after the interrupt, the signal held back as a NumPy call would hold it). The
     next cell must not start its own clock while the kernel is still busy with the first."""
-    long_call = ("import signal, time\n"
-                 "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
-                 "try:\n    time.sleep(9)\n"
-                 "finally:\n    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n")
     path = tmp_path / "lab.ipynb"
-    nbformat.write(new_notebook(cells=[new_code_cell(long_call), _test_cell("print('ok')")]),
+    nbformat.write(new_notebook(cells=[new_code_cell(long_call(9)), _test_cell("print('ok')")]),
                    path)
     assert check(path, timeout=2) == 1
     out = capsys.readouterr().out
@@ -146,10 +143,8 @@ def test_check_waits_for_an_interrupted_cell_to_stop_before_the_next(tmp_path, c
 def test_check_fails_a_cell_that_does_not_stop_and_runs_nothing_after_it(tmp_path, capsys):
     """A loop that catches KeyboardInterrupt outlives its interrupt: the grader cannot grade
     such a notebook, so check must fail it, not go on to pass the tests after it."""
-    stubborn = ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
-                "    except KeyboardInterrupt:\n        pass")
     path = tmp_path / "lab.ipynb"
-    nbformat.write(new_notebook(cells=[new_code_cell(stubborn),
+    nbformat.write(new_notebook(cells=[new_code_cell(STUBBORN_LOOP),
                                        _test_cell("print('ok')", grade=True, points=1)]), path)
     assert check(path, timeout=2, stop=3) == 1
     out = capsys.readouterr().out
@@ -161,10 +156,8 @@ def test_check_fails_a_cell_that_does_not_stop_and_runs_nothing_after_it(tmp_pat
 
 def test_check_names_a_test_that_does_not_stop(tmp_path, capsys):
     """The stuck cell is a test: it is named as one, and counted as a test not passed."""
-    stubborn = ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
-                "    except KeyboardInterrupt:\n        pass")
     path = tmp_path / "lab.ipynb"
-    nbformat.write(new_notebook(cells=[_test_cell(stubborn, grade=True, points=1),
+    nbformat.write(new_notebook(cells=[_test_cell(STUBBORN_LOOP, grade=True, points=1),
                                        _test_cell("print('ok')", grade_id="test_ok")]), path)
     assert check(path, timeout=2, stop=3) == 1
     out = capsys.readouterr().out
